@@ -1,0 +1,46 @@
+# cmaemu — build, test and demo. Every target installs what is missing first.
+
+SHELL := /bin/bash
+DEPS := $(CURDIR)/.deps
+GO ?= go
+
+# Unicorn: the system's when pkg-config reports >= 2.1, else .deps/ (see scripts/setup.sh).
+UC_SYSTEM := $(shell pkg-config --atleast-version=2.1 unicorn 2>/dev/null && echo yes)
+ifeq ($(UC_SYSTEM),yes)
+export CGO_CFLAGS := $(shell pkg-config --cflags unicorn)
+export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
+else
+export CGO_CFLAGS := -I$(DEPS)/usr/include
+export CGO_LDFLAGS := -L$(DEPS)/usr/lib/x86_64-linux-gnu
+endif
+export CGO_ENABLED := 1
+
+.PHONY: all setup build guests test demo bench vet clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup guests
+	$(GO) build -o bin/cmaemu ./cmd/cmaemu
+
+guests: setup
+	@$(MAKE) --no-print-directory -C testdata
+
+vet: setup
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+test: build vet
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./mm/... ./syscalls/...
+
+demo: build
+	bin/cmaemu demo
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./mm/...
+
+clean:
+	rm -rf bin testdata/bin

@@ -1,0 +1,40 @@
+// Package linux holds the plain facts of the Linux ABI that cmaemu emulates:
+// errno values, syscall numbers for x86-64 and i386, and the constants and
+// structure layouts handlers need. It has no behaviour and no dependencies.
+package linux
+
+//go:generate go run ./internal/gen
+
+// Errno is a Linux error number. A handler returns it as its error; only the
+// syscall dispatcher turns it into the negative value a guest sees.
+type Errno uintptr
+
+// Error returns the C library's description, e.g. "Bad address".
+func (e Errno) Error() string {
+	if int(e) < len(errnoText) && errnoText[e] != "" {
+		return errnoText[e]
+	}
+	return "Unknown error " + itoa(uint64(e))
+}
+
+// Name returns the symbolic name, e.g. "EFAULT".
+func (e Errno) Name() string {
+	if int(e) < len(errnoNames) && errnoNames[e] != "" {
+		return errnoNames[e]
+	}
+	return "E?" + itoa(uint64(e))
+}
+
+func itoa(v uint64) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
+}

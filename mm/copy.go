@@ -1,0 +1,96 @@
+package mm
+
+import (
+	"bytes"
+
+	"cmaemu/linux"
+)
+
+// The copy functions move bytes between the kernel and guest memory with
+// the guest's permissions, as copy_from_user and copy_to_user do. Each
+// returns the number of bytes copied; fewer than asked means the copy
+// stopped at the first inaccessible byte and the error is EFAULT (a
+// *Fault, which matches linux.EFAULT with errors.Is).
+
+// CopyIn reads len(dst) bytes at va.
+func (m *MM) CopyIn(va Addr, dst []byte) (int, error) {
+	return m.copyPages(va, len(dst), Read, func(mem []byte, done int) { copy(dst[done:], mem) })
+}
+
+// CopyOut writes src at va.
+func (m *MM) CopyOut(va Addr, src []byte) (int, error) {
+	return m.copyPages(va, len(src), Write, func(mem []byte, done int) { copy(mem, src[done:]) })
+}
+
+// ZeroOut writes n zero bytes at va.
+func (m *MM) ZeroOut(va Addr, n int) (int, error) {
+	return m.copyPages(va, n, Write, func(mem []byte, _ int) { clear(mem) })
+}
+
+// copyPages calls fn on the host memory of each page piece of [va, va+n)
+// in order, after faulting it in for acc.
+func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)) (int, error) {
+	done := 0
+	for done < n {
+		at := va + Addr(done)
+		if at < va { // wrapped around the address space
+			return done, &Fault{Addr: at, Access: acc}
+		}
+		pa, _, err := m.Translate(at, acc)
+		if err != nil {
+			return done, err
+		}
+		chunk := min(n-done, int(PageSize-at.PageOffset()))
+		fn(m.ram.mem[pa:pa+PhysAddr(chunk)], done)
+		done += chunk
+	}
+	return done, nil
+}
+
+// CopyInString reads a NUL-terminated string of at most max bytes
+// (terminator excluded) at va: ENAMETOOLONG if it is longer, EFAULT if it
+// runs into an inaccessible byte.
+func (m *MM) CopyInString(va Addr, max int) (string, error) {
+	var out []byte
+	for len(out) <= max {
+		at := va + Addr(len(out))
+		pa, _, err := m.Translate(at, Read)
+		if err != nil {
+			return "", err
+		}
+		page := m.ram.mem[pa : pa+PhysAddr(PageSize-at.PageOffset())]
+		if i := bytes.IndexByte(page, 0); i >= 0 {
+			out = append(out, page[:i]...)
+			if len(out) > max {
+				break
+			}
+			return string(out), nil
+		}
+		out = append(out, page...)
+	}
+	return "", linux.ENAMETOOLONG
+}
+
+// WriteForce writes data at va regardless of the mapping's protection, as
+// the kernel does while loading a program. Every byte must be mapped.
+func (m *MM) WriteForce(va Addr, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	code := AddrRange{}
+	for done := 0; done < len(data); {
+		at := va + Addr(done)
+		e, err := m.faultLocked(at, Write, true)
+		if err != nil {
+			return err
+		}
+		if e&PTENoExec == 0 {
+			code = span(code, AddrRange{at.RoundDown(), at.RoundDown() + PageSize})
+		}
+		pa := e.Frame().Addr() + PhysAddr(at.PageOffset())
+		done += copy(m.ram.mem[pa:pa+PhysAddr(PageSize-at.PageOffset())], data[done:])
+	}
+	if code.Start < code.End {
+		m.shootdown(code)
+	}
+	return nil
+}

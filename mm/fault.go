@@ -1,0 +1,170 @@
+package mm
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+
+	"cmaemu/linux"
+)
+
+// vmaAllows reports whether a VMA with protection p admits the access, as
+// an x86 CPU without protection keys enforces it: every present page is
+// readable.
+func vmaAllows(p Prot, acc Access) bool {
+	switch acc {
+	case Write:
+		return p&ProtWrite != 0
+	case Exec:
+		return p&ProtExec != 0
+	default:
+		return p != ProtNone
+	}
+}
+
+// pteAllows reports whether a leaf entry already grants the access.
+func pteAllows(e PTE, acc Access) bool {
+	if !e.Present() {
+		return false
+	}
+	switch acc {
+	case Write:
+		return e&PTEWrite != 0
+	case Exec:
+		return e&PTENoExec == 0
+	}
+	return true
+}
+
+// markUsed sets the Accessed bit, and Dirty for writes, as the CPU does.
+func markUsed(slot *uint64, acc Access) {
+	bits := uint64(PTEAccessed)
+	if acc == Write {
+		bits |= uint64(PTEDirty)
+	}
+	if PTE(atomic.LoadUint64(slot))&PTE(bits) != PTE(bits) {
+		atomic.OrUint64(slot, bits)
+	}
+}
+
+// Translate resolves va for an access by the guest, as a TLB fill does:
+// it returns the physical address of va and the permissions the page may
+// be cached with. A not-present page inside a VMA that admits the access
+// is faulted in (demand zero, file read, shared object, COW break).
+// A failure is a *Fault.
+func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
+	m.mu.RLock()
+	if m.pt != nil {
+		if slot := m.pt.lookup(va); slot != nil {
+			if e := load(slot); pteAllows(e, acc) {
+				markUsed(slot, acc)
+				m.mu.RUnlock()
+				return e.Frame().Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
+			}
+		}
+	}
+	m.mu.RUnlock()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, err := m.faultLocked(va, acc, false)
+	if err != nil {
+		return 0, ProtNone, err
+	}
+	return e.Frame().Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
+}
+
+// faultLocked makes va's page satisfy acc and returns its leaf entry. With
+// force, the VMA's protection is ignored (the kernel writing on the
+// guest's behalf while loading or through /proc/pid/mem): the page gets a
+// private frame but keeps its permissions.
+// Preconditions: m.mu held for writing.
+func (m *MM) faultLocked(va Addr, acc Access, force bool) (PTE, error) {
+	if m.pt == nil {
+		return 0, &Fault{Addr: va, Access: acc}
+	}
+	v := m.vmas.find(va)
+	if v == nil {
+		return 0, &Fault{Addr: va, Access: acc}
+	}
+	if !force && !vmaAllows(v.Prot, acc) {
+		return 0, &Fault{Addr: va, Access: acc, Mapped: true}
+	}
+	slot, err := m.pt.slot(va.RoundDown())
+	if err != nil {
+		return 0, err
+	}
+	e := load(slot)
+	switch {
+	case !e.Present():
+		if e, err = m.populateLocked(v, va, acc == Write); err != nil {
+			return 0, err
+		}
+		store(slot, e)
+	case acc == Write && e&PTECOW != 0:
+		if e, err = m.breakCOWLocked(v, slot, e); err != nil {
+			return 0, err
+		}
+	case acc == Write && e&PTEWrite == 0 && vmaAllows(v.Prot, Write):
+		e |= PTEWrite
+		store(slot, e)
+	}
+	markUsed(slot, acc)
+	return load(slot), nil
+}
+
+// populateLocked returns a new leaf entry for the not-present page of va.
+func (m *MM) populateLocked(v *VMA, va Addr, write bool) (PTE, error) {
+	switch {
+	case v.Object != nil:
+		f, err := v.Object.frame(m.ram, v.pageIndex(va))
+		if err != nil {
+			return 0, err
+		}
+		return leafPTE(f, v.Prot, false), nil
+	case v.File == nil && !write:
+		// Untouched private anonymous memory reads as zeros: share the
+		// zero frame until the first write.
+		m.ram.IncRef(m.ram.ZeroFrame)
+		return leafPTE(m.ram.ZeroFrame, v.Prot, true), nil
+	}
+	f, err := m.ram.Alloc()
+	if err != nil {
+		return 0, err
+	}
+	if v.File != nil {
+		off := int64(v.pageIndex(va)) << PageShift
+		if _, err := v.File.ReadAt(m.ram.Bytes(f), off); err != nil && !isEOF(err) {
+			m.ram.DecRef(f)
+			return 0, linux.EIO
+		}
+	}
+	return leafPTE(f, v.Prot, false), nil
+}
+
+// breakCOWLocked gives the page at slot a frame of its own and returns the
+// new entry. Other engines of this address space may cache the shared
+// frame, so they are shot down.
+func (m *MM) breakCOWLocked(v *VMA, slot *uint64, e PTE) (PTE, error) {
+	old := e.Frame()
+	keep := e & (PTEAccessed | PTEDirty)
+	if old != m.ram.ZeroFrame && m.ram.Refs(old) == 1 {
+		ne := leafPTE(old, v.Prot, false) | keep
+		store(slot, ne)
+		return ne, nil
+	}
+	f, err := m.ram.Alloc()
+	if err != nil {
+		return 0, err
+	}
+	if old != m.ram.ZeroFrame {
+		copy(m.ram.Bytes(f), m.ram.Bytes(old))
+	}
+	ne := leafPTE(f, v.Prot, false) | keep
+	store(slot, ne)
+	m.shootdown(AddrRange{})
+	m.ram.DecRef(old)
+	return ne, nil
+}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -1,0 +1,214 @@
+// Package mm is cmaemu's memory manager: guest-physical RAM, real x86-64
+// page tables, VMAs, demand and copy-on-write faults, and the copies the
+// kernel makes to and from guest memory (CopyIn, CopyOut and the Cross
+// Memory Attach core). It is pure Go and knows nothing of the CPU engine:
+// engines register a TLB to be told when translations change.
+//
+// Lock order: MM.mu, then MM.tlbMu, then SharedObject.mu, then RAM.mu.
+package mm
+
+import (
+	"sync"
+
+	"cmaemu/linux"
+)
+
+// TLB is a CPU's cache of translations of one address space. The MM calls
+// it after a translation lost permission or changed frame; the engine must
+// not use the old translation again before it next runs guest code.
+type TLB interface {
+	FlushTLB()
+	// InvalidateCode drops translated code of the pages in r: their frames
+	// are about to hold something else.
+	InvalidateCode(r AddrRange)
+}
+
+// Layout is where an address space places things.
+type Layout struct {
+	// Limit is the end of the user address space (TaskSize for 64-bit
+	// processes, 4 GiB for i386 ones).
+	Limit Addr
+	// MmapBase is the top of the area mmap places mappings in, top-down.
+	MmapBase Addr
+}
+
+// Layout64 is the layout of an x86-64 process without address randomisation.
+var Layout64 = Layout{Limit: TaskSize, MmapBase: 0x7ffff7fff000}
+
+// Layout32 is the layout of an i386 process on an x86-64 kernel.
+var Layout32 = Layout{Limit: 0xffffe000, MmapBase: 0xf7fff000}
+
+// MM is one address space: its VMAs, its page table and its brk.
+//
+// mu protects vmas, the page-table structure, brk. Leaf PTEs are read
+// atomically without mu by Translate's fast path, so every change of a
+// present leaf is followed by a TLB flush before frames are freed.
+type MM struct {
+	ram    *RAM
+	layout Layout
+
+	mu       sync.RWMutex
+	vmas     vmaSet
+	pt       *PageTable
+	brkStart Addr
+	brk      Addr
+
+	tlbMu sync.Mutex // protects tlbs
+	tlbs  []TLB
+}
+
+// New returns an empty address space.
+func New(ram *RAM, layout Layout) (*MM, error) {
+	pt, err := newPageTable(ram)
+	if err != nil {
+		return nil, err
+	}
+	return &MM{ram: ram, layout: layout, pt: pt}, nil
+}
+
+// RAM returns the pool the address space's frames come from.
+func (m *MM) RAM() *RAM { return m.ram }
+
+// Layout returns the address space's layout.
+func (m *MM) Layout() Layout { return m.layout }
+
+// Root returns the physical address of the page table's root (CR3).
+func (m *MM) Root() PhysAddr { return m.pt.Root() }
+
+// AddTLB registers an engine's TLB for shootdowns.
+func (m *MM) AddTLB(t TLB) {
+	m.tlbMu.Lock()
+	m.tlbs = append(m.tlbs, t)
+	m.tlbMu.Unlock()
+}
+
+// RemoveTLB unregisters t.
+func (m *MM) RemoveTLB(t TLB) {
+	m.tlbMu.Lock()
+	defer m.tlbMu.Unlock()
+	for i, x := range m.tlbs {
+		if x == t {
+			m.tlbs = append(m.tlbs[:i], m.tlbs[i+1:]...)
+			return
+		}
+	}
+}
+
+// shootdown flushes every registered TLB and, if code is non-empty, drops
+// translated code for it.
+func (m *MM) shootdown(code AddrRange) {
+	m.tlbMu.Lock()
+	defer m.tlbMu.Unlock()
+	for _, t := range m.tlbs {
+		if code.Start < code.End {
+			t.InvalidateCode(code)
+		}
+		t.FlushTLB()
+	}
+}
+
+// VMAs returns a snapshot of the address space's VMAs in address order.
+func (m *MM) VMAs() []VMA {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]VMA, len(m.vmas.list))
+	for i, v := range m.vmas.list {
+		out[i] = *v
+	}
+	return out
+}
+
+// FindVMA returns a copy of the VMA containing va.
+func (m *MM) FindVMA(va Addr) (VMA, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if v := m.vmas.find(va); v != nil {
+		return *v, true
+	}
+	return VMA{}, false
+}
+
+// Walk returns the page-table walk of va, for traces and tests.
+func (m *MM) Walk(va Addr) Walk {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.pt.Walk(va)
+}
+
+// Release drops every mapping and the page table; the MM is unusable after.
+func (m *MM) Release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pt == nil {
+		return
+	}
+	all := AddrRange{0, ^Addr(0)}
+	freed := m.zapLocked(all)
+	for _, v := range m.vmas.list {
+		v.drop(m.ram)
+	}
+	m.vmas.list = nil
+	m.shootdown(AddrRange{})
+	m.putFrames(freed)
+	m.pt.release()
+	m.pt = nil
+}
+
+// zapLocked clears the leaf PTEs in r and returns their frames, which the
+// caller releases with putFrames after the TLB shootdown.
+// Preconditions: m.mu held for writing.
+func (m *MM) zapLocked(r AddrRange) []Frame {
+	var freed []Frame
+	m.pt.forEachLeaf(r.Start, r.End, func(_ Addr, slot *uint64) {
+		e := load(slot)
+		store(slot, 0)
+		freed = append(freed, e.Frame())
+	})
+	return freed
+}
+
+func (m *MM) putFrames(fs []Frame) {
+	for _, f := range fs {
+		m.ram.DecRef(f)
+	}
+}
+
+// Fault describes a guest access that cannot be satisfied: the guest gets
+// SIGSEGV with si_addr = Addr (or the kernel copy gets EFAULT).
+type Fault struct {
+	Addr   Addr
+	Access Access
+	// Mapped is false when no VMA covers Addr (SEGV_MAPERR), true when
+	// the VMA's protection forbids the access (SEGV_ACCERR).
+	Mapped bool
+}
+
+func (f *Fault) Error() string {
+	kind := "unmapped"
+	if f.Mapped {
+		kind = "protection"
+	}
+	return "mm: " + f.Access.String() + " fault at " + hex(uint64(f.Addr)) + " (" + kind + ")"
+}
+
+// Is makes a Fault match linux.EFAULT.
+func (f *Fault) Is(target error) bool { return target == linux.EFAULT }
+
+func hex(v uint64) string {
+	const digits = "0123456789abcdef"
+	if v == 0 {
+		return "0x0"
+	}
+	var b [18]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	i--
+	b[i] = 'x'
+	i--
+	b[i] = '0'
+	return string(b[i:])
+}

@@ -1,0 +1,154 @@
+package mm
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"cmaemu/linux"
+)
+
+// PhysAddr is a guest-physical address: an offset into the RAM pool.
+type PhysAddr uint64
+
+// Frame is the number of a 4 KiB physical frame (PhysAddr >> PageShift).
+type Frame uint32
+
+// Addr returns the physical address of the frame's first byte.
+func (f Frame) Addr() PhysAddr { return PhysAddr(f) << PageShift }
+
+// Frame returns the frame that holds p.
+func (p PhysAddr) Frame() Frame { return Frame(p >> PageShift) }
+
+// RAM is the guest-physical memory shared by every address space and every
+// CPU engine: one host mapping, made with MAP_NORESERVE so untouched frames
+// cost no host memory, that engines map at guest-physical 0.
+//
+// Frames are reference counted. A frame's bytes are zero whenever it is
+// handed out by Alloc: fresh frames come zero from the host, reused ones are
+// cleared before reuse, so no guest ever sees another's data.
+//
+// Frame 0 is never allocated (a zero PhysAddr means "none"); ZeroFrame is a
+// permanently allocated, never written frame that read faults on untouched
+// private anonymous memory map read-only.
+type RAM struct {
+	mem  []byte
+	refs []atomic.Int32 // per frame
+
+	mu   sync.Mutex // protects free, next
+	free []Frame    // freed frames, to be cleared on reuse
+	next Frame      // frames >= next have never been handed out
+
+	used atomic.Int64 // frames with refs > 0 (ZeroFrame included)
+
+	// ZeroFrame is a frame of zeros that is never written.
+	ZeroFrame Frame
+}
+
+// NewRAM reserves size bytes (rounded down to whole frames) of guest-physical
+// memory.
+func NewRAM(size uint64) (*RAM, error) {
+	size &^= PageSize - 1
+	if size < 4*PageSize || size>>PageShift > 1<<32-1 {
+		return nil, fmt.Errorf("mm: RAM size %#x out of range", size)
+	}
+	mem, err := syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("mm: reserving %d MiB of guest RAM: %w", size>>20, err)
+	}
+	r := &RAM{mem: mem, refs: make([]atomic.Int32, size>>PageShift), next: 1}
+	zf, err := r.Alloc()
+	if err != nil {
+		return nil, err
+	}
+	r.ZeroFrame = zf
+	return r, nil
+}
+
+// Close returns the memory to the host. No engine may still map it.
+func (r *RAM) Close() error {
+	if r.mem == nil {
+		return nil
+	}
+	err := syscall.Munmap(r.mem)
+	r.mem = nil
+	return err
+}
+
+// Base returns the host address of guest-physical 0, for mapping the pool
+// into CPU engines.
+func (r *RAM) Base() unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(r.mem)) }
+
+// Size returns the size of the pool in bytes.
+func (r *RAM) Size() uint64 { return uint64(len(r.mem)) }
+
+// Frames returns the number of frames in the pool.
+func (r *RAM) Frames() int { return len(r.refs) }
+
+// UsedFrames returns the number of frames currently allocated.
+func (r *RAM) UsedFrames() int { return int(r.used.Load()) }
+
+// Alloc returns a zeroed frame with one reference, or ENOMEM.
+func (r *RAM) Alloc() (Frame, error) {
+	r.mu.Lock()
+	var f Frame
+	reuse := false
+	switch {
+	case len(r.free) > 0:
+		f = r.free[len(r.free)-1]
+		r.free = r.free[:len(r.free)-1]
+		reuse = true
+	case int(r.next) < len(r.refs):
+		f = r.next
+		r.next++
+	default:
+		r.mu.Unlock()
+		return 0, linux.ENOMEM
+	}
+	r.mu.Unlock()
+	if reuse {
+		clear(r.Bytes(f))
+	}
+	r.refs[f].Store(1)
+	r.used.Add(1)
+	return f, nil
+}
+
+// IncRef adds a reference to an allocated frame.
+func (r *RAM) IncRef(f Frame) {
+	if r.refs[f].Add(1) <= 1 {
+		panic(fmt.Sprintf("mm: IncRef of free frame %#x", f))
+	}
+}
+
+// DecRef drops a reference; the frame is freed when none remain.
+func (r *RAM) DecRef(f Frame) {
+	n := r.refs[f].Add(-1)
+	if n > 0 {
+		return
+	}
+	if n < 0 {
+		panic(fmt.Sprintf("mm: DecRef of free frame %#x", f))
+	}
+	r.used.Add(-1)
+	r.mu.Lock()
+	r.free = append(r.free, f)
+	r.mu.Unlock()
+}
+
+// Refs returns the frame's reference count.
+func (r *RAM) Refs(f Frame) int { return int(r.refs[f].Load()) }
+
+// Bytes returns the frame's 4 KiB of host memory.
+func (r *RAM) Bytes(f Frame) []byte {
+	off := uint64(f) << PageShift
+	return r.mem[off : off+PageSize : off+PageSize]
+}
+
+// word returns the 8-byte word at physical address p (8-byte aligned).
+func (r *RAM) word(p PhysAddr) *uint64 {
+	return (*uint64)(unsafe.Pointer(&r.mem[p]))
+}
