@@ -1,0 +1,272 @@
+// Package emu runs a task's guest code: one Unicorn engine per task, in
+// virtual-TLB mode so that every translation comes from the task's mm page
+// table, entered at CPL 3, with system calls handed to the kernel from the
+// engine's hooks.
+package emu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"cmaemu/arch"
+	"cmaemu/emu/unicorn"
+	"cmaemu/mm"
+)
+
+// TCGBufferSize is the translated-code buffer of each engine. Unicorn's
+// default reserves 1 GiB of address space per engine; 32 MiB holds the
+// code of any test program and lets hundreds of engines coexist.
+const TCGBufferSize = 32 << 20
+
+// cpuModel advertises SSSE3, SSE4.x and POPCNT (x86-64-v2) but no AVX.
+const cpuModel = unicorn.CPUModelHaswell
+
+// cr4FSGSBase is CR4.FSGSBASE: the model advertises the instructions.
+const cr4FSGSBase = 1 << 16
+
+// CPU is the processor of one task: a Unicorn engine bound to an address
+// space. It implements arch.CPU.
+//
+// Run, Regs and SetRegs belong to the goroutine that runs the task (which
+// holds its OS thread locked while Run is active). FlushTLB and
+// InvalidateCode may be called from anywhere: from another thread they
+// are queued and the engine is stopped to apply them before it runs guest
+// code again.
+type CPU struct {
+	uc    *unicorn.Engine
+	mode  arch.Mode
+	as    *mm.MM
+	kpage uint64   // virtual address of the kernel page
+	kfr   mm.Frame // its frame
+
+	// Owner-goroutine state.
+	kernel     arch.Kernel
+	entered    bool // the engine runs at CPL 3
+	inKernel   bool // the kernel page is mapped (during entry only)
+	flushEntry bool // the TLB may still hold the kernel page
+	frame      arch.SyscallFrame
+	stopReq    bool
+	intr       *arch.Exit
+	fault      arch.Exit
+	haveFault  bool
+	regIDs     []unicorn.Reg
+	regVals    []uint64
+
+	owner        atomic.Int32 // OS thread id running Run, 0 when not running
+	pending      atomic.Bool  // pendingCode or pendingFlush is set
+	mu           sync.Mutex   // protects pendingCode, pendingFlush
+	pendingCode  []mm.AddrRange
+	pendingFlush bool
+}
+
+var _ arch.CPU = (*CPU)(nil)
+
+// New creates a CPU for address space as in the given mode. The CPU
+// registers itself for the address space's TLB shootdowns.
+func New(as *mm.MM, mode arch.Mode) (*CPU, error) {
+	ucMode, kpage := unicorn.Mode64, kernelPage64
+	if mode == arch.Mode32 {
+		ucMode, kpage = unicorn.Mode32, kernelPage32
+	}
+	uc, err := unicorn.Open(unicorn.ArchX86, ucMode)
+	if err != nil {
+		return nil, fmt.Errorf("emu: opening engine: %w", err)
+	}
+	c := &CPU{uc: uc, mode: mode, as: as, kpage: kpage}
+	if err := c.setup(); err != nil {
+		uc.Close()
+		if c.kfr != 0 {
+			as.RAM().DecRef(c.kfr)
+		}
+		return nil, err
+	}
+	as.AddTLB(c)
+	return c, nil
+}
+
+func (c *CPU) setup() error {
+	ram := c.as.RAM()
+	// Order matters: buffer size and model before anything else.
+	if err := c.uc.SetTCGBufferSize(TCGBufferSize); err != nil {
+		return fmt.Errorf("emu: TCG buffer: %w", err)
+	}
+	if err := c.uc.SetCPUModel(cpuModel); err != nil {
+		return fmt.Errorf("emu: CPU model: %w", err)
+	}
+	if err := c.uc.SetTLBMode(true); err != nil {
+		return fmt.Errorf("emu: virtual TLB: %w", err)
+	}
+	if err := c.uc.MemMapPtr(0, ram.Size(), unicorn.ProtAll, ram.Base()); err != nil {
+		return fmt.Errorf("emu: mapping guest RAM: %w", err)
+	}
+	kfr, err := ram.Alloc()
+	if err != nil {
+		return fmt.Errorf("emu: kernel page: %w", err)
+	}
+	c.kfr = kfr
+	writeKernelPage(ram.Bytes(kfr), c.mode == arch.Mode64)
+	c.inKernel = true
+	if err := c.uc.WriteMMR(unicorn.GDTR, c.kpage+gdtOffset, 8*gdtEntries-1, 0, 0); err != nil {
+		return fmt.Errorf("emu: GDTR: %w", err)
+	}
+	if c.mode == arch.Mode64 {
+		cr4, err := c.uc.RegRead(unicorn.CR4)
+		if err == nil {
+			err = c.uc.RegWrite(unicorn.CR4, cr4|cr4FSGSBase)
+		}
+		if err != nil {
+			return fmt.Errorf("emu: CR4: %w", err)
+		}
+		c.regIDs = regs64[:]
+		err = c.uc.HookSyscall(c.onSyscall)
+		if err != nil {
+			return err
+		}
+	} else {
+		c.regIDs = regs32[:]
+		if err := c.uc.HookInt80(c.onInt80); err != nil {
+			return err
+		}
+	}
+	c.regVals = make([]uint64, len(c.regIDs))
+	if err := c.uc.HookTLBFill(c.onTLBFill); err != nil {
+		return err
+	}
+	return c.uc.HookInterrupt(c.onInterrupt)
+}
+
+// Mode returns the CPU mode.
+func (c *CPU) Mode() arch.Mode { return c.mode }
+
+// Close releases the engine and its kernel page.
+func (c *CPU) Close() error {
+	if c.uc == nil {
+		return nil
+	}
+	c.as.RemoveTLB(c)
+	err := c.uc.Close()
+	c.uc = nil
+	c.as.RAM().DecRef(c.kfr)
+	return err
+}
+
+// regs64 and regs32 list the registers of arch.Regs in field order (FS
+// and GS bases are handled apart).
+var (
+	regs64 = [...]unicorn.Reg{unicorn.R15, unicorn.R14, unicorn.R13, unicorn.R12, unicorn.RBP, unicorn.RBX,
+		unicorn.R11, unicorn.R10, unicorn.R9, unicorn.R8, unicorn.RAX, unicorn.RCX, unicorn.RDX,
+		unicorn.RSI, unicorn.RDI, unicorn.RIP, unicorn.RFLAGS, unicorn.RSP}
+	regs32 = [...]unicorn.Reg{unicorn.EBP, unicorn.EBX, unicorn.EAX, unicorn.ECX, unicorn.EDX,
+		unicorn.ESI, unicorn.EDI, unicorn.EIP, unicorn.EFLAGS, unicorn.ESP}
+)
+
+// fields returns pointers to the fields of r in the order of c.regIDs.
+func (c *CPU) fields(r *arch.Regs) []*uint64 {
+	if c.mode == arch.Mode64 {
+		return []*uint64{&r.R15, &r.R14, &r.R13, &r.R12, &r.RBP, &r.RBX, &r.R11, &r.R10, &r.R9, &r.R8,
+			&r.RAX, &r.RCX, &r.RDX, &r.RSI, &r.RDI, &r.RIP, &r.RFLAGS, &r.RSP}
+	}
+	return []*uint64{&r.RBP, &r.RBX, &r.RAX, &r.RCX, &r.RDX, &r.RSI, &r.RDI, &r.RIP, &r.RFLAGS, &r.RSP}
+}
+
+// Regs reads the register file.
+func (c *CPU) Regs() (arch.Regs, error) {
+	var r arch.Regs
+	if err := c.uc.RegReadBatch(c.regIDs, c.regVals); err != nil {
+		return r, err
+	}
+	for i, p := range c.fields(&r) {
+		*p = c.regVals[i]
+	}
+	if c.mode == arch.Mode64 {
+		var err error
+		if r.FSBase, err = c.uc.RegRead(unicorn.FSBase); err != nil {
+			return r, err
+		}
+		if r.GSBase, err = c.uc.RegRead(unicorn.GSBase); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// SetRegs writes the register file.
+func (c *CPU) SetRegs(r *arch.Regs) error {
+	for i, p := range c.fields(r) {
+		c.regVals[i] = *p
+	}
+	if err := c.uc.RegWriteBatch(c.regIDs, c.regVals); err != nil {
+		return err
+	}
+	if c.mode == arch.Mode64 {
+		if err := c.uc.RegWrite(unicorn.FSBase, r.FSBase); err != nil {
+			return err
+		}
+		return c.uc.RegWrite(unicorn.GSBase, r.GSBase)
+	}
+	return nil
+}
+
+// SetFSBase sets the FS base (x86-64 only).
+func (c *CPU) SetFSBase(base uint64) error {
+	if c.mode != arch.Mode64 {
+		return errors.New("emu: FS base of an i386 task")
+	}
+	return c.uc.RegWrite(unicorn.FSBase, base)
+}
+
+// FlushTLB implements mm.TLB.
+func (c *CPU) FlushTLB() {
+	if c.onOwnerThread() {
+		c.uc.FlushTLB()
+		return
+	}
+	c.mu.Lock()
+	c.pendingFlush = true
+	c.mu.Unlock()
+	c.pending.Store(true)
+	c.uc.Stop()
+}
+
+// InvalidateCode implements mm.TLB. Translated code may only be dropped
+// between runs of the engine, so it is queued and applied before guest
+// code runs again.
+func (c *CPU) InvalidateCode(r mm.AddrRange) {
+	c.mu.Lock()
+	c.pendingCode = append(c.pendingCode, r)
+	c.mu.Unlock()
+	c.pending.Store(true)
+	if !c.onOwnerThread() {
+		c.uc.Stop()
+	}
+}
+
+func (c *CPU) onOwnerThread() bool {
+	tid := c.owner.Load()
+	return tid != 0 && int(tid) == syscall.Gettid()
+}
+
+// applyPending performs queued shootdowns. Called between runs.
+func (c *CPU) applyPending() error {
+	if !c.pending.Swap(false) {
+		return nil
+	}
+	c.mu.Lock()
+	code, flush := c.pendingCode, c.pendingFlush
+	c.pendingCode, c.pendingFlush = nil, false
+	c.mu.Unlock()
+	for _, r := range code {
+		for p := r.Start.RoundDown(); p < r.End; p += mm.PageSize {
+			if err := c.uc.RemoveCache(uint64(p), uint64(p)+mm.PageSize); err != nil {
+				return fmt.Errorf("emu: dropping translated code: %w", err)
+			}
+		}
+	}
+	if flush || len(code) > 0 {
+		return c.uc.FlushTLB()
+	}
+	return nil
+}
