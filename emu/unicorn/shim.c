@@ -1,0 +1,279 @@
+// C half of package unicorn. See shim.h.
+//
+// The trampolines run on the thread inside uc_emu_start and call exactly one
+// exported Go function each. The syscall and int 0x80 paths read the argument
+// registers with one uc_reg_read_batch and write the results back with one
+// uc_reg_write_batch, so a guest syscall costs a single C->Go transition.
+
+#include "shim.h"
+#include "_cgo_export.h"
+
+// 64-bit syscall: nr, args (Linux order rdi rsi rdx r10 r8 r9), rip, rflags.
+static int sys64_regs[9] = {
+	UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
+	UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RIP,
+	UC_X86_REG_RFLAGS,
+};
+
+// i386 int 0x80: nr, args (ebx ecx edx esi edi ebp), eip, eflags.
+static int int80_32_regs[9] = {
+	UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+	UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_EIP,
+	UC_X86_REG_EFLAGS,
+};
+
+// int 0x80 executed by 64-bit code: same ABI, but RIP/RFLAGS are 64-bit.
+static int int80_64_regs[9] = {
+	UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+	UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_RIP,
+	UC_X86_REG_RFLAGS,
+};
+
+static void read_sysregs(uc_engine *uc, int *ids, cmuc_sysregs *r)
+{
+	void *p[9] = {
+		&r->nr, &r->args[0], &r->args[1], &r->args[2], &r->args[3],
+		&r->args[4], &r->args[5], &r->rip, &r->rflags,
+	};
+	uc_reg_read_batch(uc, ids, p, 9);
+}
+
+static void tramp_syscall(uc_engine *uc, void *ud)
+{
+	cmuc_ctx *ctx = ud;
+	cmuc_sysregs r = {0};
+	read_sysregs(uc, sys64_regs, &r);
+
+	cmucGoSyscall(ctx->handle, &r);
+
+	// Unicorn adds 2 (the length of `syscall`) to RIP after this hook
+	// returns, so a redirect must be written as target-2.
+	uint64_t rcx = r.rip + 2, rip = r.new_rip - 2;
+	int ids[4];
+	void *vals[4];
+	int n = 0;
+	if (!r.keep_regs) {
+		ids[n] = UC_X86_REG_RAX, vals[n++] = &r.ret;
+		ids[n] = UC_X86_REG_RCX, vals[n++] = &rcx;
+		ids[n] = UC_X86_REG_R11, vals[n++] = &r.rflags;
+	}
+	if (r.set_rip)
+		ids[n] = UC_X86_REG_RIP, vals[n++] = &rip;
+	if (n)
+		uc_reg_write_batch(uc, ids, vals, n);
+	if (r.stop)
+		uc_emu_stop(uc);
+}
+
+static void tramp_int80(uc_engine *uc, cmuc_ctx *ctx)
+{
+	cmuc_sysregs r = {0};
+	read_sysregs(uc, ctx->is64 ? int80_64_regs : int80_32_regs, &r);
+
+	cmucGoInt80(ctx->handle, &r);
+
+	// EIP already points after `int 0x80`: no adjustment.
+	uint64_t ret = r.ret;
+	int ids[2];
+	void *vals[2];
+	int n = 0;
+	if (!r.keep_regs) {
+		if (ctx->is64) {
+			ret = (uint64_t)(int64_t)(int32_t)(uint32_t)r.ret;
+			ids[n] = UC_X86_REG_RAX;
+		} else {
+			ids[n] = UC_X86_REG_EAX;
+		}
+		vals[n++] = &ret;
+	}
+	if (r.set_rip) {
+		ids[n] = ctx->is64 ? UC_X86_REG_RIP : UC_X86_REG_EIP;
+		vals[n++] = &r.new_rip;
+	}
+	if (n)
+		uc_reg_write_batch(uc, ids, vals, n);
+	if (r.stop)
+		uc_emu_stop(uc);
+}
+
+static void tramp_intr(uc_engine *uc, uint32_t intno, void *ud)
+{
+	cmuc_ctx *ctx = ud;
+	if (intno == 0x80 && ctx->int80) {
+		tramp_int80(uc, ctx);
+		return;
+	}
+	cmucGoIntr(ctx->handle, intno);
+}
+
+static bool tramp_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type,
+			   uc_tlb_entry *result, void *ud)
+{
+	return cmucGoTLBFill(((cmuc_ctx *)ud)->handle, vaddr, (int)type, result) != 0;
+}
+
+static bool tramp_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr,
+			      int size, int64_t value, void *ud)
+{
+	return cmucGoMemInvalid(((cmuc_ctx *)ud)->handle, (int)type, addr, size, value) != 0;
+}
+
+static bool tramp_insn_invalid(uc_engine *uc, void *ud)
+{
+	return cmucGoInsnInvalid(((cmuc_ctx *)ud)->handle) != 0;
+}
+
+uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
+{
+	// begin=1 > end=0: the hook covers every address.
+	switch (kind) {
+	case CMUC_HOOK_SYSCALL:
+		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_syscall, ctx,
+				   1, 0, UC_X86_INS_SYSCALL);
+	case CMUC_HOOK_INTR:
+		return uc_hook_add(uc, hh, UC_HOOK_INTR, (void *)tramp_intr, ctx, 1, 0);
+	case CMUC_HOOK_TLB_FILL:
+		return uc_hook_add(uc, hh, UC_HOOK_TLB_FILL, (void *)tramp_tlb_fill,
+				   ctx, 1, 0);
+	case CMUC_HOOK_MEM_INVALID:
+		return uc_hook_add(uc, hh, UC_HOOK_MEM_INVALID,
+				   (void *)tramp_mem_invalid, ctx, 1, 0);
+	case CMUC_HOOK_INSN_INVALID:
+		return uc_hook_add(uc, hh, UC_HOOK_INSN_INVALID,
+				   (void *)tramp_insn_invalid, ctx, 1, 0);
+	}
+	return UC_ERR_ARG;
+}
+
+uc_err cmuc_set_tcg_buffer_size(uc_engine *uc, uint32_t size)
+{
+	return uc_ctl_set_tcg_buffer_size(uc, size);
+}
+
+uc_err cmuc_set_cpu_model(uc_engine *uc, int model)
+{
+	return uc_ctl_set_cpu_model(uc, model);
+}
+
+uc_err cmuc_set_tlb_mode(uc_engine *uc, int mode)
+{
+	return uc_ctl_tlb_mode(uc, mode);
+}
+
+uc_err cmuc_flush_tlb(uc_engine *uc) { return uc_ctl_flush_tlb(uc); }
+
+uc_err cmuc_flush_tb(uc_engine *uc) { return uc_ctl_flush_tb(uc); }
+
+uc_err cmuc_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end)
+{
+	return uc_ctl_remove_cache(uc, begin, end);
+}
+
+// reg_fits reports whether register r is at most 8 bytes wide, i.e. whether
+// it can be read into / written from a uint64_t without overflow.
+static int reg_fits(int64_t r)
+{
+	if (r <= UC_X86_REG_INVALID || r >= UC_X86_REG_ENDING)
+		return 0;
+	if (r >= UC_X86_REG_FP0 && r <= UC_X86_REG_FP7)
+		return 0;
+	if (r >= UC_X86_REG_ST0 && r <= UC_X86_REG_ZMM31)
+		return 0;
+	if (r >= UC_X86_REG_IDTR && r <= UC_X86_REG_TR)
+		return 0;
+	if (r == UC_X86_REG_MSR)
+		return 0;
+	return 1;
+}
+
+uc_err cmuc_reg_read(uc_engine *uc, int reg, uint64_t *val)
+{
+	*val = 0;
+	if (!reg_fits(reg))
+		return UC_ERR_ARG;
+	return uc_reg_read(uc, reg, val);
+}
+
+uc_err cmuc_reg_write(uc_engine *uc, int reg, uint64_t val)
+{
+	if (!reg_fits(reg))
+		return UC_ERR_ARG;
+	return uc_reg_write(uc, reg, &val);
+}
+
+#define CHUNK 32
+
+uc_err cmuc_reg_read_batch(uc_engine *uc, const int64_t *regs, uint64_t *vals, int n)
+{
+	int ids[CHUNK];
+	void *ptrs[CHUNK];
+	for (int i = 0; i < n; i += CHUNK) {
+		int m = n - i < CHUNK ? n - i : CHUNK;
+		for (int j = 0; j < m; j++) {
+			if (!reg_fits(regs[i + j]))
+				return UC_ERR_ARG;
+			ids[j] = (int)regs[i + j];
+			vals[i + j] = 0;
+			ptrs[j] = &vals[i + j];
+		}
+		uc_err err = uc_reg_read_batch(uc, ids, ptrs, m);
+		if (err != UC_ERR_OK)
+			return err;
+	}
+	return UC_ERR_OK;
+}
+
+uc_err cmuc_reg_write_batch(uc_engine *uc, const int64_t *regs, const uint64_t *vals, int n)
+{
+	int ids[CHUNK];
+	void *ptrs[CHUNK];
+	for (int i = 0; i < n; i += CHUNK) {
+		int m = n - i < CHUNK ? n - i : CHUNK;
+		for (int j = 0; j < m; j++) {
+			if (!reg_fits(regs[i + j]))
+				return UC_ERR_ARG;
+			ids[j] = (int)regs[i + j];
+			ptrs[j] = (void *)&vals[i + j];
+		}
+		uc_err err = uc_reg_write_batch(uc, ids, ptrs, m);
+		if (err != UC_ERR_OK)
+			return err;
+	}
+	return UC_ERR_OK;
+}
+
+static int is_mmr(int reg)
+{
+	return reg >= UC_X86_REG_IDTR && reg <= UC_X86_REG_TR;
+}
+
+uc_err cmuc_write_mmr(uc_engine *uc, int reg, uint64_t base, uint32_t limit,
+		      uint16_t selector, uint32_t flags)
+{
+	if (!is_mmr(reg))
+		return UC_ERR_ARG;
+	uc_x86_mmr m = {.selector = selector, .base = base, .limit = limit, .flags = flags};
+	return uc_reg_write(uc, reg, &m);
+}
+
+uc_err cmuc_read_mmr(uc_engine *uc, int reg, uc_x86_mmr *out)
+{
+	if (!is_mmr(reg))
+		return UC_ERR_ARG;
+	*out = (uc_x86_mmr){0};
+	return uc_reg_read(uc, reg, out);
+}
+
+uc_err cmuc_msr_read(uc_engine *uc, uint32_t id, uint64_t *val)
+{
+	uc_x86_msr m = {.rid = id, .value = 0};
+	uc_err err = uc_reg_read(uc, UC_X86_REG_MSR, &m);
+	*val = m.value;
+	return err;
+}
+
+uc_err cmuc_msr_write(uc_engine *uc, uint32_t id, uint64_t val)
+{
+	uc_x86_msr m = {.rid = id, .value = val};
+	return uc_reg_write(uc, UC_X86_REG_MSR, &m);
+}

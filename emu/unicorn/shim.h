@@ -1,0 +1,61 @@
+// C side of the cmaemu unicorn binding: uc_ctl wrappers (uc_ctl is
+// variadic and cannot be called from Go directly), batch register helpers and
+// the hook trampolines that forward to the //export'ed Go callbacks.
+#ifndef CMAEMU_UNICORN_SHIM_H
+#define CMAEMU_UNICORN_SHIM_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <unicorn/unicorn.h>
+
+// Register block handed to the Go syscall / int 0x80 callbacks. Mirrored by
+// the Go type SyscallRegs (same field order, sizes and padding).
+typedef struct cmuc_sysregs {
+	uint64_t nr;
+	uint64_t args[6];
+	uint64_t rip;
+	uint64_t rflags;
+	uint64_t ret;
+	uint64_t new_rip;
+	uint32_t set_rip;
+	uint32_t stop;
+	uint32_t keep_regs;
+	uint32_t pad;
+} cmuc_sysregs;
+
+// Per-engine C state; its address is the user_data of every hook.
+typedef struct cmuc_ctx {
+	uintptr_t handle; // runtime/cgo.Handle of the Go *Engine
+	int32_t int80;    // nonzero: route INTR 0x80 to the int80 callback
+	int32_t is64;     // engine was opened in 64-bit mode
+} cmuc_ctx;
+
+// Hook kinds for cmuc_hook_add.
+enum {
+	CMUC_HOOK_SYSCALL = 0,
+	CMUC_HOOK_INTR,
+	CMUC_HOOK_TLB_FILL,
+	CMUC_HOOK_MEM_INVALID,
+	CMUC_HOOK_INSN_INVALID,
+	CMUC_HOOK_KINDS
+};
+
+uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
+
+uc_err cmuc_set_tcg_buffer_size(uc_engine *uc, uint32_t size);
+uc_err cmuc_set_cpu_model(uc_engine *uc, int model);
+uc_err cmuc_set_tlb_mode(uc_engine *uc, int mode);
+uc_err cmuc_flush_tlb(uc_engine *uc);
+uc_err cmuc_flush_tb(uc_engine *uc);
+uc_err cmuc_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
+
+uc_err cmuc_reg_read(uc_engine *uc, int reg, uint64_t *val);
+uc_err cmuc_reg_write(uc_engine *uc, int reg, uint64_t val);
+uc_err cmuc_reg_read_batch(uc_engine *uc, const int64_t *regs, uint64_t *vals, int n);
+uc_err cmuc_reg_write_batch(uc_engine *uc, const int64_t *regs, const uint64_t *vals, int n);
+uc_err cmuc_write_mmr(uc_engine *uc, int reg, uint64_t base, uint32_t limit, uint16_t selector, uint32_t flags);
+uc_err cmuc_read_mmr(uc_engine *uc, int reg, uc_x86_mmr *out);
+uc_err cmuc_msr_read(uc_engine *uc, uint32_t id, uint64_t *val);
+uc_err cmuc_msr_write(uc_engine *uc, uint32_t id, uint64_t val);
+
+#endif
