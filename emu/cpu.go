@@ -24,8 +24,14 @@ const TCGBufferSize = 32 << 20
 // cpuModel advertises SSSE3, SSE4.x and POPCNT (x86-64-v2) but no AVX.
 const cpuModel = unicorn.CPUModelHaswell
 
-// cr4FSGSBase is CR4.FSGSBASE: the model advertises the instructions.
-const cr4FSGSBase = 1 << 16
+// Control-register bits set for guests, as Linux sets them.
+const (
+	cr0MP        = 1 << 1  // monitor coprocessor
+	cr0EM        = 1 << 2  // x87 emulation: must be clear for SSE
+	cr4OSFXSR    = 1 << 9  // SSE enabled (FXSAVE/FXRSTOR)
+	cr4OSXMMEXCP = 1 << 10 // unmasked SSE exceptions raise #XM
+	cr4FSGSBase  = 1 << 16 // RDFSBASE and friends: the model advertises them
+)
 
 // CPU is the processor of one task: a Unicorn engine bound to an address
 // space. It implements arch.CPU.
@@ -112,14 +118,10 @@ func (c *CPU) setup() error {
 	if err := c.uc.WriteMMR(unicorn.GDTR, c.kpage+gdtOffset, 8*gdtEntries-1, 0, 0); err != nil {
 		return fmt.Errorf("emu: GDTR: %w", err)
 	}
+	if err := c.setControlRegs(); err != nil {
+		return err
+	}
 	if c.mode == arch.Mode64 {
-		cr4, err := c.uc.RegRead(unicorn.CR4)
-		if err == nil {
-			err = c.uc.RegWrite(unicorn.CR4, cr4|cr4FSGSBase)
-		}
-		if err != nil {
-			return fmt.Errorf("emu: CR4: %w", err)
-		}
 		c.regIDs = regs64[:]
 		err = c.uc.HookSyscall(c.onSyscall)
 		if err != nil {
@@ -136,6 +138,29 @@ func (c *CPU) setup() error {
 		return err
 	}
 	return c.uc.HookInterrupt(c.onInterrupt)
+}
+
+// setControlRegs enables SSE (and FSGSBASE in 64-bit mode).
+func (c *CPU) setControlRegs() error {
+	cr0, err := c.uc.RegRead(unicorn.CR0)
+	if err != nil {
+		return fmt.Errorf("emu: CR0: %w", err)
+	}
+	if err := c.uc.RegWrite(unicorn.CR0, cr0&^cr0EM|cr0MP); err != nil {
+		return fmt.Errorf("emu: CR0: %w", err)
+	}
+	cr4, err := c.uc.RegRead(unicorn.CR4)
+	if err != nil {
+		return fmt.Errorf("emu: CR4: %w", err)
+	}
+	cr4 |= cr4OSFXSR | cr4OSXMMEXCP
+	if c.mode == arch.Mode64 {
+		cr4 |= cr4FSGSBase
+	}
+	if err := c.uc.RegWrite(unicorn.CR4, cr4); err != nil {
+		return fmt.Errorf("emu: CR4: %w", err)
+	}
+	return nil
 }
 
 // Mode returns the CPU mode.

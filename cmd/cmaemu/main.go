@@ -1,0 +1,209 @@
+// Command cmaemu runs static Linux x86-64 programs in an emulated kernel
+// with its own processes, address spaces and system calls.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"cmaemu/arch"
+	"cmaemu/emu"
+	"cmaemu/linux"
+	"cmaemu/loader"
+	"cmaemu/mm"
+	"cmaemu/syscalls"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+const usage = `cmaemu — a Linux syscall emulator with Cross Memory Attach
+
+Usage:
+  cmaemu run [flags] [--] PROGRAM [ARGS...]   run a static x86-64 Linux program
+  cmaemu version                             print the version
+  cmaemu help                                print this help
+
+Run flags:
+  --trace[=WHAT]      trace system calls in strace's format; WHAT is
+                      syscalls (the default), mm or all
+  --trace-file FILE   write the trace to FILE instead of stderr
+  --memory SIZE       guest RAM, e.g. 4G or 512M (default 8G, reserved lazily)
+
+The program's stdin, stdout and stderr are cmaemu's. The exit status is the
+program's; a program killed by signal N exits with 128+N.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(args[1:], stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "cmaemu %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "cmaemu: unknown command %q (try 'cmaemu help')\n", args[0])
+	return 2
+}
+
+// traceFlag is --trace[=WHAT].
+type traceFlag struct{ what string }
+
+func (f *traceFlag) String() string   { return f.what }
+func (f *traceFlag) IsBoolFlag() bool { return true }
+func (f *traceFlag) Set(v string) error {
+	switch v {
+	case "true", "syscalls":
+		f.what = "syscalls"
+	case "mm", "all":
+		f.what = v
+	case "false":
+		f.what = ""
+	default:
+		return fmt.Errorf("unknown trace %q: want syscalls, mm or all", v)
+	}
+	return nil
+}
+
+// sizeFlag is a byte size with an optional K, M or G suffix.
+type sizeFlag uint64
+
+func (s *sizeFlag) String() string { return fmt.Sprint(uint64(*s)) }
+func (s *sizeFlag) Set(v string) error {
+	mult := uint64(1)
+	switch {
+	case strings.HasSuffix(v, "G"):
+		mult, v = 1<<30, strings.TrimSuffix(v, "G")
+	case strings.HasSuffix(v, "M"):
+		mult, v = 1<<20, strings.TrimSuffix(v, "M")
+	case strings.HasSuffix(v, "K"):
+		mult, v = 1<<10, strings.TrimSuffix(v, "K")
+	}
+	var n uint64
+	if _, err := fmt.Sscan(v, &n); err != nil || n == 0 {
+		return fmt.Errorf("bad size %q", v)
+	}
+	*s = sizeFlag(n * mult)
+	return nil
+}
+
+func runCmd(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var trace traceFlag
+	traceFile := fs.String("trace-file", "", "")
+	memory := sizeFlag(8 << 30)
+	fs.Var(&trace, "trace", "")
+	fs.Var(&memory, "memory", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(os.Stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "cmaemu: run: %v (try 'cmaemu help')\n", err)
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "cmaemu: run: missing PROGRAM (try 'cmaemu help')")
+		return 2
+	}
+	prog, argv := fs.Arg(0), fs.Args()
+	path, code, err := lookPath(prog)
+	if err != nil {
+		fmt.Fprintf(stderr, "cmaemu: %s: %v\n", prog, err)
+		return code
+	}
+
+	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return emu.New(as, mode) }}
+	if trace.what != "" {
+		out := io.Writer(os.Stderr)
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "cmaemu: %v\n", err)
+				return 2
+			}
+			defer f.Close()
+			out = f
+		}
+		cfg.Trace, cfg.TraceMM = out, trace.what != "syscalls"
+	}
+	ram, err := mm.NewRAM(uint64(memory))
+	if err != nil {
+		fmt.Fprintf(stderr, "cmaemu: %v\n", err)
+		return 1
+	}
+	cfg.RAM = ram
+	k := syscalls.NewKernel(cfg)
+	p, err := k.Spawn(path, syscalls.SpawnOptions{
+		Args:  argv,
+		Env:   os.Environ(),
+		Creds: syscalls.SameIDs(uint32(os.Getuid()), uint32(os.Getgid())),
+	})
+	if err != nil {
+		msg, code := describeSpawnError(err)
+		fmt.Fprintf(stderr, "cmaemu: %s: %s\n", prog, msg)
+		return code
+	}
+	st := p.Wait()
+	if st.Signal != 0 {
+		fmt.Fprintf(stderr, "cmaemu: %s (pid %d) killed by %s (%s)%s\n", prog, p.PID(), st.Signal,
+			st.Signal.Description(), describeFault(st.Fault))
+	}
+	return st.ShellStatus()
+}
+
+// lookPath finds the program as execvp would, with the shell's exit codes
+// for failures (127 not found, 126 not executable).
+func lookPath(prog string) (string, int, error) {
+	if !strings.Contains(prog, "/") {
+		p, err := exec.LookPath(prog)
+		if err != nil {
+			return "", 127, errors.New("command not found")
+		}
+		return p, 0, nil
+	}
+	st, err := os.Stat(prog)
+	switch {
+	case err != nil:
+		return "", 127, errors.New("No such file or directory")
+	case st.IsDir():
+		return "", 126, errors.New("Is a directory")
+	}
+	return prog, 0, nil
+}
+
+// describeSpawnError gives the one-line reason and the exit status a
+// shell would give for a program that cannot be started.
+func describeSpawnError(err error) (string, int) {
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT):
+		return "No such file or directory", 127
+	case errors.Is(err, linux.EACCES) || errors.Is(err, syscall.EACCES):
+		return "Permission denied", 126
+	case errors.Is(err, loader.ErrNotELF):
+		return "cannot execute binary file: Exec format error", 126
+	case errors.Is(err, loader.ErrWrongArch), errors.Is(err, loader.ErrBadELF),
+		errors.Is(err, loader.ErrUnsupported), errors.Is(err, syscalls.ErrI386):
+		return "cannot execute: " + err.Error(), 126
+	}
+	return err.Error(), 126
+}

@@ -1,0 +1,465 @@
+package syscalls
+
+import (
+	"syscall"
+	"unsafe"
+
+	"cmaemu/linux"
+	"cmaemu/mm"
+)
+
+// atPath resolves a guest (dirfd, path) pair to the host's: the host
+// directory descriptor to use and the path string. release drops the
+// reference on the directory.
+func (t *Task) atPath(dirfd int32, addr mm.Addr, emptyOK bool) (host int, path string, release func(), err error) {
+	path, err = t.MM().CopyInString(addr, linux.PATH_MAX-1)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	if path == "" && !emptyOK {
+		return 0, "", nil, linux.ENOENT
+	}
+	var dir *File
+	if dirfd == linux.AT_FDCWD {
+		fs := t.proc.fs
+		fs.mu.Lock()
+		dir = fs.cwd
+		dir.IncRef()
+		fs.mu.Unlock()
+	} else if len(path) > 0 && path[0] == '/' {
+		return -1, path, func() {}, nil
+	} else if dir, err = t.proc.fds.Get(dirfd); err != nil {
+		return 0, "", nil, err
+	}
+	return dir.host, path, dir.DecRef, nil
+}
+
+// hostAt runs a host *at system call whose first two arguments are a
+// directory descriptor and a path, restarting on EINTR.
+func hostAt(nr uintptr, dir int, path string, a2, a3, a4 uintptr) (uintptr, error) {
+	p, err := syscall.BytePtrFromString(path)
+	if err != nil {
+		return 0, linux.EINVAL
+	}
+	for {
+		r, _, e := syscall.Syscall6(nr, uintptr(dir), uintptr(unsafe.Pointer(p)), a2, a3, a4, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, linux.Errno(e)
+		}
+		return r, nil
+	}
+}
+
+func (t *Task) openAt(dirfd int32, addr mm.Addr, flags, mode uint32) (uintptr, error) {
+	dir, path, release, err := t.atPath(dirfd, addr, false)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	if path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe" {
+		path = t.proc.exe
+	}
+	host, err := hostAt(syscall.SYS_OPENAT, dir, path, uintptr(flags|linux.O_CLOEXEC), uintptr(mode), 0)
+	if err != nil {
+		return 0, err
+	}
+	fd, err := t.proc.fds.Install(newFile(int(host), path), 0, flags&linux.O_CLOEXEC != 0)
+	return uintptr(fd), err
+}
+
+// Openat implements openat(2).
+func Openat(t *Task, a Args) (uintptr, error) {
+	return t.openAt(a.Int(0), a.Pointer(1), a.Uint(2), a.Uint(3))
+}
+
+// Open implements open(2).
+func Open(t *Task, a Args) (uintptr, error) {
+	return t.openAt(linux.AT_FDCWD, a.Pointer(0), a.Uint(1), a.Uint(2))
+}
+
+// Creat implements creat(2).
+func Creat(t *Task, a Args) (uintptr, error) {
+	return t.openAt(linux.AT_FDCWD, a.Pointer(0), syscall.O_CREAT|syscall.O_WRONLY|syscall.O_TRUNC, a.Uint(1))
+}
+
+// Close implements close(2).
+func Close(t *Task, a Args) (uintptr, error) {
+	return 0, t.proc.fds.Close(a.Int(0))
+}
+
+// statSize is sizeof(struct stat) on x86-64.
+const statSize = 144
+
+// fstatAt stats (dirfd, path) on the host into the guest's buf.
+func (t *Task) fstatAt(dirfd int32, addr mm.Addr, buf mm.Addr, flags uint32) (uintptr, error) {
+	dir, path, release, err := t.atPath(dirfd, addr, flags&linux.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	var st [statSize]byte
+	if _, err := hostAt(syscall.SYS_NEWFSTATAT, dir, path, uintptr(unsafe.Pointer(&st)), uintptr(flags), 0); err != nil {
+		return 0, err
+	}
+	_, err = t.MM().CopyOut(buf, st[:])
+	return 0, err
+}
+
+// Newfstatat implements newfstatat(2).
+func Newfstatat(t *Task, a Args) (uintptr, error) {
+	return t.fstatAt(a.Int(0), a.Pointer(1), a.Pointer(2), a.Uint(3))
+}
+
+// Stat implements stat(2).
+func Stat(t *Task, a Args) (uintptr, error) {
+	return t.fstatAt(linux.AT_FDCWD, a.Pointer(0), a.Pointer(1), 0)
+}
+
+// Lstat implements lstat(2).
+func Lstat(t *Task, a Args) (uintptr, error) {
+	return t.fstatAt(linux.AT_FDCWD, a.Pointer(0), a.Pointer(1), linux.AT_SYMLINK_NOFOLLOW)
+}
+
+// Fstat implements fstat(2).
+func Fstat(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	var st [statSize]byte
+	if _, _, e := syscall.Syscall(syscall.SYS_FSTAT, uintptr(f.host), uintptr(unsafe.Pointer(&st)), 0); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	_, err = t.MM().CopyOut(a.Pointer(1), st[:])
+	return 0, err
+}
+
+// statxSize is sizeof(struct statx).
+const statxSize = 256
+
+// Statx implements statx(2).
+func Statx(t *Task, a Args) (uintptr, error) {
+	flags := a.Uint(2)
+	dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), flags&linux.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	var st [statxSize]byte
+	if _, err := hostAt(sysStatx, dir, path, uintptr(flags), uintptr(a.Uint(3)), uintptr(unsafe.Pointer(&st))); err != nil {
+		return 0, err
+	}
+	_, err = t.MM().CopyOut(a.Pointer(4), st[:])
+	return 0, err
+}
+
+// Host syscall numbers the syscall package lacks.
+const (
+	sysStatx      = 332
+	sysRenameat2  = 316
+	sysFaccessat2 = 439
+)
+
+// Faccessat implements faccessat(2) and faccessat2(2).
+func Faccessat(t *Task, a Args) (uintptr, error) {
+	dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), false)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return hostAt(sysFaccessat2, dir, path, uintptr(a.Uint(2)), uintptr(a.Uint(3)), 0)
+}
+
+// Access implements access(2).
+func Access(t *Task, a Args) (uintptr, error) {
+	return Faccessat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], a[1]})
+}
+
+// Getcwd implements getcwd(2).
+func Getcwd(t *Task, a Args) (uintptr, error) {
+	fs := t.proc.fs
+	fs.mu.Lock()
+	path := fs.path
+	fs.mu.Unlock()
+	b := append([]byte(path), 0)
+	if uint64(len(b)) > a.Uint64(1) {
+		return 0, linux.ERANGE
+	}
+	if _, err := t.MM().CopyOut(a.Pointer(0), b); err != nil {
+		return 0, err
+	}
+	return uintptr(len(b)), nil
+}
+
+// Chdir implements chdir(2).
+func Chdir(t *Task, a Args) (uintptr, error) {
+	dir, path, release, err := t.atPath(linux.AT_FDCWD, a.Pointer(0), false)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	host, err := hostAt(syscall.SYS_OPENAT, dir, path, linux.O_PATH|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0, 0)
+	if err != nil {
+		return 0, err
+	}
+	fs := t.proc.fs
+	fs.mu.Lock()
+	old := fs.cwd
+	fs.cwd = newFile(int(host), path)
+	fs.path = absPath(fs, path)
+	fs.mu.Unlock()
+	old.DecRef()
+	return 0, nil
+}
+
+// Readlinkat implements readlinkat(2); /proc/self/exe names the guest's
+// program.
+func Readlinkat(t *Task, a Args) (uintptr, error) {
+	dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), false)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	size := a.Int(3)
+	if size <= 0 {
+		return 0, linux.EINVAL
+	}
+	var target []byte
+	if path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe" {
+		target = []byte(t.proc.exe)
+	} else {
+		buf := make([]byte, linux.PATH_MAX)
+		n, err := hostAt(syscall.SYS_READLINKAT, dir, path, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0)
+		if err != nil {
+			return 0, err
+		}
+		target = buf[:n]
+	}
+	target = target[:min(len(target), int(size))]
+	_, err = t.MM().CopyOut(a.Pointer(2), target)
+	return uintptr(len(target)), err
+}
+
+// Readlink implements readlink(2).
+func Readlink(t *Task, a Args) (uintptr, error) {
+	return Readlinkat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], a[1], a[2]})
+}
+
+// pathCall makes a handler for a host *at call taking (dirfd, path, arg).
+func pathCall(nr uintptr, dirArg bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		dirfd, pa, rest := int32(linux.AT_FDCWD), a.Pointer(0), a[1:]
+		if dirArg {
+			dirfd, pa, rest = a.Int(0), a.Pointer(1), a[2:]
+		}
+		dir, path, release, err := t.atPath(dirfd, pa, false)
+		if err != nil {
+			return 0, err
+		}
+		defer release()
+		return hostAt(nr, dir, path, uintptr(rest[0]), 0, 0)
+	}
+}
+
+// Unlinkat, Mkdirat and friends are passed to the host.
+var (
+	Unlinkat = pathCall(syscall.SYS_UNLINKAT, true)
+	Mkdirat  = pathCall(syscall.SYS_MKDIRAT, true)
+	Fchmodat = pathCall(syscall.SYS_FCHMODAT, true)
+	Mkdir    = pathCall(syscall.SYS_MKDIRAT, false)
+	Chmod    = pathCall(syscall.SYS_FCHMODAT, false)
+)
+
+// Unlink implements unlink(2).
+func Unlink(t *Task, a Args) (uintptr, error) {
+	return Unlinkat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], 0})
+}
+
+// Rmdir implements rmdir(2).
+func Rmdir(t *Task, a Args) (uintptr, error) {
+	return Unlinkat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], linux.AT_REMOVEDIR})
+}
+
+// Renameat2 implements renameat2(2).
+func Renameat2(t *Task, a Args) (uintptr, error) {
+	odir, opath, orel, err := t.atPath(a.Int(0), a.Pointer(1), false)
+	if err != nil {
+		return 0, err
+	}
+	defer orel()
+	ndir, npath, nrel, err := t.atPath(a.Int(2), a.Pointer(3), false)
+	if err != nil {
+		return 0, err
+	}
+	defer nrel()
+	np, _ := syscall.BytePtrFromString(npath)
+	return hostAt(sysRenameat2, odir, opath, uintptr(ndir), uintptr(unsafe.Pointer(np)), uintptr(a.Uint(4)))
+}
+
+// Rename implements rename(2).
+func Rename(t *Task, a Args) (uintptr, error) {
+	cwd := uint64(uint32(linux.AT_FDCWD & 0xffffffff))
+	return Renameat2(t, Args{cwd, a[0], cwd, a[1], 0})
+}
+
+// fdCall makes a handler for a host call on a descriptor plus plain
+// arguments.
+func fdCall(nr uintptr) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		f, err := t.proc.fds.Get(a.Int(0))
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		r, _, e := syscall.Syscall(nr, uintptr(f.host), uintptr(a[1]), uintptr(a[2]))
+		if e != 0 {
+			return 0, linux.Errno(e)
+		}
+		return r, nil
+	}
+}
+
+// Descriptor calls passed to the host.
+var (
+	Ftruncate = fdCall(syscall.SYS_FTRUNCATE)
+	Fsync     = fdCall(syscall.SYS_FSYNC)
+	Fdatasync = fdCall(syscall.SYS_FDATASYNC)
+	Fchmod    = fdCall(syscall.SYS_FCHMOD)
+)
+
+// Getdents64 implements getdents64(2).
+func Getdents64(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	buf := make([]byte, min(a.Uint64(2), 1<<20))
+	r, _, e := syscall.Syscall(syscall.SYS_GETDENTS64, uintptr(f.host), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+	if e != 0 {
+		return 0, linux.Errno(e)
+	}
+	_, err = t.MM().CopyOut(a.Pointer(1), buf[:r])
+	return r, err
+}
+
+// Umask implements umask(2).
+func Umask(t *Task, a Args) (uintptr, error) {
+	fs := t.proc.fs
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	old := fs.umask
+	fs.umask = a.Uint(0) & 0o777
+	return uintptr(old), nil
+}
+
+// Dup implements dup(2).
+func Dup(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	fd, err := t.proc.fds.Install(f, 0, false)
+	return uintptr(fd), err
+}
+
+// Dup3 implements dup3(2).
+func Dup3(t *Task, a Args) (uintptr, error) {
+	if a.Int(0) == a.Int(1) {
+		return 0, linux.EINVAL
+	}
+	if a.Uint(2)&^linux.O_CLOEXEC != 0 {
+		return 0, linux.EINVAL
+	}
+	return dupTo(t, a.Int(0), a.Int(1), a.Uint(2)&linux.O_CLOEXEC != 0)
+}
+
+// Dup2 implements dup2(2).
+func Dup2(t *Task, a Args) (uintptr, error) {
+	if a.Int(0) == a.Int(1) {
+		f, err := t.proc.fds.Get(a.Int(0))
+		if err != nil {
+			return 0, err
+		}
+		f.DecRef()
+		return uintptr(a.Int(1)), nil
+	}
+	return dupTo(t, a.Int(0), a.Int(1), false)
+}
+
+func dupTo(t *Task, old, new int32, cloexec bool) (uintptr, error) {
+	f, err := t.proc.fds.Get(old)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.proc.fds.Set(new, f, cloexec); err != nil {
+		return 0, err
+	}
+	return uintptr(new), nil
+}
+
+// Fcntl implements fcntl(2) for descriptor flags, status flags and dup.
+func Fcntl(t *Task, a Args) (uintptr, error) {
+	fd := a.Int(0)
+	switch a.Int(1) {
+	case linux.F_DUPFD, linux.F_DUPFD_CLOEXEC:
+		f, err := t.proc.fds.Get(fd)
+		if err != nil {
+			return 0, err
+		}
+		if a.Int(2) < 0 || a.Int(2) >= maxFDs {
+			f.DecRef()
+			return 0, linux.EINVAL
+		}
+		nfd, err := t.proc.fds.Install(f, a.Int(2), a.Int(1) == linux.F_DUPFD_CLOEXEC)
+		return uintptr(nfd), err
+	case linux.F_GETFD:
+		ce, err := t.proc.fds.CloseOnExec(fd, nil)
+		if ce {
+			return linux.FD_CLOEXEC, err
+		}
+		return 0, err
+	case linux.F_SETFD:
+		set := a.Uint(2)&linux.FD_CLOEXEC != 0
+		_, err := t.proc.fds.CloseOnExec(fd, &set)
+		return 0, err
+	case linux.F_GETFL:
+		r, err := fdCall(syscall.SYS_FCNTL)(t, Args{a[0], linux.F_GETFL})
+		return r &^ linux.O_CLOEXEC, err
+	case linux.F_SETFL:
+		return fdCall(syscall.SYS_FCNTL)(t, a)
+	}
+	if _, err := t.proc.fds.Get(fd); err != nil {
+		return 0, err
+	}
+	return 0, linux.EINVAL
+}
+
+// Ioctl implements the terminal queries static programs make; others are
+// ENOTTY.
+func Ioctl(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	var size int
+	switch a.Uint(1) {
+	case linux.TCGETS:
+		size = 60
+	case linux.TIOCGWINSZ:
+		size = 8
+	default:
+		return 0, linux.ENOTTY
+	}
+	var buf [64]byte
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(f.host), uintptr(a.Uint(1)), uintptr(unsafe.Pointer(&buf))); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	_, err = t.MM().CopyOut(a.Pointer(2), buf[:size])
+	return 0, err
+}

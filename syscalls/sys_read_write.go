@@ -1,0 +1,206 @@
+package syscalls
+
+import (
+	"syscall"
+	"unsafe"
+
+	"cmaemu/linux"
+	"cmaemu/mm"
+)
+
+// hostErr turns an error of a host system call into the guest's errno
+// (host and guest are both x86-64 Linux: the numbers are the same).
+func hostErr(err error) error {
+	if e, ok := err.(syscall.Errno); ok {
+		return linux.Errno(e)
+	}
+	return err
+}
+
+// segment is a guest buffer.
+type segment struct {
+	base mm.Addr
+	len  uint64
+}
+
+// maxHostIov is the host's IOV_MAX.
+const maxHostIov = 1024
+
+// transfer moves bytes between host fd and the guest buffers segs, reading
+// from the host into the guest (toGuest) or the other way, at offset off
+// (-1: the file position). Like Linux it copies what it can up to the first
+// bad guest byte: EFAULT only if that is the very first byte.
+func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uintptr, error) {
+	f, err := t.proc.fds.Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	acc := mm.Read
+	if toGuest {
+		acc = mm.Write
+	}
+	var bufs [][]byte
+	var unpins []func()
+	defer func() {
+		for _, u := range unpins {
+			u()
+		}
+	}()
+	var fault error
+	budget := uint64(linux.MAX_RW_COUNT)
+	for _, s := range segs {
+		n := min(s.len, budget)
+		var unpin func()
+		bufs, unpin, fault = t.MM().Buffers(bufs, s.base, n, acc)
+		unpins = append(unpins, unpin)
+		budget -= n
+		if fault != nil || budget == 0 {
+			break
+		}
+	}
+	if len(bufs) == 0 {
+		if fault != nil {
+			return 0, fault
+		}
+		bufs = append(bufs, nil) // a zero-length transfer still reaches the file
+	}
+	total := uintptr(0)
+	for len(bufs) > 0 {
+		batch := bufs[:min(len(bufs), maxHostIov)]
+		bufs = bufs[len(batch):]
+		want := 0
+		for _, b := range batch {
+			want += len(b)
+		}
+		n, err := hostVectorIO(f.host, batch, toGuest, off)
+		if err != nil {
+			if total > 0 {
+				return total, nil
+			}
+			return 0, hostErr(err)
+		}
+		total += uintptr(n)
+		if off >= 0 {
+			off += int64(n)
+		}
+		if n < want {
+			break
+		}
+	}
+	return total, nil
+}
+
+// hostVectorIO is one host readv/writev/preadv/pwritev, restarted on EINTR.
+func hostVectorIO(fd int, bufs [][]byte, read bool, off int64) (int, error) {
+	iov := make([]syscall.Iovec, len(bufs))
+	for i, b := range bufs {
+		if len(b) > 0 {
+			iov[i].Base = &b[0]
+		}
+		iov[i].SetLen(len(b))
+	}
+	nr := uintptr(syscall.SYS_WRITEV)
+	switch {
+	case read && off < 0:
+		nr = syscall.SYS_READV
+	case read:
+		nr = syscall.SYS_PREADV
+	case off >= 0:
+		nr = syscall.SYS_PWRITEV
+	}
+	for {
+		n, _, e := syscall.Syscall6(nr, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(iov))), uintptr(len(iov)),
+			uintptr(off), uintptr(uint64(off)>>32), 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+}
+
+// Read implements read(2).
+func Read(t *Task, a Args) (uintptr, error) {
+	return t.transfer(a.Int(0), []segment{{a.Pointer(1), a.Uint64(2)}}, true, -1)
+}
+
+// Write implements write(2).
+func Write(t *Task, a Args) (uintptr, error) {
+	return t.transfer(a.Int(0), []segment{{a.Pointer(1), a.Uint64(2)}}, false, -1)
+}
+
+// Pread64 implements pread64(2).
+func Pread64(t *Task, a Args) (uintptr, error) {
+	if a.Int64(3) < 0 {
+		return 0, linux.EINVAL
+	}
+	return t.transfer(a.Int(0), []segment{{a.Pointer(1), a.Uint64(2)}}, true, a.Int64(3))
+}
+
+// Pwrite64 implements pwrite64(2).
+func Pwrite64(t *Task, a Args) (uintptr, error) {
+	if a.Int64(3) < 0 {
+		return 0, linux.EINVAL
+	}
+	return t.transfer(a.Int(0), []segment{{a.Pointer(1), a.Uint64(2)}}, false, a.Int64(3))
+}
+
+// vectorSegments imports an iovec array for readv/writev.
+func (t *Task) vectorSegments(addr mm.Addr, cnt uint64) ([]segment, error) {
+	if cnt > linux.UIO_MAXIOV {
+		return nil, linux.EINVAL
+	}
+	iovs, err := readIovecs(t.MM(), addr, int(cnt))
+	if err != nil {
+		return nil, err
+	}
+	segs := make([]segment, len(iovs))
+	for i, v := range iovs {
+		if int64(v.Len) < 0 {
+			return nil, linux.EINVAL
+		}
+		segs[i] = segment{v.Base, v.Len}
+	}
+	return segs, nil
+}
+
+func vectored(toGuest, positioned bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		segs, err := t.vectorSegments(a.Pointer(1), uint64(a.Uint(2)))
+		if err != nil {
+			return 0, err
+		}
+		off := int64(-1)
+		if positioned {
+			if off = a.Int64(3); off < 0 {
+				return 0, linux.EINVAL
+			}
+		}
+		return t.transfer(a.Int(0), segs, toGuest, off)
+	}
+}
+
+// Readv, Writev, Preadv and Pwritev implement the vectored calls.
+var (
+	Readv   = vectored(true, false)
+	Writev  = vectored(false, false)
+	Preadv  = vectored(true, true)
+	Pwritev = vectored(false, true)
+)
+
+// Lseek implements lseek(2).
+func Lseek(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	off, err := syscall.Seek(f.host, a.Int64(1), int(a.Int(2)))
+	if err != nil {
+		return 0, hostErr(err)
+	}
+	return uintptr(off), nil
+}
