@@ -137,6 +137,9 @@ func (c *CPU) setup() error {
 	if err := c.uc.HookTLBFill(c.onTLBFill); err != nil {
 		return err
 	}
+	if err := c.uc.HookPortIO(c.onPortIO); err != nil {
+		return err
+	}
 	return c.uc.HookInterrupt(c.onInterrupt)
 }
 

@@ -142,6 +142,12 @@ func (c *CPU) onInterrupt(intno uint32) {
 	c.uc.Stop()
 }
 
+// onPortIO turns in/out, which Unicorn runs even at CPL 3, into the #GP
+// a CPU raises for them without I/O privilege.
+func (c *CPU) onPortIO(port uint32, out bool) {
+	c.onInterrupt(arch.VectorGP)
+}
+
 // onTLBFill supplies a translation from the address space's page table,
 // faulting pages in as needed. A refusal is recorded for Run to report.
 func (c *CPU) onTLBFill(vaddr uint64, t unicorn.MemType) (uint64, unicorn.Prot, bool) {

@@ -113,6 +113,17 @@ func (e *Engine) HookMemInvalid(fn func(t MemType, addr uint64, size int, value 
 	return e.setHook(C.CMUC_HOOK_MEM_INVALID, fn != nil)
 }
 
+// HookPortIO routes the `in` and `out` instructions to fn (port, and
+// whether it is an output). Unicorn executes them even at CPL 3; a
+// kernel treats them as #GP. An `in` reads 0.
+func (e *Engine) HookPortIO(fn func(port uint32, out bool)) error {
+	e.portIOFn = fn
+	if err := e.setHook(C.CMUC_HOOK_IN, fn != nil); err != nil {
+		return err
+	}
+	return e.setHook(C.CMUC_HOOK_OUT, fn != nil)
+}
+
 // HookInsnInvalid installs fn for invalid instructions. Returning false
 // stops Start with ErrInsnInvalid (RIP at the instruction); true continues.
 func (e *Engine) HookInsnInvalid(fn func() bool) error {
@@ -219,4 +230,13 @@ func cmucGoInsnInvalid(h C.uintptr_t) (ok C.int) {
 		return 1
 	}
 	return 0
+}
+
+//export cmucGoPortIO
+func cmucGoPortIO(h C.uintptr_t, port C.uint32_t, out C.int) {
+	e := engineOf(h)
+	defer e.recoverHook("port I/O")
+	if fn := e.portIOFn; fn != nil {
+		fn(uint32(port), out != 0)
+	}
 }

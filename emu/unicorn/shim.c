@@ -123,6 +123,17 @@ static bool tramp_insn_invalid(uc_engine *uc, void *ud)
 	return cmucGoInsnInvalid(((cmuc_ctx *)ud)->handle) != 0;
 }
 
+static uint32_t tramp_in(uc_engine *uc, uint32_t port, int size, void *ud)
+{
+	cmucGoPortIO(((cmuc_ctx *)ud)->handle, port, 0);
+	return 0;
+}
+
+static void tramp_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *ud)
+{
+	cmucGoPortIO(((cmuc_ctx *)ud)->handle, port, 1);
+}
+
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
 {
 	// begin=1 > end=0: the hook covers every address.
@@ -141,6 +152,12 @@ uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
 	case CMUC_HOOK_INSN_INVALID:
 		return uc_hook_add(uc, hh, UC_HOOK_INSN_INVALID,
 				   (void *)tramp_insn_invalid, ctx, 1, 0);
+	case CMUC_HOOK_IN:
+		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_in, ctx, 1, 0,
+				   UC_X86_INS_IN);
+	case CMUC_HOOK_OUT:
+		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_out, ctx, 1, 0,
+				   UC_X86_INS_OUT);
 	}
 	return UC_ERR_ARG;
 }

@@ -127,6 +127,7 @@ type Engine struct {
 	tlbFn         func(vaddr uint64, t MemType) (uint64, Prot, bool)
 	memInvalidFn  func(t MemType, addr uint64, size int, value int64) bool
 	insnInvalidFn func() bool
+	portIOFn      func(port uint32, out bool)
 
 	// panicked is the first panic recovered in a hook during the current
 	// Start; hooks run on Start's goroutine, so no locking is needed.
@@ -176,7 +177,7 @@ func (e *Engine) Close() error {
 	e.ctx = nil
 	e.handle.Delete()
 	e.syscallFn, e.int80Fn, e.intrFn = nil, nil, nil
-	e.tlbFn, e.memInvalidFn, e.insnInvalidFn = nil, nil, nil
+	e.tlbFn, e.memInvalidFn, e.insnInvalidFn, e.portIOFn = nil, nil, nil, nil
 	return errOf(rc)
 }
 
