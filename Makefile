@@ -29,7 +29,7 @@ guests: setup
 	@$(MAKE) --no-print-directory -C testdata
 
 vet: setup
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	@bad=$$(gofmt -l $$(find . -name '*.go' -not -path './.deps/*')); test -z "$$bad" || { echo "gofmt: these files need formatting: $$bad"; exit 1; }
 	$(GO) vet ./...
 
 test: build vet
@@ -37,7 +37,8 @@ test: build vet
 	$(GO) test -count=1 -race ./mm/... ./syscalls/...
 
 demo: build
-	bin/cmaemu demo
+	@echo "== cmaemu runs a static glibc program, tracing its system calls =="
+	bin/cmaemu run --trace testdata/bin/hello.glibc hello from cmaemu
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./mm/...
