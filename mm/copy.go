@@ -94,3 +94,43 @@ func (m *MM) WriteForce(va Addr, data []byte) error {
 	}
 	return nil
 }
+
+// Buffers appends to bufs the host memory behind [va, va+n) as the kernel
+// would access it for acc (faulting pages in, breaking COW for writes),
+// merging physically contiguous pages. It stops at the first inaccessible
+// byte and returns the fault with what it gathered. The frames stay pinned
+// until the caller calls unpin (also on error).
+func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte, unpin func(), err error) {
+	var pinned []Frame
+	unpin = func() {
+		for _, f := range pinned {
+			m.ram.DecRef(f)
+		}
+	}
+	first := len(bufs)
+	var lastStart, lastEnd PhysAddr
+	for done := uint64(0); done < n; {
+		at := va + Addr(done)
+		if at < va {
+			return bufs, unpin, &Fault{Addr: at, Access: acc}
+		}
+		pa, _, err := m.Translate(at, acc)
+		if err != nil {
+			return bufs, unpin, err
+		}
+		f := pa.Frame()
+		m.ram.IncRef(f)
+		pinned = append(pinned, f)
+		chunk := min(n-done, PageSize-at.PageOffset())
+		end := pa + PhysAddr(chunk)
+		if len(bufs) > first && pa == lastEnd {
+			bufs[len(bufs)-1] = m.ram.mem[lastStart:end:end]
+		} else {
+			bufs = append(bufs, m.ram.mem[pa:end:end])
+			lastStart = pa
+		}
+		lastEnd = end
+		done += chunk
+	}
+	return bufs, unpin, nil
+}
