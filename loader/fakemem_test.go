@@ -23,7 +23,10 @@ type fakeMem struct {
 	pages map[mm.Addr]*[mm.PageSize]byte
 }
 
-var _ Memory = (*fakeMem)(nil)
+var (
+	_ Memory = (*fakeMem)(nil)
+	_ Memory = (*mm.MM)(nil)
+)
 
 func newFakeMem() *fakeMem {
 	return &fakeMem{pages: map[mm.Addr]*[mm.PageSize]byte{}}
