@@ -70,6 +70,8 @@ const (
 	ExitInterrupt
 	// ExitIllegal: an invalid or undecodable instruction.
 	ExitIllegal
+	// ExitKicked: another goroutine called Kick (a signal arrived).
+	ExitKicked
 )
 
 // Exit describes why CPU.Run returned.
@@ -110,6 +112,9 @@ type CPU interface {
 	Run(k Kernel) (Exit, error)
 	Regs() (Regs, error)
 	SetRegs(r *Regs) error
+	// Kick makes a running (or the next) Run return ExitKicked soon. It
+	// may be called from any goroutine.
+	Kick()
 	// SetFSBase sets the FS segment base (arch_prctl ARCH_SET_FS).
 	SetFSBase(base uint64) error
 	Close() error

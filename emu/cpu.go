@@ -61,6 +61,7 @@ type CPU struct {
 	regIDs     []unicorn.Reg
 	regVals    []uint64
 
+	kicked       atomic.Bool  // Kick was called: Run returns ExitKicked
 	owner        atomic.Int32 // OS thread id running Run, 0 when not running
 	pending      atomic.Bool  // pendingCode or pendingFlush is set
 	mu           sync.Mutex   // protects pendingCode, pendingFlush
@@ -256,6 +257,12 @@ func (c *CPU) FlushTLB() {
 	c.pendingFlush = true
 	c.mu.Unlock()
 	c.pending.Store(true)
+	c.uc.Stop()
+}
+
+// Kick implements arch.CPU.
+func (c *CPU) Kick() {
+	c.kicked.Store(true)
 	c.uc.Stop()
 }
 

@@ -41,6 +41,9 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 		if err != nil {
 			return arch.Exit{}, err
 		}
+		if c.kicked.Swap(false) {
+			return arch.Exit{Reason: arch.ExitKicked, RIP: rip}, nil
+		}
 		if !c.entered {
 			if rip, err = c.enterUser(); err != nil {
 				return arch.Exit{}, err
@@ -59,6 +62,8 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 			return arch.Exit{Reason: arch.ExitStop, RIP: rip}, nil
 		case err == nil && rip == c.never():
 			return arch.Exit{Reason: arch.ExitPageFault, RIP: rip, Addr: mm.Addr(rip), Access: mm.Exec}, nil
+		case err == nil && c.kicked.Swap(false):
+			return arch.Exit{Reason: arch.ExitKicked, RIP: rip}, nil
 		case err == nil:
 			continue // stopped to apply a shootdown
 		case errors.Is(err, unicorn.ErrInsnInvalid):

@@ -9,6 +9,7 @@ package mm
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"cmaemu/linux"
 )
@@ -55,6 +56,8 @@ type MM struct {
 
 	tlbMu sync.Mutex // protects tlbs
 	tlbs  []TLB
+
+	users atomic.Int32 // processes using the address space
 }
 
 // New returns an empty address space.
@@ -63,7 +66,9 @@ func New(ram *RAM, layout Layout) (*MM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MM{ram: ram, layout: layout, pt: pt}, nil
+	m := &MM{ram: ram, layout: layout, pt: pt}
+	m.users.Store(1)
+	return m, nil
 }
 
 // RAM returns the pool the address space's frames come from.
@@ -211,4 +216,16 @@ func hex(v uint64) string {
 	i--
 	b[i] = '0'
 	return string(b[i:])
+}
+
+// AddUser records one more process using the address space (vfork,
+// CLONE_VM): it stays alive until every user has dropped it.
+func (m *MM) AddUser() { m.users.Add(1) }
+
+// DropUser drops one user and releases the address space with the last.
+// A new MM has one user.
+func (m *MM) DropUser() {
+	if m.users.Add(-1) == 0 {
+		m.Release()
+	}
 }

@@ -6,39 +6,73 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"cmaemu/linux"
 )
 
-// File is an open file description. Files are the host's: a File owns a
-// host file descriptor, closed when the last reference goes.
-type File struct {
+// File is an open file description: a host file or one of the kernel's
+// own objects (pipes). Guest buffers reach it as host memory (bufs) that
+// stays pinned for the call.
+type File interface {
+	IncRef()
+	DecRef()
+	// Name is the path the file was opened by, or a label like "pipe:[7]".
+	Name() string
+	// Read fills bufs in order at offset off (-1: the file position). It
+	// may block, interruptibly, through t.
+	Read(t *Task, bufs [][]byte, off int64) (int, error)
+	// Write writes bufs in order at off (-1: the file position).
+	Write(t *Task, bufs [][]byte, off int64) (int, error)
+	// Status returns the file status flags (O_APPEND, O_NONBLOCK, ...).
+	Status() (uint32, error)
+	// SetStatus changes the flags F_SETFL may change.
+	SetStatus(flags uint32) error
+	// Stat returns struct stat.
+	Stat() ([statSize]byte, error)
+	// Readiness returns the poll events the file is ready for now, and a
+	// channel closed at its next change (nil: it never changes).
+	Readiness() (events uint32, changed <-chan struct{})
+}
+
+// hostFD returns the host descriptor behind f, if it is a host file.
+func hostFD(f File) (int, bool) {
+	h, ok := f.(*HostFile)
+	if !ok {
+		return -1, false
+	}
+	return h.host, true
+}
+
+// HostFile is a file of the host: it owns a host file descriptor, closed
+// when the last reference goes.
+type HostFile struct {
 	host int
 	name string
 	refs atomic.Int32
 }
 
-func newFile(host int, name string) *File {
-	f := &File{host: host, name: name}
+func newHostFile(host int, name string) *HostFile {
+	f := &HostFile{host: host, name: name}
 	f.refs.Store(1)
 	return f
 }
 
-// IncRef takes a reference (mm.File).
-func (f *File) IncRef() { f.refs.Add(1) }
+// IncRef takes a reference.
+func (f *HostFile) IncRef() { f.refs.Add(1) }
 
 // DecRef drops a reference, closing the host descriptor with the last.
-func (f *File) DecRef() {
+func (f *HostFile) DecRef() {
 	if f.refs.Add(-1) == 0 {
 		syscall.Close(f.host)
 	}
 }
 
-// Name is the path the file was opened by (mm.File).
-func (f *File) Name() string { return f.name }
+// Name is the path the file was opened by.
+func (f *HostFile) Name() string { return f.name }
 
 // ReadAt reads at an offset without moving the file position (mm.File).
-func (f *File) ReadAt(b []byte, off int64) (int, error) {
+func (f *HostFile) ReadAt(b []byte, off int64) (int, error) {
 	n := 0
 	for n < len(b) {
 		m, err := syscall.Pread(f.host, b[n:], off+int64(n))
@@ -53,21 +87,84 @@ func (f *File) ReadAt(b []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// Read implements File with a host readv/preadv.
+func (f *HostFile) Read(t *Task, bufs [][]byte, off int64) (int, error) {
+	return hostVectorIO(f.host, bufs, true, off)
+}
+
+// Write implements File with a host writev/pwritev.
+func (f *HostFile) Write(t *Task, bufs [][]byte, off int64) (int, error) {
+	return hostVectorIO(f.host, bufs, false, off)
+}
+
+// Status implements File.
+func (f *HostFile) Status() (uint32, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(f.host), syscall.F_GETFL, 0)
+	if e != 0 {
+		return 0, linux.Errno(e)
+	}
+	return uint32(r) &^ linux.O_CLOEXEC, nil
+}
+
+// SetStatus implements File.
+func (f *HostFile) SetStatus(flags uint32) error {
+	if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(f.host), syscall.F_SETFL, uintptr(flags)); e != 0 {
+		return linux.Errno(e)
+	}
+	return nil
+}
+
+// Stat implements File.
+func (f *HostFile) Stat() ([statSize]byte, error) {
+	var st [statSize]byte
+	if _, _, e := syscall.Syscall(syscall.SYS_FSTAT, uintptr(f.host), uintptr(unsafe.Pointer(&st)), 0); e != 0 {
+		return st, linux.Errno(e)
+	}
+	return st, nil
+}
+
+// Readiness implements File: host files are polled through the host.
+func (f *HostFile) Readiness() (uint32, <-chan struct{}) {
+	fds := []pollFD{{fd: int32(f.host), events: pollIn | pollOut}}
+	syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), 1, 0)
+	return uint32(fds[0].revents), nil
+}
+
+// pollFD is struct pollfd.
+type pollFD struct {
+	fd      int32
+	events  int16
+	revents int16
+}
+
 type fdEntry struct {
-	file    *File
+	file    File
 	cloexec bool
 }
 
 // FDTable maps a process's file descriptors to files.
 type FDTable struct {
-	mu  sync.Mutex // protects fds
-	fds map[int32]fdEntry
+	mu    sync.Mutex // protects fds
+	fds   map[int32]fdEntry
+	users atomic.Int32 // processes sharing the table (CLONE_FILES)
+}
+
+func newFDTable() *FDTable {
+	t := &FDTable{fds: map[int32]fdEntry{}}
+	t.users.Store(1)
+	return t
+}
+
+// share adds a process to the table's users.
+func (t *FDTable) share() *FDTable {
+	t.users.Add(1)
+	return t
 }
 
 // newStdioTable returns a table whose fds 0, 1 and 2 are duplicates of the
 // given host files (nil: the host's own 0, 1, 2).
 func newStdioTable(stdio [3]*os.File) (*FDTable, error) {
-	t := &FDTable{fds: map[int32]fdEntry{}}
+	t := newFDTable()
 	for i, f := range stdio {
 		host := i
 		name := [3]string{"<stdin>", "<stdout>", "<stderr>"}[i]
@@ -83,13 +180,13 @@ func newStdioTable(stdio [3]*os.File) (*FDTable, error) {
 			return nil, err
 		}
 		syscall.CloseOnExec(dup)
-		t.fds[int32(i)] = fdEntry{file: newFile(dup, name)}
+		t.fds[int32(i)] = fdEntry{file: newHostFile(dup, name)}
 	}
 	return t, nil
 }
 
 // Get returns the file behind fd with a reference the caller drops.
-func (t *FDTable) Get(fd int32) (*File, error) {
+func (t *FDTable) Get(fd int32) (File, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.fds[fd]
@@ -102,7 +199,7 @@ func (t *FDTable) Get(fd int32) (*File, error) {
 
 // Install gives f (whose reference passes to the table) the lowest free
 // descriptor >= min.
-func (t *FDTable) Install(f *File, min int32, cloexec bool) (int32, error) {
+func (t *FDTable) Install(f File, min int32, cloexec bool) (int32, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for fd := min; fd < maxFDs; fd++ {
@@ -119,7 +216,7 @@ func (t *FDTable) Install(f *File, min int32, cloexec bool) (int32, error) {
 const maxFDs = 1024
 
 // Set installs f at fd, closing what was there (dup2).
-func (t *FDTable) Set(fd int32, f *File, cloexec bool) error {
+func (t *FDTable) Set(fd int32, f File, cloexec bool) error {
 	if fd < 0 || fd >= maxFDs {
 		f.DecRef()
 		return linux.EBADF
@@ -162,7 +259,11 @@ func (t *FDTable) CloseOnExec(fd int32, set *bool) (bool, error) {
 	return e.cloexec, nil
 }
 
+// release drops a user; the last one closes every descriptor.
 func (t *FDTable) release() {
+	if t.users.Add(-1) > 0 {
+		return
+	}
 	t.mu.Lock()
 	fds := t.fds
 	t.fds = map[int32]fdEntry{}
@@ -175,9 +276,16 @@ func (t *FDTable) release() {
 // FSContext is a process's working directory and umask.
 type FSContext struct {
 	mu    sync.Mutex // protects the fields
-	cwd   *File      // an O_PATH descriptor of the directory
+	cwd   *HostFile  // an O_PATH descriptor of the directory
 	path  string
 	umask uint32
+	users atomic.Int32 // processes sharing it (CLONE_FS)
+}
+
+// share adds a process to the context's users.
+func (fs *FSContext) share() *FSContext {
+	fs.users.Add(1)
+	return fs
 }
 
 func newFSContext(dir string) (*FSContext, error) {
@@ -194,10 +302,17 @@ func newFSContext(dir string) (*FSContext, error) {
 	}
 	old := syscall.Umask(0o22)
 	syscall.Umask(old)
-	return &FSContext{cwd: newFile(fd, abs), path: abs, umask: uint32(old)}, nil
+	fs := &FSContext{cwd: newHostFile(fd, abs), path: abs, umask: uint32(old)}
+	fs.users.Store(1)
+	return fs, nil
 }
 
-func (fs *FSContext) release() { fs.cwd.DecRef() }
+// release drops a user; the last one closes the directory.
+func (fs *FSContext) release() {
+	if fs.users.Add(-1) == 0 {
+		fs.cwd.DecRef()
+	}
+}
 
 // absPath returns path made absolute against the working directory.
 func absPath(fs *FSContext, path string) string {
@@ -205,4 +320,53 @@ func absPath(fs *FSContext, path string) string {
 		return filepath.Clean(path)
 	}
 	return filepath.Join(fs.path, path)
+}
+
+// poll(2) events.
+const (
+	pollIn   = 0x1
+	pollPri  = 0x2
+	pollOut  = 0x4
+	pollErr  = 0x8
+	pollHup  = 0x10
+	pollNval = 0x20
+)
+
+// fork returns a copy of the table sharing the open files (fork without
+// CLONE_FILES).
+func (t *FDTable) fork() *FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := newFDTable()
+	for fd, e := range t.fds {
+		e.file.IncRef()
+		n.fds[fd] = e
+	}
+	return n
+}
+
+// closeOnExec closes the descriptors marked close-on-exec.
+func (t *FDTable) closeOnExec() {
+	t.mu.Lock()
+	var gone []File
+	for fd, e := range t.fds {
+		if e.cloexec {
+			gone = append(gone, e.file)
+			delete(t.fds, fd)
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range gone {
+		f.DecRef()
+	}
+}
+
+// fork returns a copy of the context (fork without CLONE_FS).
+func (fs *FSContext) fork() *FSContext {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.cwd.IncRef()
+	n := &FSContext{cwd: fs.cwd, path: fs.path, umask: fs.umask}
+	n.users.Store(1)
+	return n
 }

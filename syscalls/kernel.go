@@ -36,14 +36,22 @@ type Kernel struct {
 	newCPU CPUFactory
 	tracer *tracer
 
-	mu      sync.Mutex // protects tasks, nextPID
+	mu      sync.Mutex // protects tasks, procs, nextPID and the process tree
 	tasks   map[int32]*Task
+	procs   map[int32]*Process
 	nextPID int32
+	reaper  *Process // pid 1: adopts orphans and reaps them
+
+	futexes futexTable
 }
 
-// NewKernel returns a kernel with no processes.
+// NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
-	k := &Kernel{ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, nextPID: firstPID}
+	k := &Kernel{ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
+		nextPID: firstPID}
+	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
+		childEvent: make(chan struct{}), done: make(chan struct{})}
+	k.procs[1] = k.reaper
 	if cfg.Trace != nil {
 		k.tracer = &tracer{w: cfg.Trace, mm: cfg.TraceMM}
 	}
@@ -54,28 +62,45 @@ func NewKernel(cfg Config) *Kernel {
 // kernel's own (1 is the reaper that adopts orphans).
 const firstPID = 1000
 
+// maxPID is pid_max: pids are not reused before it wraps.
+const maxPID = 4194304
+
 // RAM returns the guest-physical memory.
 func (k *Kernel) RAM() *mm.RAM { return k.ram }
 
-// allocPID reserves a new pid (also used as a thread id).
+// allocPID reserves a new pid (also used as a thread id), skipping ids
+// still in use.
 func (k *Kernel) allocPID() int32 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	pid := k.nextPID
-	k.nextPID++
-	return pid
+	for {
+		pid := k.nextPID
+		k.nextPID++
+		if k.nextPID >= maxPID {
+			k.nextPID = firstPID
+		}
+		if k.procs[pid] == nil && k.tasks[pid] == nil {
+			return pid
+		}
+	}
 }
 
-func (k *Kernel) addTask(t *Task) {
+// newTask makes a task of p with a fresh thread id (the pid for the first).
+func (k *Kernel) newTask(p *Process) *Task {
+	t := &Task{k: k, proc: p, wake: make(chan struct{}, 1)}
+	k.mu.Lock()
+	if len(p.tasks) == 0 {
+		t.tid = p.pid
+	}
+	k.mu.Unlock()
+	if t.tid == 0 {
+		t.tid = k.allocPID()
+	}
 	k.mu.Lock()
 	k.tasks[t.tid] = t
+	p.tasks = append(p.tasks, t)
 	k.mu.Unlock()
-}
-
-func (k *Kernel) removeTask(t *Task) {
-	k.mu.Lock()
-	delete(k.tasks, t.tid)
-	k.mu.Unlock()
+	return t
 }
 
 // TaskByID returns the live task with thread id tid.
@@ -85,15 +110,22 @@ func (k *Kernel) TaskByID(tid int32) *Task {
 	return k.tasks[tid]
 }
 
-// processCount returns the number of distinct live processes.
-func (k *Kernel) processCount() int {
+// ProcessByID returns the process with pid (zombies included).
+func (k *Kernel) ProcessByID(pid int32) *Process {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	seen := map[*Process]bool{}
-	for _, t := range k.tasks {
-		seen[t.proc] = true
+	if p := k.procs[pid]; p != k.reaper {
+		return p
 	}
-	return len(seen)
+	return nil
+}
+
+// multiProcess reports whether more than one guest process exists, for
+// the [pid N] prefix of traces.
+func (k *Kernel) multiProcess() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.procs) > 2 // the reaper and one guest
 }
 
 // internalError reports an emulator bug seen while running a guest.

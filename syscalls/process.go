@@ -1,16 +1,13 @@
 package syscalls
 
 import (
-	"crypto/rand"
-	"debug/elf"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"cmaemu/arch"
 	"cmaemu/linux"
-	"cmaemu/loader"
 	"cmaemu/mm"
 )
 
@@ -24,6 +21,11 @@ type Creds struct {
 // SameIDs returns credentials with every uid set to uid and every gid to gid.
 func SameIDs(uid, gid uint32) Creds {
 	return Creds{RUID: uid, EUID: uid, SUID: uid, FSUID: uid, RGID: gid, EGID: gid, SGID: gid, FSGID: gid}
+}
+
+func (c Creds) clone() Creds {
+	c.Groups = append([]uint32(nil), c.Groups...)
+	return c
 }
 
 // ExitStatus is how a process ended.
@@ -66,11 +68,34 @@ type FaultInfo struct {
 	Code    []byte // up to 16 instruction bytes at RIP (fewer if unreadable)
 }
 
+// procState is where a process is in its life.
+type procState int
+
+const (
+	procRunning procState = iota
+	procZombie            // exited, not yet reaped
+	procReaped
+)
+
 // Process is a thread group: an address space, a file table, credentials
 // and signal dispositions shared by its tasks.
+//
+// Fields under "k.mu" belong to the process tree and are protected by the
+// kernel's lock; the others by mu.
 type Process struct {
 	k   *Kernel
 	pid int32
+
+	// Protected by k.mu.
+	parent     *Process
+	children   map[int32]*Process
+	pgid, sid  int32
+	state      procState
+	status     ExitStatus
+	exitSignal linux.Signal  // sent to the parent at exit (SIGCHLD)
+	execed     bool          // has called execve (setpgid by the parent: EACCES)
+	childEvent chan struct{} // closed and replaced when a child changes state
+	tasks      []*Task
 
 	mu       sync.Mutex // protects the fields below
 	mm       *mm.MM
@@ -79,17 +104,19 @@ type Process struct {
 	creds    Creds
 	dumpable bool
 	sigacts  [linux.NSig]linux.SigAction
+	pending  linux.SigSet // process-directed signals not yet delivered
 	exe      string
-	tasks    []*Task
-	exiting  bool
-	status   ExitStatus
-	done     chan struct{}
+	exiting  *ExitStatus // set once the group is being torn down
+	alarm    *time.Timer // alarm(2)
+	alarmAt  time.Time
+
+	done chan struct{} // closed when the process becomes a zombie
 }
 
 // PID returns the process id.
 func (p *Process) PID() int32 { return p.pid }
 
-// MM returns the process's address space.
+// MM returns the process's address space (nil once it has exited).
 func (p *Process) MM() *mm.MM {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -100,16 +127,18 @@ func (p *Process) MM() *mm.MM {
 func (p *Process) Creds() Creds {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.creds
-	c.Groups = append([]uint32(nil), c.Groups...)
-	return c
+	return p.creds.clone()
 }
 
 // Wait blocks until the process has exited and returns its status.
 func (p *Process) Wait() ExitStatus {
 	<-p.done
+	p.k.mu.Lock()
+	defer p.k.mu.Unlock()
 	return p.status
 }
+
+func (p *Process) String() string { return fmt.Sprintf("pid %d", p.pid) }
 
 // SpawnOptions configure the first process of a program.
 type SpawnOptions struct {
@@ -117,24 +146,32 @@ type SpawnOptions struct {
 	Creds     Creds
 	// Cwd is the guest's working directory on the host ("" = the host's).
 	Cwd string
-	// Stdio are the host files behind guest fds 0, 1 and 2.
+	// Stdio are the host files behind guest fds 0, 1 and 2 (nil: the
+	// host's own descriptors).
 	Stdio [3]*os.File
 }
 
+// newProcess makes a process with no tasks, child of parent (the reaper
+// if nil). Caller holds no locks.
+func (k *Kernel) newProcess(parent *Process) *Process {
+	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true,
+		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{})}
+	k.mu.Lock()
+	if parent == nil {
+		parent = k.reaper
+	}
+	p.parent = parent
+	p.pgid, p.sid = parent.pgid, parent.sid
+	parent.children[p.pid] = p
+	k.procs[p.pid] = p
+	k.mu.Unlock()
+	return p
+}
+
 // Spawn creates a process running the static ELF program at path (a host
-// path) and starts it. Errors are those of loading: the loader's error
-// types, or *os.PathError.
+// path) and starts it. The process leads its own session and group. Errors
+// are those of loading: the loader's error types or an errno.
 func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil {
-		return nil, err
-	} else if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-		return nil, &os.PathError{Op: "exec", Path: path, Err: linux.EACCES}
-	}
 	fs, err := newFSContext(opts.Cwd)
 	if err != nil {
 		return nil, err
@@ -144,102 +181,68 @@ func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
 		fs.release()
 		return nil, err
 	}
-	p := &Process{k: k, pid: k.allocPID(), fds: fds, fs: fs, creds: opts.Creds, dumpable: true,
-		exe: absPath(fs, path), done: make(chan struct{})}
-	t := &Task{k: k, proc: p, tid: p.pid}
-	if err := t.execImage(f, path, opts.Args, opts.Env); err != nil {
-		fds.release()
-		fs.release()
+	p := k.newProcess(nil)
+	k.mu.Lock()
+	p.pgid, p.sid = p.pid, p.pid
+	k.mu.Unlock()
+	p.fds, p.fs, p.creds = fds, fs, opts.Creds.clone()
+	t := k.newTask(p)
+	img, err := t.loadProgram(path, opts.Args, opts.Env)
+	if err != nil {
+		k.discard(p, t)
 		return nil, err
 	}
-	p.tasks = []*Task{t}
-	k.addTask(t)
+	p.mm, p.exe = img.mm, img.exe
+	t.startRegs, t.mode, t.table = &img.regs, img.mode, img.table
 	go t.run()
 	return p, nil
 }
 
-// ErrI386 is returned for i386 programs until the i386 ABI is supported.
-var ErrI386 = errors.New("i386 programs are not supported yet")
-
-// execImage loads the program in f into a fresh address space and gives
-// the task a CPU for it; the old address space and CPU are released.
-func (t *Task) execImage(f *os.File, path string, args, env []string) error {
-	ef, err := loader.Check(f)
-	if err != nil {
-		return err
-	}
-	if ef.Class != elf.ELFCLASS64 {
-		return ErrI386
-	}
-	as, err := mm.New(t.k.ram, mm.Layout64)
-	if err != nil {
-		return err
-	}
-	creds := t.proc.Creds()
-	opts := loader.Options{Args: args, Env: env, ExecFn: path,
-		UID: creds.RUID, EUID: creds.EUID, GID: creds.RGID, EGID: creds.EGID, HWCap: hwcap}
-	rand.Read(opts.Random[:])
-	img, err := loader.Load(f, as, opts)
-	if err != nil {
-		as.Release()
-		return err
-	}
-	as.SetBrk(img.BrkStart)
-	cpu, err := t.k.newCPU(as, arch.Mode64)
-	if err != nil {
-		as.Release()
-		return err
-	}
-	if err := cpu.SetRegs(&arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP)}); err != nil {
-		cpu.Close()
-		as.Release()
-		return err
-	}
-	old, oldCPU := t.proc.swapMM(as), t.cpu
-	t.cpu, t.table = cpu, &AMD64
-	if oldCPU != nil {
-		oldCPU.Close()
-	}
-	if old != nil {
-		old.Release()
-	}
-	return nil
+// discard removes a process that never ran.
+func (k *Kernel) discard(p *Process, t *Task) {
+	k.mu.Lock()
+	delete(k.tasks, t.tid)
+	delete(k.procs, p.pid)
+	delete(p.parent.children, p.pid)
+	k.mu.Unlock()
+	p.fds.release()
+	p.fs.release()
 }
 
-// hwcap is AT_HWCAP: CPUID.1:EDX of the emulated CPU model.
-const hwcap = 0x178bfbff
-
-func (p *Process) swapMM(as *mm.MM) *mm.MM {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	old := p.mm
-	p.mm = as
-	return old
-}
-
-// exit ends the process with status (the first caller wins) and releases
-// its resources.
-func (p *Process) exit(status ExitStatus) {
-	p.mu.Lock()
-	if p.exiting {
-		p.mu.Unlock()
+// exitTask ends task t with status. The last task of a process turns it
+// into a zombie: its memory and files are released, its children go to
+// the reaper, and its parent is told.
+func (k *Kernel) exitTask(t *Task, status ExitStatus) {
+	p := t.proc
+	k.mu.Lock()
+	delete(k.tasks, t.tid)
+	for i, x := range p.tasks {
+		if x == t {
+			p.tasks = append(p.tasks[:i], p.tasks[i+1:]...)
+			break
+		}
+	}
+	last := len(p.tasks) == 0
+	k.mu.Unlock()
+	t.exitThread()
+	t.releaseVfork()
+	t.setCPU(nil)
+	if !last {
 		return
 	}
-	p.exiting = true
-	p.status = status
+
+	p.mu.Lock()
+	if p.exiting != nil {
+		status = *p.exiting
+	}
+	if p.alarm != nil {
+		p.alarm.Stop()
+	}
 	as, fds, fs := p.mm, p.fds, p.fs
 	p.mm, p.fds, p.fs = nil, nil, nil
-	tasks := p.tasks
 	p.mu.Unlock()
-	for _, t := range tasks {
-		if t.cpu != nil {
-			t.cpu.Close()
-			t.cpu = nil
-		}
-		p.k.removeTask(t)
-	}
 	if as != nil {
-		as.Release()
+		as.DropUser()
 	}
 	if fds != nil {
 		fds.release()
@@ -247,9 +250,59 @@ func (p *Process) exit(status ExitStatus) {
 	if fs != nil {
 		fs.release()
 	}
+
+	k.mu.Lock()
+	p.status = status
+	p.state = procZombie
+	for pid, c := range p.children {
+		delete(p.children, pid)
+		c.parent = k.reaper
+		k.reaper.children[pid] = c
+	}
+	parent := p.parent
+	if parent.autoReaps() {
+		k.reapLocked(p)
+	}
+	k.notifyChildEventLocked(parent)
+	k.reapOrphansLocked()
+	k.mu.Unlock()
 	close(p.done)
+	if parent != k.reaper && p.exitSignal != 0 {
+		k.signalProcess(parent, p.exitSignal, sigInfoChild(p, status))
+	}
 }
 
-var errExited = errors.New("task exited")
+// notifyChildEventLocked wakes waiters of parent. Preconditions: k.mu held.
+func (k *Kernel) notifyChildEventLocked(parent *Process) {
+	close(parent.childEvent)
+	parent.childEvent = make(chan struct{})
+}
 
-func (p *Process) String() string { return fmt.Sprintf("pid %d", p.pid) }
+// reapOrphansLocked reaps the reaper's zombie children: pid 1 always waits.
+func (k *Kernel) reapOrphansLocked() {
+	for pid, c := range k.reaper.children {
+		if c.state == procZombie {
+			k.reapLocked(c)
+			delete(k.reaper.children, pid)
+		}
+	}
+}
+
+// reapLocked frees a zombie's pid. Preconditions: k.mu held.
+func (k *Kernel) reapLocked(c *Process) {
+	c.state = procReaped
+	delete(k.procs, c.pid)
+	delete(c.parent.children, c.pid)
+}
+
+// autoReaps reports whether the process's children are reaped at exit
+// without a wait: SIGCHLD is ignored or SA_NOCLDWAIT set.
+func (p *Process) autoReaps() bool {
+	if p.pid == 1 {
+		return false // the reaper reaps in reapOrphansLocked
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.sigacts[linux.SIGCHLD-1]
+	return a.Handler == linux.SIG_IGN || a.Flags&saNoCldWait != 0
+}

@@ -19,19 +19,27 @@ func (t *Task) atPath(dirfd int32, addr mm.Addr, emptyOK bool) (host int, path s
 	if path == "" && !emptyOK {
 		return 0, "", nil, linux.ENOENT
 	}
-	var dir *File
 	if dirfd == linux.AT_FDCWD {
 		fs := t.proc.fs
 		fs.mu.Lock()
-		dir = fs.cwd
+		dir := fs.cwd
 		dir.IncRef()
 		fs.mu.Unlock()
-	} else if len(path) > 0 && path[0] == '/' {
+		return dir.host, path, dir.DecRef, nil
+	}
+	if len(path) > 0 && path[0] == '/' {
 		return -1, path, func() {}, nil
-	} else if dir, err = t.proc.fds.Get(dirfd); err != nil {
+	}
+	f, err := t.proc.fds.Get(dirfd)
+	if err != nil {
 		return 0, "", nil, err
 	}
-	return dir.host, path, dir.DecRef, nil
+	h, ok := hostFD(f)
+	if !ok {
+		f.DecRef()
+		return 0, "", nil, linux.ENOTDIR
+	}
+	return h, path, f.DecRef, nil
 }
 
 // hostAt runs a host *at system call whose first two arguments are a
@@ -66,7 +74,7 @@ func (t *Task) openAt(dirfd int32, addr mm.Addr, flags, mode uint32) (uintptr, e
 	if err != nil {
 		return 0, err
 	}
-	fd, err := t.proc.fds.Install(newFile(int(host), path), 0, flags&linux.O_CLOEXEC != 0)
+	fd, err := t.proc.fds.Install(newHostFile(int(host), path), 0, flags&linux.O_CLOEXEC != 0)
 	return uintptr(fd), err
 }
 
@@ -130,9 +138,9 @@ func Fstat(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	var st [statSize]byte
-	if _, _, e := syscall.Syscall(syscall.SYS_FSTAT, uintptr(f.host), uintptr(unsafe.Pointer(&st)), 0); e != 0 {
-		return 0, linux.Errno(e)
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
 	}
 	_, err = t.MM().CopyOut(a.Pointer(1), st[:])
 	return 0, err
@@ -209,7 +217,7 @@ func Chdir(t *Task, a Args) (uintptr, error) {
 	fs := t.proc.fs
 	fs.mu.Lock()
 	old := fs.cwd
-	fs.cwd = newFile(int(host), path)
+	fs.cwd = newHostFile(int(host), path)
 	fs.path = absPath(fs, path)
 	fs.mu.Unlock()
 	old.DecRef()
@@ -315,7 +323,11 @@ func fdCall(nr uintptr) Handler {
 			return 0, err
 		}
 		defer f.DecRef()
-		r, _, e := syscall.Syscall(nr, uintptr(f.host), uintptr(a[1]), uintptr(a[2]))
+		h, ok := hostFD(f)
+		if !ok {
+			return 0, linux.EINVAL
+		}
+		r, _, e := syscall.Syscall(nr, uintptr(h), uintptr(a[1]), uintptr(a[2]))
 		if e != 0 {
 			return 0, linux.Errno(e)
 		}
@@ -338,8 +350,12 @@ func Getdents64(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
+	h, ok := hostFD(f)
+	if !ok {
+		return 0, linux.ENOTDIR
+	}
 	buf := make([]byte, min(a.Uint64(2), 1<<20))
-	r, _, e := syscall.Syscall(syscall.SYS_GETDENTS64, uintptr(f.host), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+	r, _, e := syscall.Syscall(syscall.SYS_GETDENTS64, uintptr(h), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
 	if e != 0 {
 		return 0, linux.Errno(e)
 	}
@@ -427,15 +443,23 @@ func Fcntl(t *Task, a Args) (uintptr, error) {
 		set := a.Uint(2)&linux.FD_CLOEXEC != 0
 		_, err := t.proc.fds.CloseOnExec(fd, &set)
 		return 0, err
-	case linux.F_GETFL:
-		r, err := fdCall(syscall.SYS_FCNTL)(t, Args{a[0], linux.F_GETFL})
-		return r &^ linux.O_CLOEXEC, err
-	case linux.F_SETFL:
-		return fdCall(syscall.SYS_FCNTL)(t, a)
+	case linux.F_GETFL, linux.F_SETFL:
+		f, err := t.proc.fds.Get(fd)
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		if a.Int(1) == linux.F_SETFL {
+			return 0, f.SetStatus(a.Uint(2))
+		}
+		fl, err := f.Status()
+		return uintptr(fl), err
 	}
-	if _, err := t.proc.fds.Get(fd); err != nil {
+	f, err := t.proc.fds.Get(fd)
+	if err != nil {
 		return 0, err
 	}
+	f.DecRef()
 	return 0, linux.EINVAL
 }
 
@@ -447,6 +471,10 @@ func Ioctl(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
+	h, ok := hostFD(f)
+	if !ok {
+		return 0, linux.ENOTTY
+	}
 	var size int
 	switch a.Uint(1) {
 	case linux.TCGETS:
@@ -457,7 +485,7 @@ func Ioctl(t *Task, a Args) (uintptr, error) {
 		return 0, linux.ENOTTY
 	}
 	var buf [64]byte
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(f.host), uintptr(a.Uint(1)), uintptr(unsafe.Pointer(&buf))); e != 0 {
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(h), uintptr(a.Uint(1)), uintptr(unsafe.Pointer(&buf))); e != 0 {
 		return 0, linux.Errno(e)
 	}
 	_, err = t.MM().CopyOut(a.Pointer(2), buf[:size])

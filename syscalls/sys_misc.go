@@ -96,26 +96,3 @@ func SchedGetaffinity(t *Task, a Args) (uintptr, error) {
 
 // SchedYield implements sched_yield(2).
 func SchedYield(t *Task, a Args) (uintptr, error) { return 0, nil }
-
-// Futex implements the futex operations a single-threaded process can
-// make: wake finds no waiter; a wait whose value differs is EAGAIN.
-func Futex(t *Task, a Args) (uintptr, error) {
-	const (
-		futexWait = 0
-		futexWake = 1
-	)
-	switch a.Int(1) & 0x7f {
-	case futexWake:
-		return 0, nil
-	case futexWait, 9 /* FUTEX_WAIT_BITSET */ :
-		var b [4]byte
-		if _, err := t.MM().CopyIn(a.Pointer(0), b[:]); err != nil {
-			return 0, err
-		}
-		if *(*uint32)(unsafe.Pointer(&b)) != a.Uint(2) {
-			return 0, linux.EAGAIN
-		}
-		return 0, linux.EDEADLK // nobody could ever wake it
-	}
-	return 0, linux.ENOSYS
-}

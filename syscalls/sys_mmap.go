@@ -30,7 +30,11 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 			return 0, err
 		}
 		defer f.DecRef()
-		fl, err := fdCall(sysFcntl)(t, Args{uint64(uint32(fd)), linux.F_GETFL})
+		hf, ok := f.(*HostFile)
+		if !ok {
+			return 0, linux.ENODEV
+		}
+		fl, err := f.Status()
 		if err != nil {
 			return 0, err
 		}
@@ -40,16 +44,13 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 		case o.Shared && prot&linux.PROT_WRITE != 0 && fl&linux.O_ACCMODE != linux.O_RDWR:
 			return 0, linux.EACCES
 		}
-		o.File, o.Shared = f, false
+		o.File, o.Shared = hf, false
 	} else {
 		o.Offset = 0
 	}
 	got, err := t.MM().Map(o)
 	return uintptr(got), err
 }
-
-// sysFcntl is the host's fcntl.
-const sysFcntl = 72
 
 // Munmap implements munmap(2).
 func Munmap(t *Task, a Args) (uintptr, error) {

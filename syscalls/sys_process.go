@@ -8,13 +8,15 @@ import (
 
 // ExitGroup implements exit_group(2).
 func ExitGroup(t *Task, a Args) (uintptr, error) {
-	t.exitStatus = &ExitStatus{Code: int(a.Int(0) & 0xff)}
+	t.proc.killGroup(ExitStatus{Code: int(a.Int(0) & 0xff)})
 	return 0, nil
 }
 
-// Exit implements exit(2). With one task per process it ends the process.
+// Exit implements exit(2): it ends the calling thread; the last thread
+// ends the process with the given code.
 func Exit(t *Task, a Args) (uintptr, error) {
-	return ExitGroup(t, a)
+	t.exitStatus = &ExitStatus{Code: int(a.Int(0) & 0xff)}
+	return 0, nil
 }
 
 // Getpid implements getpid(2).
@@ -23,9 +25,13 @@ func Getpid(t *Task, a Args) (uintptr, error) { return uintptr(t.proc.pid), nil 
 // Gettid implements gettid(2).
 func Gettid(t *Task, a Args) (uintptr, error) { return uintptr(t.tid), nil }
 
-// Getppid implements getppid(2): the first process's parent is the
-// reaper, pid 1.
-func Getppid(t *Task, a Args) (uintptr, error) { return 1, nil }
+// Getppid implements getppid(2): orphans and the first process have the
+// reaper, pid 1, as parent.
+func Getppid(t *Task, a Args) (uintptr, error) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return uintptr(t.proc.parent.pid), nil
+}
 
 // Getuid and friends return the credentials.
 func Getuid(t *Task, a Args) (uintptr, error)  { return uintptr(t.proc.Creds().RUID), nil }

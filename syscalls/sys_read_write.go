@@ -73,12 +73,17 @@ func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uint
 		for _, b := range batch {
 			want += len(b)
 		}
-		n, err := hostVectorIO(f.host, batch, toGuest, off)
+		var n int
+		if toGuest {
+			n, err = f.Read(t, batch, off)
+		} else {
+			n, err = f.Write(t, batch, off)
+		}
 		if err != nil {
 			if total > 0 {
 				return total, nil
 			}
-			return 0, hostErr(err)
+			return 0, err
 		}
 		total += uintptr(n)
 		if off >= 0 {
@@ -92,6 +97,7 @@ func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uint
 }
 
 // hostVectorIO is one host readv/writev/preadv/pwritev, restarted on EINTR.
+// Errors are errnos.
 func hostVectorIO(fd int, bufs [][]byte, read bool, off int64) (int, error) {
 	iov := make([]syscall.Iovec, len(bufs))
 	for i, b := range bufs {
@@ -116,7 +122,7 @@ func hostVectorIO(fd int, bufs [][]byte, read bool, off int64) (int, error) {
 			continue
 		}
 		if e != 0 {
-			return 0, e
+			return 0, linux.Errno(e)
 		}
 		return int(n), nil
 	}
@@ -198,7 +204,11 @@ func Lseek(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	off, err := syscall.Seek(f.host, a.Int64(1), int(a.Int(2)))
+	h, ok := hostFD(f)
+	if !ok {
+		return 0, linux.ESPIPE
+	}
+	off, err := syscall.Seek(h, a.Int64(1), int(a.Int(2)))
 	if err != nil {
 		return 0, hostErr(err)
 	}

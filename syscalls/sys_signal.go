@@ -63,7 +63,9 @@ func RtSigprocmask(t *Task, a Args) (uintptr, error) {
 	if a.Uint64(3) != sigsetSize {
 		return 0, linux.EINVAL
 	}
+	t.proc.mu.Lock()
 	old := t.sigmask
+	t.proc.mu.Unlock()
 	if a.Pointer(1) != 0 {
 		var b [8]byte
 		if _, err := t.MM().CopyIn(a.Pointer(1), b[:]); err != nil {
@@ -72,15 +74,14 @@ func RtSigprocmask(t *Task, a Args) (uintptr, error) {
 		set := linux.SigSet(binary.LittleEndian.Uint64(b[:]))
 		switch a.Int(0) {
 		case linux.SIG_BLOCK:
-			t.sigmask |= set
+			t.setMask(old | set)
 		case linux.SIG_UNBLOCK:
-			t.sigmask &^= set
+			t.setMask(old &^ set)
 		case linux.SIG_SETMASK:
-			t.sigmask = set
+			t.setMask(set)
 		default:
 			return 0, linux.EINVAL
 		}
-		t.sigmask &^= unblockable
 	}
 	if a.Pointer(2) != 0 {
 		var b [8]byte

@@ -99,3 +99,8 @@ func sleep(t *Task, clock, flags int32, req, rem mm.Addr) (uintptr, error) {
 		return 0, linux.Errno(e)
 	}
 }
+
+// clockGettime reads a host clock.
+func clockGettime(clock uintptr, ts *[2]int64) {
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clock, uintptr(unsafe.Pointer(ts)), 0)
+}

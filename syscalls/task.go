@@ -2,26 +2,47 @@ package syscalls
 
 import (
 	"errors"
+	"sync"
+	"time"
 
 	"cmaemu/arch"
 	"cmaemu/linux"
 	"cmaemu/mm"
 )
 
-// Task is a thread of a process: a CPU and per-thread kernel state.
-// Its fields belong to the task's goroutine unless noted.
+// Task is a thread of a process: a CPU and per-thread kernel state. Its
+// fields belong to the task's goroutine unless noted.
 type Task struct {
 	k     *Kernel
 	proc  *Process
 	tid   int32
 	cpu   arch.CPU
+	mode  arch.Mode
 	table *Table
 
+	// startRegs, if set, are the registers a new CPU starts with (a new
+	// task, or after execve).
+	startRegs *arch.Regs
+	// execMM is the address space execve prepared: the task loop swaps it
+	// in, with a new CPU, once the old engine has stopped.
+	execMM *mm.MM
+
 	frame         *arch.SyscallFrame // the system call being handled
-	sigmask       linux.SigSet
+	sigmask       linux.SigSet       // protected by proc.mu
+	pending       linux.SigSet       // thread-directed signals; proc.mu
+	savedMask     *linux.SigSet      // mask to restore after rt_sigsuspend
 	clearChildTID mm.Addr
 	robustList    mm.Addr
-	exitStatus    *ExitStatus // set when the task must stop
+	vforkDone     chan struct{} // closed when a vfork child execs or exits
+	exitStatus    *ExitStatus   // set when the task must stop
+	exitRequested bool          // another thread's execve ends this one; proc.mu
+	signalInfo    [linux.NSig]sigInfo
+
+	// wake is signalled (without blocking) when a signal may need
+	// attention; blocking calls select on it.
+	wake chan struct{}
+	// cpuMu protects writes of cpu and its use by other goroutines (poke).
+	cpuMu sync.Mutex
 }
 
 // TID returns the thread id.
@@ -35,25 +56,104 @@ func (t *Task) MM() *mm.MM { return t.proc.MM() }
 
 // run is the task's goroutine: it runs guest code until the task exits.
 func (t *Task) run() {
-	for t.exitStatus == nil {
+	status := t.loop()
+	t.k.exitTask(t, status)
+}
+
+func (t *Task) loop() ExitStatus {
+	for {
+		if st := t.proc.groupExit(); st != nil {
+			return *st
+		}
+		if t.exitStatus != nil {
+			return *t.exitStatus
+		}
+		if t.threadExitRequested() {
+			return ExitStatus{}
+		}
+		if err := t.switchCPU(); err != nil {
+			internalError("pid %d: %v", t.tid, err)
+			return ExitStatus{Signal: linux.SIGKILL}
+		}
 		exit, err := t.cpu.Run(t)
 		if err != nil {
 			internalError("pid %d: %v", t.tid, err)
-			t.exitStatus = &ExitStatus{Signal: linux.SIGKILL}
-			break
+			t.proc.killGroup(ExitStatus{Signal: linux.SIGKILL})
+			continue
 		}
 		switch exit.Reason {
 		case arch.ExitStop:
-			// exit, exit_group or execve: the loop condition decides.
+			// exit, execve or a fatal signal: the checks above decide.
+		case arch.ExitKicked:
+			t.deliverAsync()
 		case arch.ExitPageFault:
-			t.die(linux.SIGSEGV, &exit, true)
+			t.fault(linux.SIGSEGV, &exit, true)
 		case arch.ExitIllegal:
-			t.die(linux.SIGILL, &exit, false)
+			t.fault(linux.SIGILL, &exit, false)
 		case arch.ExitInterrupt:
-			t.die(signalForVector(exit.Vector), &exit, false)
+			t.fault(signalForVector(exit.Vector), &exit, false)
 		}
 	}
-	t.proc.exit(*t.exitStatus)
+}
+
+func (t *Task) threadExitRequested() bool {
+	t.proc.mu.Lock()
+	defer t.proc.mu.Unlock()
+	return t.exitRequested
+}
+
+// switchCPU gives the task a CPU for its current address space: at start,
+// and after execve replaced the address space.
+func (t *Task) switchCPU() error {
+	if t.execMM != nil {
+		t.setCPU(nil)
+		old := t.proc.swapMM(t.execMM)
+		t.execMM = nil
+		if old != nil {
+			old.DropUser()
+		}
+		t.releaseVfork()
+	}
+	if t.cpu != nil {
+		return nil
+	}
+	cpu, err := t.k.newCPU(t.MM(), t.mode)
+	if err != nil {
+		return err
+	}
+	if err := cpu.SetRegs(t.startRegs); err != nil {
+		cpu.Close()
+		return err
+	}
+	t.setCPU(cpu)
+	t.startRegs = nil
+	return nil
+}
+
+// setCPU replaces the task's CPU, closing the old one.
+func (t *Task) setCPU(cpu arch.CPU) {
+	t.cpuMu.Lock()
+	defer t.cpuMu.Unlock()
+	if t.cpu != nil {
+		t.cpu.Close()
+	}
+	t.cpu = cpu
+}
+
+// releaseVfork lets a vfork parent go on.
+func (t *Task) releaseVfork() {
+	if t.vforkDone != nil {
+		close(t.vforkDone)
+		t.vforkDone = nil
+	}
+}
+
+func (p *Process) swapMM(as *mm.MM) *mm.MM {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.mm
+	p.mm = as
+	return old
 }
 
 // signalForVector maps a CPU exception to the signal Linux sends for it.
@@ -71,21 +171,27 @@ func signalForVector(v uint32) linux.Signal {
 	return linux.SIGSEGV // #GP, #OF, #BR, #NM and software interrupts
 }
 
-// die kills the process with sig raised by a fault (no handlers yet: the
-// default action of every fault signal is to dump core).
-func (t *Task) die(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
-	info := &FaultInfo{Mode: t.cpu.Mode(), RIP: exit.RIP, Addr: exit.Addr, Access: exit.Access, HasAddr: hasAddr}
+// fault handles a synchronous fault: the signal is delivered to a handler
+// if the program has one and does not block it; otherwise the process dies
+// with a report of where.
+func (t *Task) fault(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
+	info := sigInfoFault(sig, exit)
+	if t.deliverFault(sig, info, exit) {
+		return
+	}
+	fi := &FaultInfo{Mode: t.mode, RIP: exit.RIP, Addr: exit.Addr, Access: exit.Access, HasAddr: hasAddr}
 	code := make([]byte, 16)
 	for n := len(code); n > 0; n-- {
 		if got, err := t.MM().CopyIn(mm.Addr(exit.RIP), code[:n]); err == nil {
-			info.Code = code[:got]
+			fi.Code = code[:got]
 			break
 		}
 	}
-	t.exitStatus = &ExitStatus{Signal: sig, Core: true, Fault: info}
+	t.proc.killGroup(ExitStatus{Signal: sig, Core: true, Fault: fi})
 }
 
-// Syscall implements arch.Kernel: it dispatches one system call.
+// Syscall implements arch.Kernel: it dispatches one system call and, on
+// the way out, delivers pending signals.
 func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	t.frame = f
 	e := t.table.lookup(f.Nr)
@@ -101,23 +207,33 @@ func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	} else {
 		ret, err = e.Fn(t, args)
 	}
-	if err != nil {
-		f.Ret = uint64(-int64(errnoOf(err)))
-	} else {
-		f.Ret = uint64(ret)
-	}
-	if t.exitStatus != nil {
-		f.Stop = true
-	}
 	if tr != nil {
 		t.k.tracer.exit(tr, t, ret, err)
+	}
+	restart := false
+	if errors.Is(err, errRestart) {
+		restart, err = true, linux.EINTR
+	}
+	if err != nil {
+		f.Ret = uint64(-int64(errnoOf(err)))
+	} else if !f.KeepRegs {
+		f.Ret = uint64(ret)
+	}
+	if t.exitStatus != nil || t.execMM != nil || t.proc.groupExit() != nil || t.threadExitRequested() {
+		f.Stop = true
+	} else {
+		t.deliverAtSyscallExit(restart)
 	}
 	t.frame = nil
 }
 
+// errRestart is returned by interrupted calls that restart after a
+// handler with SA_RESTART (and return EINTR otherwise).
+var errRestart = errors.New("restart system call")
+
 // errnoOf turns a handler's error into the errno the guest sees. Memory
 // faults are EFAULT; anything that is not an errno is an emulator bug,
-// reported once and returned as EIO.
+// reported and returned as EIO.
 func errnoOf(err error) linux.Errno {
 	var e linux.Errno
 	if errors.As(err, &e) {
@@ -127,6 +243,49 @@ func errnoOf(err error) linux.Errno {
 	if errors.As(err, &f) {
 		return linux.EFAULT
 	}
+	if errors.Is(err, errRestart) {
+		return linux.EINTR
+	}
 	internalError("syscall returned a non-errno error: %v", err)
 	return linux.EIO
+}
+
+// block waits until ready is closed, a signal needs the task, or the
+// timeout (if > 0) passes. It returns nil when ready, errRestart when
+// interrupted, and ETIMEDOUT on timeout.
+func (t *Task) block(ready <-chan struct{}, timeout time.Duration) error {
+	if t.interrupted() {
+		return errRestart
+	}
+	var timer <-chan time.Time
+	if timeout > 0 {
+		tm := time.NewTimer(timeout)
+		defer tm.Stop()
+		timer = tm.C
+	}
+	for {
+		select {
+		case <-ready:
+			return nil
+		case <-timer:
+			return linux.ETIMEDOUT
+		case <-t.wake:
+			if t.interrupted() {
+				return errRestart
+			}
+		}
+	}
+}
+
+// poke wakes the task if it is blocked, and stops its CPU if it runs.
+func (t *Task) poke() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+	t.cpuMu.Lock()
+	if t.cpu != nil {
+		t.cpu.Kick()
+	}
+	t.cpuMu.Unlock()
 }

@@ -123,7 +123,7 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 		}
 	}
 	var b strings.Builder
-	if t.k.processCount() > 1 {
+	if t.k.multiProcess() {
 		fmt.Fprintf(&b, "[pid %d] ", t.tid)
 	}
 	fmt.Fprintf(&b, "%s(%s) = ", c.name, strings.Join(parts, ", "))

@@ -1,0 +1,297 @@
+package syscalls
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"cmaemu/linux"
+)
+
+// pipeCapacity is the default pipe buffer (16 pages); pipeBuf is
+// PIPE_BUF, the size up to which writes are atomic.
+const (
+	pipeCapacity = 64 << 10
+	pipeBuf      = 4096
+)
+
+// pipe is the buffer shared by a pipe's two ends.
+type pipe struct {
+	id      uint64
+	mu      sync.Mutex // protects the fields below
+	buf     []byte     // ring buffer of pipeCapacity bytes
+	head    int        // read position
+	n       int        // bytes buffered
+	readers int
+	writers int
+	changed chan struct{} // closed and replaced on every change
+}
+
+func (p *pipe) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// pipeEnd is one end of a pipe: an open file description.
+type pipeEnd struct {
+	p      *pipe
+	write  bool
+	refs   atomic.Int32
+	status atomic.Uint32 // O_NONBLOCK and friends
+}
+
+var pipeIDs atomic.Uint64
+
+// newPipe returns the read and write ends of a new pipe.
+func newPipe(flags uint32) (*pipeEnd, *pipeEnd) {
+	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity), readers: 1, writers: 1,
+		changed: make(chan struct{})}
+	r, w := &pipeEnd{p: p}, &pipeEnd{p: p, write: true}
+	r.refs.Store(1)
+	w.refs.Store(1)
+	r.status.Store(flags&linux.O_NONBLOCK | linux.O_RDONLY)
+	w.status.Store(flags&linux.O_NONBLOCK | linux.O_WRONLY)
+	return r, w
+}
+
+// IncRef implements File.
+func (e *pipeEnd) IncRef() { e.refs.Add(1) }
+
+// DecRef implements File: closing the last reference of an end wakes the
+// other side (EOF for readers, EPIPE for writers).
+func (e *pipeEnd) DecRef() {
+	if e.refs.Add(-1) != 0 {
+		return
+	}
+	e.p.mu.Lock()
+	if e.write {
+		e.p.writers--
+	} else {
+		e.p.readers--
+	}
+	e.p.notifyLocked()
+	e.p.mu.Unlock()
+}
+
+// Name implements File.
+func (e *pipeEnd) Name() string { return "pipe:[" + utoa(e.p.id) + "]" }
+
+// Read implements File: it waits for data unless the pipe is empty with
+// no writers (EOF) or the end is non-blocking (EAGAIN).
+func (e *pipeEnd) Read(t *Task, bufs [][]byte, off int64) (int, error) {
+	if e.write {
+		return 0, linux.EBADF
+	}
+	if off >= 0 {
+		return 0, linux.ESPIPE
+	}
+	want := 0
+	for _, b := range bufs {
+		want += len(b)
+	}
+	p := e.p
+	for {
+		p.mu.Lock()
+		if p.n > 0 || want == 0 {
+			n := p.takeLocked(bufs)
+			if n > 0 {
+				p.notifyLocked()
+			}
+			p.mu.Unlock()
+			return n, nil
+		}
+		if p.writers == 0 {
+			p.mu.Unlock()
+			return 0, nil
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		if e.status.Load()&linux.O_NONBLOCK != 0 {
+			return 0, linux.EAGAIN
+		}
+		if err := t.block(ch, 0); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// takeLocked moves buffered bytes into bufs.
+func (p *pipe) takeLocked(bufs [][]byte) int {
+	total := 0
+	for _, b := range bufs {
+		for len(b) > 0 && p.n > 0 {
+			chunk := min(len(b), p.n, pipeCapacity-p.head)
+			copy(b, p.buf[p.head:p.head+chunk])
+			p.head = (p.head + chunk) % pipeCapacity
+			p.n -= chunk
+			b = b[chunk:]
+			total += chunk
+		}
+		if p.n == 0 {
+			break
+		}
+	}
+	return total
+}
+
+// Write implements File: it writes everything, waiting for room; writes
+// up to PIPE_BUF are atomic. With no readers it is EPIPE and SIGPIPE.
+func (e *pipeEnd) Write(t *Task, bufs [][]byte, off int64) (int, error) {
+	if !e.write {
+		return 0, linux.EBADF
+	}
+	if off >= 0 {
+		return 0, linux.ESPIPE
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	p := e.p
+	done := 0
+	for {
+		p.mu.Lock()
+		if p.readers == 0 {
+			p.mu.Unlock()
+			t.k.signal(t.proc, t, linux.SIGPIPE, sigInfoKill(linux.SIGPIPE, siUser, t.proc))
+			if done > 0 {
+				return done, nil
+			}
+			return 0, linux.EPIPE
+		}
+		room := pipeCapacity - p.n
+		if room > 0 && (total-done > pipeBuf || room >= total-done) {
+			n := p.putLocked(bufs, done, room)
+			done += n
+			p.notifyLocked()
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		if done == total {
+			return done, nil
+		}
+		if e.status.Load()&linux.O_NONBLOCK != 0 {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, linux.EAGAIN
+		}
+		if err := t.block(ch, 0); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+// putLocked appends up to room bytes of bufs, skipping the first skip.
+func (p *pipe) putLocked(bufs [][]byte, skip, room int) int {
+	put := 0
+	for _, b := range bufs {
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		b = b[skip:]
+		skip = 0
+		for len(b) > 0 && put < room {
+			tail := (p.head + p.n) % pipeCapacity
+			chunk := min(len(b), room-put, pipeCapacity-tail)
+			copy(p.buf[tail:tail+chunk], b[:chunk])
+			p.n += chunk
+			put += chunk
+			b = b[chunk:]
+		}
+		if put == room {
+			break
+		}
+	}
+	return put
+}
+
+// Status implements File.
+func (e *pipeEnd) Status() (uint32, error) { return e.status.Load(), nil }
+
+// SetStatus implements File: only O_NONBLOCK can change.
+func (e *pipeEnd) SetStatus(flags uint32) error {
+	old := e.status.Load()
+	e.status.Store(old&^linux.O_NONBLOCK | flags&linux.O_NONBLOCK)
+	return nil
+}
+
+// Stat implements File: a FIFO owned by nobody in particular.
+func (e *pipeEnd) Stat() ([statSize]byte, error) {
+	var st [statSize]byte
+	putU64(st[8:], e.p.id)         // st_ino
+	putU64(st[16:], 1)             // st_nlink
+	putU32(st[24:], 0o10000|0o600) // st_mode: S_IFIFO|0600
+	putU64(st[56:], pipeBuf)       // st_blksize
+	return st, nil
+}
+
+// Readiness implements File.
+func (e *pipeEnd) Readiness() (uint32, <-chan struct{}) {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ev uint32
+	if e.write {
+		if p.readers == 0 {
+			ev |= pollErr
+		} else if pipeCapacity-p.n >= pipeBuf {
+			ev |= pollOut
+		}
+	} else {
+		if p.n > 0 {
+			ev |= pollIn
+		}
+		if p.writers == 0 {
+			ev |= pollHup
+		}
+	}
+	return ev, p.changed
+}
+
+func putU64(b []byte, v uint64) {
+	for i := 0; i < 8; i++ {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+func putU32(b []byte, v uint32) {
+	for i := 0; i < 4; i++ {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+// Pipe2 implements pipe2(2).
+func Pipe2(t *Task, a Args) (uintptr, error) {
+	flags := a.Uint(1)
+	if flags&^(linux.O_CLOEXEC|linux.O_NONBLOCK|0o40000 /* O_DIRECT */) != 0 {
+		return 0, linux.EINVAL
+	}
+	r, w := newPipe(flags)
+	cloexec := flags&linux.O_CLOEXEC != 0
+	rfd, err := t.proc.fds.Install(r, 0, cloexec)
+	if err != nil {
+		w.DecRef()
+		return 0, err
+	}
+	wfd, err := t.proc.fds.Install(w, 0, cloexec)
+	if err != nil {
+		t.proc.fds.Close(rfd)
+		return 0, err
+	}
+	var b [8]byte
+	putU32(b[0:], uint32(rfd))
+	putU32(b[4:], uint32(wfd))
+	if _, err := t.MM().CopyOut(a.Pointer(0), b[:]); err != nil {
+		t.proc.fds.Close(rfd)
+		t.proc.fds.Close(wfd)
+		return 0, err
+	}
+	return 0, nil
+}
+
+// Pipe implements pipe(2).
+func Pipe(t *Task, a Args) (uintptr, error) { return Pipe2(t, Args{a[0], 0}) }

@@ -1,0 +1,440 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"cmaemu/arch"
+	"cmaemu/linux"
+	"cmaemu/mm"
+)
+
+// sigaction flags.
+const (
+	saNoCldStop = 0x1
+	saNoCldWait = 0x2
+	saSiginfo   = 0x4
+	saRestorer  = 0x04000000
+	saOnStack   = 0x08000000
+	saRestart   = 0x10000000
+	saNoDefer   = 0x40000000
+	saResetHand = 0x80000000
+)
+
+// siginfo codes.
+const (
+	siUser     = 0
+	siKernel   = 0x80
+	siTkill    = -6
+	cldExited  = 1
+	cldKilled  = 2
+	cldDumped  = 3
+	segvMapErr = 1
+	segvAccErr = 2
+	illIllOpc  = 1
+	fpeIntDiv  = 1
+	trapBrkpt  = 1
+)
+
+// sigInfo is a raw struct siginfo (128 bytes).
+type sigInfo [128]byte
+
+func newSigInfo(sig linux.Signal, code int32) sigInfo {
+	var si sigInfo
+	binary.LittleEndian.PutUint32(si[0:], uint32(sig))
+	binary.LittleEndian.PutUint32(si[8:], uint32(code))
+	return si
+}
+
+// sigInfoKill is the siginfo of kill/tkill from sender.
+func sigInfoKill(sig linux.Signal, code int32, sender *Process) sigInfo {
+	si := newSigInfo(sig, code)
+	if sender != nil {
+		binary.LittleEndian.PutUint32(si[16:], uint32(sender.pid))
+		binary.LittleEndian.PutUint32(si[20:], sender.Creds().RUID)
+	}
+	return si
+}
+
+// sigInfoChild is the SIGCHLD siginfo for a child's exit.
+func sigInfoChild(c *Process, st ExitStatus) sigInfo {
+	code, status := int32(cldExited), int32(st.Code)
+	if st.Signal != 0 {
+		code, status = cldKilled, int32(st.Signal)
+		if st.Core {
+			code = cldDumped
+		}
+	}
+	si := newSigInfo(linux.SIGCHLD, code)
+	binary.LittleEndian.PutUint32(si[16:], uint32(c.pid))
+	binary.LittleEndian.PutUint32(si[20:], c.creds.RUID)
+	binary.LittleEndian.PutUint32(si[24:], uint32(status))
+	return si
+}
+
+// sigInfoFault is the siginfo of a synchronous fault.
+func sigInfoFault(sig linux.Signal, exit *arch.Exit) sigInfo {
+	var code int32 = siKernel
+	addr := uint64(0)
+	switch {
+	case exit.Reason == arch.ExitPageFault:
+		code, addr = segvMapErr, uint64(exit.Addr)
+		if exit.Mapped {
+			code = segvAccErr
+		}
+	case sig == linux.SIGILL:
+		code, addr = illIllOpc, exit.RIP
+	case sig == linux.SIGFPE:
+		code, addr = fpeIntDiv, exit.RIP
+	case sig == linux.SIGTRAP:
+		code = trapBrkpt
+	}
+	si := newSigInfo(sig, code)
+	binary.LittleEndian.PutUint64(si[16:], addr)
+	return si
+}
+
+// defaultAction is what SIG_DFL does with a signal.
+type defaultAction int
+
+const (
+	actTerm defaultAction = iota
+	actCore
+	actIgnore
+	actStop // not emulated: treated as ignore
+)
+
+func defaultActionOf(sig linux.Signal) defaultAction {
+	switch sig {
+	case linux.SIGCHLD, linux.SIGURG, linux.SIGWINCH, linux.SIGCONT:
+		return actIgnore
+	case linux.SIGSTOP, linux.SIGTSTP, linux.SIGTTIN, linux.SIGTTOU:
+		return actStop
+	case linux.SIGQUIT, linux.SIGILL, linux.SIGTRAP, linux.SIGABRT, linux.SIGBUS, linux.SIGFPE,
+		linux.SIGSEGV, linux.SIGXCPU, linux.SIGXFSZ, linux.SIGSYS:
+		return actCore
+	}
+	return actTerm
+}
+
+// ignoredLocked reports whether sig would be discarded by p.
+// Preconditions: p.mu held.
+func (p *Process) ignoredLocked(sig linux.Signal) bool {
+	h := p.sigacts[sig-1].Handler
+	if h == linux.SIG_IGN {
+		return true
+	}
+	a := defaultActionOf(sig)
+	return h == linux.SIG_DFL && (a == actIgnore || a == actStop)
+}
+
+// signalProcess sends a process-directed signal.
+func (k *Kernel) signalProcess(p *Process, sig linux.Signal, info sigInfo) {
+	k.signal(p, nil, sig, info)
+}
+
+// signal sends sig to process p, or to its task t if not nil.
+func (k *Kernel) signal(p *Process, t *Task, sig linux.Signal, info sigInfo) {
+	if sig == linux.SIGKILL {
+		p.killGroup(ExitStatus{Signal: linux.SIGKILL})
+		return
+	}
+	k.mu.Lock()
+	tasks := append([]*Task(nil), p.tasks...)
+	k.mu.Unlock()
+	p.mu.Lock()
+	if p.exiting != nil || len(tasks) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	blockedByAll := true
+	for _, x := range tasks {
+		if (t == nil || x == t) && x.sigmask&linux.Bit(sig) == 0 {
+			blockedByAll = false
+		}
+	}
+	if p.ignoredLocked(sig) && !blockedByAll {
+		p.mu.Unlock()
+		return
+	}
+	fatal := p.sigacts[sig-1].Handler == linux.SIG_DFL && !blockedByAll
+	if fatal {
+		p.mu.Unlock()
+		p.killGroup(ExitStatus{Signal: sig, Core: defaultActionOf(sig) == actCore})
+		return
+	}
+	if t != nil {
+		t.pending |= linux.Bit(sig)
+		t.signalInfo[sig-1] = info
+	} else {
+		p.pending |= linux.Bit(sig)
+		for _, x := range tasks {
+			x.signalInfo[sig-1] = info
+		}
+	}
+	p.mu.Unlock()
+	for _, x := range tasks {
+		if t == nil || x == t {
+			x.poke()
+		}
+	}
+}
+
+// killGroup ends every task of p with status (the first caller wins).
+func (p *Process) killGroup(status ExitStatus) {
+	p.mu.Lock()
+	if p.exiting == nil {
+		p.exiting = &status
+	}
+	p.mu.Unlock()
+	p.k.mu.Lock()
+	tasks := append([]*Task(nil), p.tasks...)
+	p.k.mu.Unlock()
+	for _, t := range tasks {
+		t.poke()
+	}
+}
+
+// groupExit returns the status the process is exiting with, if it is.
+func (p *Process) groupExit() *ExitStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exiting
+}
+
+// interrupted reports whether a blocked call of t must return: the group
+// is exiting or a signal can be delivered.
+func (t *Task) interrupted() bool {
+	p := t.proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exiting != nil || t.exitRequested || (p.pending|t.pending)&^t.sigmask != 0
+}
+
+// dequeue takes the lowest deliverable signal. Default actions happen
+// here: ignored signals are dropped, fatal ones kill the group (ok is
+// then false).
+func (t *Task) dequeue() (sig linux.Signal, info sigInfo, act linux.SigAction, ok bool) {
+	p := t.proc
+	p.mu.Lock()
+	for p.exiting == nil {
+		ready := (p.pending | t.pending) &^ t.sigmask
+		if ready == 0 {
+			break
+		}
+		sig = lowestSignal(ready)
+		if t.pending&linux.Bit(sig) != 0 {
+			t.pending &^= linux.Bit(sig)
+		} else {
+			p.pending &^= linux.Bit(sig)
+		}
+		info, act = t.signalInfo[sig-1], p.sigacts[sig-1]
+		switch {
+		case act.Handler == linux.SIG_IGN:
+			continue
+		case act.Handler == linux.SIG_DFL:
+			a := defaultActionOf(sig)
+			if a == actIgnore || a == actStop {
+				continue
+			}
+			p.mu.Unlock()
+			p.killGroup(ExitStatus{Signal: sig, Core: a == actCore})
+			return 0, info, act, false
+		}
+		if act.Flags&saResetHand != 0 {
+			p.sigacts[sig-1].Handler = linux.SIG_DFL
+		}
+		p.mu.Unlock()
+		return sig, info, act, true
+	}
+	p.mu.Unlock()
+	return 0, info, act, false
+}
+
+func lowestSignal(s linux.SigSet) linux.Signal {
+	for sig := linux.Signal(1); sig <= linux.NSig; sig++ {
+		if s&linux.Bit(sig) != 0 {
+			return sig
+		}
+	}
+	return 0
+}
+
+// deliverAtSyscallExit sets up a handler for a pending signal as the
+// current system call returns. restart says the call was interrupted and
+// may be restarted if the handler has SA_RESTART.
+func (t *Task) deliverAtSyscallExit(restart bool) {
+	f := t.frame
+	sig, info, act, ok := t.dequeue()
+	if !ok {
+		if t.savedMask != nil && t.proc.groupExit() == nil {
+			t.setMask(*t.savedMask)
+			t.savedMask = nil
+		}
+		return
+	}
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		internalError("pid %d: reading registers for a signal: %v", t.tid, err)
+		return
+	}
+	if !f.KeepRegs {
+		regs.RAX, regs.RIP = f.Ret, f.Next
+		if t.mode == arch.Mode64 {
+			regs.RCX, regs.R11 = f.Next, regs.RFLAGS
+		}
+		if restart && act.Flags&saRestart != 0 {
+			regs.RAX, regs.RIP = f.Nr, f.Next-2
+		}
+	}
+	if !t.setupFrame(&regs, sig, info, act) {
+		return
+	}
+	if err := t.cpu.SetRegs(&regs); err != nil {
+		internalError("pid %d: setting registers for a signal: %v", t.tid, err)
+		return
+	}
+	f.KeepRegs, f.Redirect, f.NewRIP = true, true, regs.RIP
+}
+
+// deliverAsync delivers a pending signal to a task whose CPU was stopped
+// between two instructions.
+func (t *Task) deliverAsync() {
+	sig, info, act, ok := t.dequeue()
+	if !ok {
+		return
+	}
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		internalError("pid %d: reading registers for a signal: %v", t.tid, err)
+		return
+	}
+	if t.setupFrame(&regs, sig, info, act) {
+		if err := t.cpu.SetRegs(&regs); err != nil {
+			internalError("pid %d: setting registers for a signal: %v", t.tid, err)
+		}
+	}
+}
+
+// deliverFault delivers a synchronous fault signal to its handler, if the
+// program has one and does not block the signal.
+func (t *Task) deliverFault(sig linux.Signal, info sigInfo, exit *arch.Exit) bool {
+	p := t.proc
+	p.mu.Lock()
+	act := p.sigacts[sig-1]
+	usable := act.Handler != linux.SIG_DFL && act.Handler != linux.SIG_IGN && t.sigmask&linux.Bit(sig) == 0
+	if usable && act.Flags&saResetHand != 0 {
+		p.sigacts[sig-1].Handler = linux.SIG_DFL
+	}
+	p.mu.Unlock()
+	if !usable {
+		return false
+	}
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		return false
+	}
+	regs.RIP = exit.RIP
+	if !t.setupFrame(&regs, sig, info, act) {
+		return true // the group is being killed
+	}
+	return t.cpu.SetRegs(&regs) == nil
+}
+
+// Layout of the x86-64 signal frame.
+const (
+	ucOffset       = 8                // after the return address
+	ucMcontext     = 40               // uc_flags, uc_link, uc_stack
+	ucSigmask      = ucMcontext + 256 // after struct sigcontext
+	ucSize         = ucSigmask + 8
+	infoOffset     = ucOffset + ucSize
+	frameSize      = infoOffset + 128
+	redZone        = 128
+	ssDisable      = 2
+	userCS         = 0x33
+	userSS         = 0x2b
+	userFlagsMask  = 0x254dd5 // flags a user may set: CF PF AF ZF SF TF DF OF NT AC ID
+	flagsClearOnIn = 0x40700  // TF, DF, NT cleared for the handler (and RF)
+)
+
+// mcontextRegs are the registers of struct sigcontext, in order.
+func mcontextRegs(r *arch.Regs) []*uint64 {
+	return []*uint64{&r.R8, &r.R9, &r.R10, &r.R11, &r.R12, &r.R13, &r.R14, &r.R15,
+		&r.RDI, &r.RSI, &r.RBP, &r.RBX, &r.RDX, &r.RAX, &r.RCX, &r.RSP, &r.RIP, &r.RFLAGS}
+}
+
+// setupFrame writes a signal frame for regs on the guest stack and points
+// regs at the handler. It returns false (and kills the group) if the
+// frame cannot be written.
+func (t *Task) setupFrame(regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction) bool {
+	old := t.sigmask
+	if t.savedMask != nil {
+		old, t.savedMask = *t.savedMask, nil
+	}
+	sp := (regs.RSP-redZone-frameSize)&^15 - 8
+	var b [frameSize]byte
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], act.Restorer)
+	le.PutUint64(b[ucOffset+16:], 0)
+	le.PutUint32(b[ucOffset+24:], ssDisable)
+	mc := b[ucOffset+ucMcontext:]
+	for i, p := range mcontextRegs(regs) {
+		le.PutUint64(mc[8*i:], *p)
+	}
+	le.PutUint16(mc[144:], userCS)
+	le.PutUint16(mc[150:], userSS)
+	le.PutUint64(mc[168:], uint64(old)) // oldmask
+	le.PutUint64(b[ucOffset+ucSigmask:], uint64(old))
+	copy(b[infoOffset:], info[:])
+	if _, err := t.MM().CopyOut(mm.Addr(sp), b[:]); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return false
+	}
+	mask := old | act.Mask
+	if act.Flags&saNoDefer == 0 {
+		mask |= linux.Bit(sig)
+	}
+	t.setMask(mask)
+	regs.RSP = sp
+	regs.RIP = act.Handler
+	regs.RDI = uint64(sig)
+	regs.RSI = sp + infoOffset
+	regs.RDX = sp + ucOffset
+	regs.RAX = 0
+	regs.RFLAGS &^= flagsClearOnIn
+	return true
+}
+
+// setMask sets the blocked set (SIGKILL and SIGSTOP cannot be blocked).
+func (t *Task) setMask(m linux.SigSet) {
+	t.proc.mu.Lock()
+	t.sigmask = m &^ unblockable
+	t.proc.mu.Unlock()
+}
+
+// RtSigreturn implements rt_sigreturn(2): it restores the registers and
+// mask saved in the frame the handler returns through.
+func RtSigreturn(t *Task, a Args) (uintptr, error) {
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		return 0, err
+	}
+	var uc [ucSize]byte
+	if _, err := t.MM().CopyIn(mm.Addr(regs.RSP), uc[:]); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return 0, nil
+	}
+	le := binary.LittleEndian
+	saved := regs
+	mc := uc[ucMcontext:]
+	for i, p := range mcontextRegs(&saved) {
+		*p = le.Uint64(mc[8*i:])
+	}
+	saved.RFLAGS = regs.RFLAGS&^userFlagsMask | saved.RFLAGS&userFlagsMask
+	t.setMask(linux.SigSet(le.Uint64(uc[ucSigmask:])))
+	if err := t.cpu.SetRegs(&saved); err != nil {
+		return 0, err
+	}
+	f := t.frame
+	f.KeepRegs, f.Redirect, f.NewRIP = true, true, saved.RIP
+	return 0, nil
+}

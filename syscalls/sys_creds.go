@@ -1,0 +1,372 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"cmaemu/linux"
+)
+
+// noChange is the (uid_t)-1 that leaves an id unchanged.
+const noChange = 0xffffffff
+
+// setCreds applies a credential change with Linux's side effect: changing
+// the effective or filesystem ids makes the process non-dumpable.
+func (t *Task) setCreds(change func(c *Creds) error) error {
+	p := t.proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	next := p.creds.clone()
+	if err := change(&next); err != nil {
+		return err
+	}
+	old := p.creds
+	if old.EUID != next.EUID || old.EGID != next.EGID || old.FSUID != next.FSUID || old.FSGID != next.FSGID {
+		p.dumpable = false
+	}
+	p.creds = next
+	return nil
+}
+
+// idRule decides one id change of an unprivileged process: the new value
+// must be one of the allowed current ids.
+func allowed(v uint32, ids ...uint32) bool {
+	for _, id := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Setuid implements setuid(2).
+func Setuid(t *Task, a Args) (uintptr, error) {
+	uid := a.Uint(0)
+	if uid == noChange {
+		return 0, linux.EINVAL
+	}
+	return 0, t.setCreds(func(c *Creds) error {
+		switch {
+		case c.EUID == 0:
+			c.RUID, c.SUID = uid, uid
+		case !allowed(uid, c.RUID, c.SUID):
+			return linux.EPERM
+		}
+		c.EUID, c.FSUID = uid, uid
+		return nil
+	})
+}
+
+// Setgid implements setgid(2).
+func Setgid(t *Task, a Args) (uintptr, error) {
+	gid := a.Uint(0)
+	if gid == noChange {
+		return 0, linux.EINVAL
+	}
+	return 0, t.setCreds(func(c *Creds) error {
+		switch {
+		case c.EUID == 0:
+			c.RGID, c.SGID = gid, gid
+		case !allowed(gid, c.RGID, c.SGID):
+			return linux.EPERM
+		}
+		c.EGID, c.FSGID = gid, gid
+		return nil
+	})
+}
+
+// Setreuid implements setreuid(2).
+func Setreuid(t *Task, a Args) (uintptr, error) {
+	r, e := a.Uint(0), a.Uint(1)
+	return 0, t.setCreds(func(c *Creds) error {
+		priv := c.EUID == 0
+		if r != noChange && !priv && !allowed(r, c.RUID, c.EUID) {
+			return linux.EPERM
+		}
+		if e != noChange && !priv && !allowed(e, c.RUID, c.EUID, c.SUID) {
+			return linux.EPERM
+		}
+		oldR := c.RUID
+		if r != noChange {
+			c.RUID = r
+		}
+		if e != noChange {
+			c.EUID = e
+		}
+		if r != noChange || (e != noChange && e != oldR) {
+			c.SUID = c.EUID
+		}
+		c.FSUID = c.EUID
+		return nil
+	})
+}
+
+// Setregid implements setregid(2).
+func Setregid(t *Task, a Args) (uintptr, error) {
+	r, e := a.Uint(0), a.Uint(1)
+	return 0, t.setCreds(func(c *Creds) error {
+		priv := c.EUID == 0
+		if r != noChange && !priv && !allowed(r, c.RGID, c.EGID) {
+			return linux.EPERM
+		}
+		if e != noChange && !priv && !allowed(e, c.RGID, c.EGID, c.SGID) {
+			return linux.EPERM
+		}
+		oldR := c.RGID
+		if r != noChange {
+			c.RGID = r
+		}
+		if e != noChange {
+			c.EGID = e
+		}
+		if r != noChange || (e != noChange && e != oldR) {
+			c.SGID = c.EGID
+		}
+		c.FSGID = c.EGID
+		return nil
+	})
+}
+
+// Setresuid implements setresuid(2).
+func Setresuid(t *Task, a Args) (uintptr, error) {
+	r, e, s := a.Uint(0), a.Uint(1), a.Uint(2)
+	return 0, t.setCreds(func(c *Creds) error {
+		if c.EUID != 0 {
+			for _, v := range []uint32{r, e, s} {
+				if v != noChange && !allowed(v, c.RUID, c.EUID, c.SUID) {
+					return linux.EPERM
+				}
+			}
+		}
+		if r != noChange {
+			c.RUID = r
+		}
+		if e != noChange {
+			c.EUID = e
+		}
+		if s != noChange {
+			c.SUID = s
+		}
+		c.FSUID = c.EUID
+		return nil
+	})
+}
+
+// Setresgid implements setresgid(2).
+func Setresgid(t *Task, a Args) (uintptr, error) {
+	r, e, s := a.Uint(0), a.Uint(1), a.Uint(2)
+	return 0, t.setCreds(func(c *Creds) error {
+		if c.EUID != 0 {
+			for _, v := range []uint32{r, e, s} {
+				if v != noChange && !allowed(v, c.RGID, c.EGID, c.SGID) {
+					return linux.EPERM
+				}
+			}
+		}
+		if r != noChange {
+			c.RGID = r
+		}
+		if e != noChange {
+			c.EGID = e
+		}
+		if s != noChange {
+			c.SGID = s
+		}
+		c.FSGID = c.EGID
+		return nil
+	})
+}
+
+// putIDs writes three ids for getresuid/getresgid.
+func (t *Task) putIDs(addrs [3]uint64, ids [3]uint32) error {
+	for i, addr := range addrs {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], ids[i])
+		if _, err := t.MM().CopyOut(Args{addr}.Pointer(0), b[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Getresuid implements getresuid(2).
+func Getresuid(t *Task, a Args) (uintptr, error) {
+	c := t.proc.Creds()
+	return 0, t.putIDs([3]uint64{a[0], a[1], a[2]}, [3]uint32{c.RUID, c.EUID, c.SUID})
+}
+
+// Getresgid implements getresgid(2).
+func Getresgid(t *Task, a Args) (uintptr, error) {
+	c := t.proc.Creds()
+	return 0, t.putIDs([3]uint64{a[0], a[1], a[2]}, [3]uint32{c.RGID, c.EGID, c.SGID})
+}
+
+// ngroupsMax is NGROUPS_MAX.
+const ngroupsMax = 65536
+
+// Getgroups implements getgroups(2).
+func Getgroups(t *Task, a Args) (uintptr, error) {
+	size, list := a.Int(0), a.Pointer(1)
+	g := t.proc.Creds().Groups
+	if size < 0 {
+		return 0, linux.EINVAL
+	}
+	if size == 0 {
+		return uintptr(len(g)), nil
+	}
+	if int(size) < len(g) {
+		return 0, linux.EINVAL
+	}
+	b := make([]byte, 4*len(g))
+	for i, id := range g {
+		binary.LittleEndian.PutUint32(b[4*i:], id)
+	}
+	if _, err := t.MM().CopyOut(list, b); err != nil {
+		return 0, err
+	}
+	return uintptr(len(g)), nil
+}
+
+// Setgroups implements setgroups(2).
+func Setgroups(t *Task, a Args) (uintptr, error) {
+	size, list := a.Int(0), a.Pointer(1)
+	if size < 0 || size > ngroupsMax {
+		return 0, linux.EINVAL
+	}
+	b := make([]byte, 4*int(size))
+	if _, err := t.MM().CopyIn(list, b); err != nil {
+		return 0, err
+	}
+	g := make([]uint32, size)
+	for i := range g {
+		g[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return 0, t.setCreds(func(c *Creds) error {
+		if c.EUID != 0 {
+			return linux.EPERM
+		}
+		c.Groups = g
+		return nil
+	})
+}
+
+// Setfsuid implements setfsuid(2): it returns the old fsuid either way.
+func Setfsuid(t *Task, a Args) (uintptr, error) {
+	uid := a.Uint(0)
+	var old uint32
+	t.setCreds(func(c *Creds) error {
+		old = c.FSUID
+		if c.EUID == 0 || allowed(uid, c.RUID, c.EUID, c.SUID, c.FSUID) {
+			c.FSUID = uid
+		}
+		return nil
+	})
+	return uintptr(old), nil
+}
+
+// Setfsgid implements setfsgid(2).
+func Setfsgid(t *Task, a Args) (uintptr, error) {
+	gid := a.Uint(0)
+	var old uint32
+	t.setCreds(func(c *Creds) error {
+		old = c.FSGID
+		if c.EUID == 0 || allowed(gid, c.RGID, c.EGID, c.SGID, c.FSGID) {
+			c.FSGID = gid
+		}
+		return nil
+	})
+	return uintptr(old), nil
+}
+
+// Getpgid implements getpgid(2).
+func Getpgid(t *Task, a Args) (uintptr, error) {
+	p := t.target(a.Int(0))
+	if p == nil {
+		return 0, linux.ESRCH
+	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return uintptr(p.pgid), nil
+}
+
+// Getpgrp implements getpgrp(2).
+func Getpgrp(t *Task, a Args) (uintptr, error) { return Getpgid(t, Args{}) }
+
+// Getsid implements getsid(2).
+func Getsid(t *Task, a Args) (uintptr, error) {
+	p := t.target(a.Int(0))
+	if p == nil {
+		return 0, linux.ESRCH
+	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return uintptr(p.sid), nil
+}
+
+// target returns the process pid names (0: the caller).
+func (t *Task) target(pid int32) *Process {
+	if pid == 0 {
+		return t.proc
+	}
+	if pid < 0 {
+		return nil
+	}
+	return t.k.ProcessByID(pid)
+}
+
+// Setpgid implements setpgid(2).
+func Setpgid(t *Task, a Args) (uintptr, error) {
+	pid, pgid := a.Int(0), a.Int(1)
+	if pgid < 0 {
+		return 0, linux.EINVAL
+	}
+	k, me := t.k, t.proc
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := me
+	if pid != 0 && pid != me.pid {
+		p = k.procs[pid]
+		if p == nil || p.parent != me || p.state != procRunning {
+			return 0, linux.ESRCH
+		}
+		if p.sid != me.sid {
+			return 0, linux.EPERM
+		}
+		if p.execed {
+			return 0, linux.EACCES
+		}
+	}
+	if pgid == 0 {
+		pgid = p.pid
+	}
+	if p.sid == p.pid {
+		return 0, linux.EPERM // a session leader
+	}
+	if pgid != p.pid {
+		found := false
+		for _, q := range k.procs {
+			if q.pgid == pgid && q.sid == me.sid && q.state == procRunning {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, linux.EPERM
+		}
+	}
+	p.pgid = pgid
+	return 0, nil
+}
+
+// Setsid implements setsid(2).
+func Setsid(t *Task, a Args) (uintptr, error) {
+	k, p := t.k, t.proc
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, q := range k.procs {
+		if q.pgid == p.pid && q.state == procRunning {
+			return 0, linux.EPERM
+		}
+	}
+	p.sid, p.pgid = p.pid, p.pid
+	return uintptr(p.pid), nil
+}

@@ -1,0 +1,267 @@
+package syscalls
+
+import (
+	"bytes"
+	"crypto/rand"
+	"debug/elf"
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"cmaemu/arch"
+	"cmaemu/linux"
+	"cmaemu/loader"
+	"cmaemu/mm"
+)
+
+// ErrI386 is returned for i386 programs until the i386 ABI is supported.
+var ErrI386 = errors.New("i386 programs are not supported yet")
+
+// image is a program loaded into a fresh address space, ready to run.
+type image struct {
+	mm    *mm.MM
+	regs  arch.Regs
+	mode  arch.Mode
+	table *Table
+	exe   string
+}
+
+// maxShebangDepth bounds interpreter chains, as Linux does.
+const maxShebangDepth = 4
+
+// loadProgram loads the program at path (resolved on the host, relative
+// to the process's working directory) with argv and envp. Scripts that
+// start with #! run their interpreter.
+func (t *Task) loadProgram(path string, argv, envv []string) (*image, error) {
+	for depth := 0; ; depth++ {
+		f, err := t.openExecutable(path)
+		if err != nil {
+			return nil, err
+		}
+		interp, arg, isScript, err := readShebang(f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if !isScript {
+			defer f.Close()
+			return t.loadELF(f, path, argv, envv)
+		}
+		f.Close()
+		if depth == maxShebangDepth {
+			return nil, linux.ELOOP
+		}
+		next := []string{interp}
+		if arg != "" {
+			next = append(next, arg)
+		}
+		next = append(next, path)
+		if len(argv) > 1 {
+			next = append(next, argv[1:]...)
+		}
+		path, argv = interp, next
+	}
+}
+
+// openExecutable opens path for execution with execve's checks.
+func (t *Task) openExecutable(path string) (*os.File, error) {
+	if path == "" {
+		return nil, linux.ENOENT
+	}
+	if path == "/proc/self/exe" {
+		path = t.proc.exe
+	}
+	abs := absPath(t.proc.fs, path)
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, hostErr(errors.Unwrap(err))
+	}
+	if st.IsDir() || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return nil, linux.EACCES
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, hostErr(errors.Unwrap(err))
+	}
+	return f, nil
+}
+
+// readShebang reads a "#!interp [arg]" line.
+func readShebang(f *os.File) (interp, arg string, ok bool, err error) {
+	buf := make([]byte, 256)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && err != io.EOF {
+		return "", "", false, linux.EIO
+	}
+	buf = buf[:n]
+	if !bytes.HasPrefix(buf, []byte("#!")) {
+		return "", "", false, nil
+	}
+	line := buf[2:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	fields := strings.SplitN(strings.TrimSpace(strings.ReplaceAll(string(line), "\t", " ")), " ", 2)
+	if fields[0] == "" {
+		return "", "", false, linux.ENOEXEC
+	}
+	if len(fields) == 2 {
+		arg = strings.TrimSpace(fields[1])
+	}
+	return fields[0], arg, true, nil
+}
+
+// loadELF loads a static ELF program into a new address space.
+func (t *Task) loadELF(f *os.File, path string, argv, envv []string) (*image, error) {
+	ef, err := loader.Check(f)
+	switch {
+	case errors.Is(err, loader.ErrArgListTooLong):
+		return nil, linux.E2BIG
+	case err != nil:
+		return nil, &execError{err}
+	case ef.Class != elf.ELFCLASS64:
+		return nil, &execError{ErrI386}
+	}
+	as, err := mm.New(t.k.ram, mm.Layout64)
+	if err != nil {
+		return nil, err
+	}
+	creds := t.proc.Creds()
+	opts := loader.Options{Args: argv, Env: envv, ExecFn: path,
+		UID: creds.RUID, EUID: creds.EUID, GID: creds.RGID, EGID: creds.EGID, HWCap: hwcap}
+	rand.Read(opts.Random[:])
+	img, err := loader.Load(f, as, opts)
+	if err != nil {
+		as.Release()
+		if errors.Is(err, loader.ErrArgListTooLong) {
+			return nil, linux.E2BIG
+		}
+		return nil, &execError{err}
+	}
+	as.SetBrk(img.BrkStart)
+	return &image{mm: as, regs: arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP), RFLAGS: 0x202},
+		mode: arch.Mode64, table: &AMD64, exe: absPath(t.proc.fs, path)}, nil
+}
+
+// execError is a program that cannot be run: the guest sees ENOEXEC, the
+// command line the reason.
+type execError struct{ err error }
+
+func (e *execError) Error() string { return e.err.Error() }
+func (e *execError) Unwrap() error { return e.err }
+func (e *execError) Is(target error) bool {
+	return target == linux.ENOEXEC
+}
+
+// hwcap is AT_HWCAP: CPUID.1:EDX of the emulated CPU model.
+const hwcap = 0x178bfbff
+
+// maxArgs bounds argv and envp (MAX_ARG_STRINGS).
+const maxArgs = 0x7fffffff
+
+// readStringArray reads a NULL-terminated array of string pointers.
+func (t *Task) readStringArray(addr mm.Addr) ([]string, error) {
+	var out []string
+	if addr == 0 {
+		return nil, nil
+	}
+	total := 0
+	for i := 0; ; i++ {
+		var b [8]byte
+		if _, err := t.MM().CopyIn(addr+mm.Addr(8*i), b[:]); err != nil {
+			return nil, err
+		}
+		p := mm.Addr(leUint64(b[:]))
+		if p == 0 {
+			return out, nil
+		}
+		s, err := t.MM().CopyInString(p, 128<<10)
+		if err != nil {
+			if errors.Is(err, linux.ENAMETOOLONG) {
+				return nil, linux.E2BIG
+			}
+			return nil, err
+		}
+		if total += len(s) + 1 + 8; total > 2<<20 {
+			return nil, linux.E2BIG
+		}
+		out = append(out, s)
+	}
+}
+
+func leUint64(b []byte) uint64 {
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// Execve implements execve(2).
+func Execve(t *Task, a Args) (uintptr, error) {
+	return t.execve(linux.AT_FDCWD, a.Pointer(0), a.Pointer(1), a.Pointer(2), 0)
+}
+
+// Execveat implements execveat(2).
+func Execveat(t *Task, a Args) (uintptr, error) {
+	return t.execve(a.Int(0), a.Pointer(1), a.Pointer(2), a.Pointer(3), a.Uint(4))
+}
+
+func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags uint32) (uintptr, error) {
+	path, err := t.MM().CopyInString(pathAddr, linux.PATH_MAX-1)
+	if err != nil {
+		return 0, err
+	}
+	if dirfd != linux.AT_FDCWD && !strings.HasPrefix(path, "/") {
+		f, err := t.proc.fds.Get(dirfd)
+		if err != nil {
+			return 0, err
+		}
+		name := f.Name()
+		f.DecRef()
+		if path == "" {
+			if flags&linux.AT_EMPTY_PATH == 0 {
+				return 0, linux.ENOENT
+			}
+			path = name
+		} else {
+			path = name + "/" + path
+		}
+	}
+	argv, err := t.readStringArray(argvAddr)
+	if err != nil {
+		return 0, err
+	}
+	envv, err := t.readStringArray(envAddr)
+	if err != nil {
+		return 0, err
+	}
+	img, err := t.loadProgram(path, argv, envv)
+	if err != nil {
+		return 0, err
+	}
+	t.commitExec(img)
+	return 0, nil
+}
+
+// commitExec makes img the task's program: the point of no return of
+// execve. The address space and CPU are switched by the task loop once
+// the old engine has stopped.
+func (t *Task) commitExec(img *image) {
+	p := t.proc
+	t.killOtherThreads()
+	p.fds.closeOnExec()
+	p.mu.Lock()
+	for i := range p.sigacts {
+		if p.sigacts[i].Handler != linux.SIG_IGN {
+			p.sigacts[i] = linux.SigAction{}
+		}
+	}
+	p.exe = img.exe
+	p.dumpable = true
+	p.mu.Unlock()
+	t.k.mu.Lock()
+	p.execed = true
+	t.k.mu.Unlock()
+	t.execMM, t.startRegs, t.mode, t.table = img.mm, &img.regs, img.mode, img.table
+	t.clearChildTID, t.robustList = 0, 0
+	t.frame.KeepRegs = true
+}

@@ -1,0 +1,307 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"time"
+
+	"cmaemu/linux"
+	"cmaemu/mm"
+)
+
+// hostPollInterval is how often a wait that involves host files (whose
+// readiness has no channel) looks again.
+const hostPollInterval = 10 * time.Millisecond
+
+// pollOnce fills revents for fds and returns the number ready and the
+// channels that signal a change.
+func (t *Task) pollOnce(fds []pollFD) (int, []<-chan struct{}, bool) {
+	ready := 0
+	var chans []<-chan struct{}
+	host := false
+	for i := range fds {
+		fds[i].revents = 0
+		if fds[i].fd < 0 {
+			continue
+		}
+		f, err := t.proc.fds.Get(fds[i].fd)
+		if err != nil {
+			fds[i].revents = pollNval
+			ready++
+			continue
+		}
+		ev, ch := f.Readiness()
+		f.DecRef()
+		if ch == nil {
+			host = true
+		} else {
+			chans = append(chans, ch)
+		}
+		mask := uint32(uint16(fds[i].events)) | pollErr | pollHup | pollNval
+		if r := ev & mask; r != 0 {
+			fds[i].revents = int16(r)
+			ready++
+		}
+	}
+	return ready, chans, host
+}
+
+// poll waits until a descriptor is ready or the timeout (< 0: none)
+// passes.
+func (t *Task) poll(fds []pollFD, timeout time.Duration) (int, error) {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		n, chans, host := t.pollOnce(fds)
+		if n > 0 || timeout == 0 {
+			return n, nil
+		}
+		wait := time.Duration(0)
+		if timeout > 0 {
+			if wait = time.Until(deadline); wait <= 0 {
+				return 0, nil
+			}
+		}
+		if host && (wait == 0 || wait > hostPollInterval) {
+			wait = hostPollInterval
+		}
+		any := make(chan struct{})
+		stop := make(chan struct{})
+		for _, ch := range chans {
+			go func(ch <-chan struct{}) {
+				select {
+				case <-ch:
+					select {
+					case any <- struct{}{}:
+					case <-stop:
+					}
+				case <-stop:
+				}
+			}(ch)
+		}
+		err := t.block(any, wait)
+		close(stop)
+		if err == linux.ETIMEDOUT {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+func (t *Task) readPollFDs(addr mm.Addr, n uint64) ([]pollFD, error) {
+	if n > maxFDs {
+		return nil, linux.EINVAL
+	}
+	raw := make([]byte, 8*n)
+	if _, err := t.MM().CopyIn(addr, raw); err != nil {
+		return nil, err
+	}
+	fds := make([]pollFD, n)
+	for i := range fds {
+		fds[i].fd = int32(binary.LittleEndian.Uint32(raw[8*i:]))
+		fds[i].events = int16(binary.LittleEndian.Uint16(raw[8*i+4:]))
+	}
+	return fds, nil
+}
+
+func (t *Task) writePollFDs(addr mm.Addr, fds []pollFD) error {
+	raw := make([]byte, 8*len(fds))
+	for i, p := range fds {
+		binary.LittleEndian.PutUint32(raw[8*i:], uint32(p.fd))
+		binary.LittleEndian.PutUint16(raw[8*i+4:], uint16(p.events))
+		binary.LittleEndian.PutUint16(raw[8*i+6:], uint16(p.revents))
+	}
+	_, err := t.MM().CopyOut(addr, raw)
+	return err
+}
+
+// Poll implements poll(2).
+func Poll(t *Task, a Args) (uintptr, error) {
+	fds, err := t.readPollFDs(a.Pointer(0), a.Uint64(1))
+	if err != nil {
+		return 0, err
+	}
+	timeout := time.Duration(-1)
+	if ms := a.Int(2); ms >= 0 {
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	n, err := t.poll(fds, timeout)
+	if err != nil {
+		if err == errRestart {
+			return 0, linux.EINTR
+		}
+		return 0, err
+	}
+	return uintptr(n), t.writePollFDs(a.Pointer(0), fds)
+}
+
+// readTimespec reads a struct timespec as a duration.
+func (t *Task) readTimespec(addr mm.Addr) (time.Duration, error) {
+	var b [16]byte
+	if _, err := t.MM().CopyIn(addr, b[:]); err != nil {
+		return 0, err
+	}
+	sec, nsec := int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
+	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+		return 0, linux.EINVAL
+	}
+	return time.Duration(sec)*time.Second + time.Duration(nsec), nil
+}
+
+// withMask runs a wait with a temporary signal mask (ppoll, pselect6).
+func (t *Task) withMask(addr mm.Addr, size uint64, wait func() (uintptr, error)) (uintptr, error) {
+	if addr != 0 {
+		if size != sigsetSize {
+			return 0, linux.EINVAL
+		}
+		var b [8]byte
+		if _, err := t.MM().CopyIn(addr, b[:]); err != nil {
+			return 0, err
+		}
+		t.proc.mu.Lock()
+		old := t.sigmask
+		t.proc.mu.Unlock()
+		t.setMask(linux.SigSet(leUint64(b[:])))
+		r, err := wait()
+		if err == linux.EINTR {
+			t.savedMask = &old // restored after the handler runs
+		} else {
+			t.setMask(old)
+		}
+		return r, err
+	}
+	return wait()
+}
+
+// Ppoll implements ppoll(2).
+func Ppoll(t *Task, a Args) (uintptr, error) {
+	fds, err := t.readPollFDs(a.Pointer(0), a.Uint64(1))
+	if err != nil {
+		return 0, err
+	}
+	timeout := time.Duration(-1)
+	if a.Pointer(2) != 0 {
+		if timeout, err = t.readTimespec(a.Pointer(2)); err != nil {
+			return 0, err
+		}
+	}
+	return t.withMask(a.Pointer(3), a.Uint64(4), func() (uintptr, error) {
+		n, err := t.poll(fds, timeout)
+		if err != nil {
+			if err == errRestart {
+				return 0, linux.EINTR
+			}
+			return 0, err
+		}
+		return uintptr(n), t.writePollFDs(a.Pointer(0), fds)
+	})
+}
+
+// Pselect6 implements pselect6(2) on top of poll.
+func Pselect6(t *Task, a Args) (uintptr, error) {
+	nfds := a.Int(0)
+	if nfds < 0 || nfds > maxFDs {
+		return 0, linux.EINVAL
+	}
+	sets := [3]mm.Addr{a.Pointer(1), a.Pointer(2), a.Pointer(3)}
+	words := (int(nfds) + 63) / 64
+	var bits [3][]uint64
+	for i, addr := range sets {
+		bits[i] = make([]uint64, words)
+		if addr == 0 || words == 0 {
+			continue
+		}
+		raw := make([]byte, 8*words)
+		if _, err := t.MM().CopyIn(addr, raw); err != nil {
+			return 0, err
+		}
+		for w := range bits[i] {
+			bits[i][w] = binary.LittleEndian.Uint64(raw[8*w:])
+		}
+	}
+	var fds []pollFD
+	for fd := int32(0); fd < nfds; fd++ {
+		var ev int16
+		w, m := fd/64, uint64(1)<<(fd%64)
+		if bits[0][w]&m != 0 {
+			ev |= pollIn
+		}
+		if bits[1][w]&m != 0 {
+			ev |= pollOut
+		}
+		if bits[2][w]&m != 0 {
+			ev |= pollPri
+		}
+		if ev != 0 {
+			fds = append(fds, pollFD{fd: fd, events: ev})
+		}
+	}
+	timeout := time.Duration(-1)
+	if a.Pointer(4) != 0 {
+		var err error
+		if timeout, err = t.readTimespec(a.Pointer(4)); err != nil {
+			return 0, err
+		}
+	}
+	var maskAddr mm.Addr
+	var maskSize uint64
+	if a.Pointer(5) != 0 {
+		var b [16]byte
+		if _, err := t.MM().CopyIn(a.Pointer(5), b[:]); err != nil {
+			return 0, err
+		}
+		maskAddr, maskSize = mm.Addr(leUint64(b[:])), leUint64(b[8:])
+	}
+	return t.withMask(maskAddr, maskSize, func() (uintptr, error) {
+		for _, f := range fds {
+			if g, err := t.proc.fds.Get(f.fd); err != nil {
+				return 0, linux.EBADF
+			} else {
+				g.DecRef()
+			}
+		}
+		_, err := t.poll(fds, timeout)
+		if err != nil {
+			if err == errRestart {
+				return 0, linux.EINTR
+			}
+			return 0, err
+		}
+		for i := range bits {
+			clear(bits[i])
+		}
+		count := 0
+		for _, f := range fds {
+			w, m := f.fd/64, uint64(1)<<(f.fd%64)
+			r := f.revents
+			if r&(pollIn|pollHup|pollErr) != 0 && f.events&pollIn != 0 {
+				bits[0][w] |= m
+				count++
+			}
+			if r&(pollOut|pollErr) != 0 && f.events&pollOut != 0 {
+				bits[1][w] |= m
+				count++
+			}
+			if r&pollPri != 0 && f.events&pollPri != 0 {
+				bits[2][w] |= m
+				count++
+			}
+		}
+		for i, addr := range sets {
+			if addr == 0 || words == 0 {
+				continue
+			}
+			raw := make([]byte, 8*words)
+			for w, v := range bits[i] {
+				binary.LittleEndian.PutUint64(raw[8*w:], v)
+			}
+			if _, err := t.MM().CopyOut(addr, raw); err != nil {
+				return 0, err
+			}
+		}
+		return uintptr(count), nil
+	})
+}
