@@ -11,14 +11,20 @@ type Errno uintptr
 
 // Error returns the C library's description, e.g. "Bad address".
 func (e Errno) Error() string {
+	if e == 0 {
+		return "Success"
+	}
 	if int(e) < len(errnoText) && errnoText[e] != "" {
 		return errnoText[e]
 	}
 	return "Unknown error " + itoa(uint64(e))
 }
 
-// Name returns the symbolic name, e.g. "EFAULT".
+// Name returns the symbolic name, e.g. "EFAULT"; "0" for no error.
 func (e Errno) Name() string {
+	if e == 0 {
+		return "0"
+	}
 	if int(e) < len(errnoNames) && errnoNames[e] != "" {
 		return errnoNames[e]
 	}

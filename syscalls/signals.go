@@ -414,6 +414,9 @@ func (t *Task) setMask(m linux.SigSet) {
 // RtSigreturn implements rt_sigreturn(2): it restores the registers and
 // mask saved in the frame the handler returns through.
 func RtSigreturn(t *Task, a Args) (uintptr, error) {
+	if t.cpu == nil {
+		return 0, linux.ENOSYS // a task that runs no code (kerneltest)
+	}
 	regs, err := t.cpu.Regs()
 	if err != nil {
 		return 0, err

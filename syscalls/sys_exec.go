@@ -206,6 +206,9 @@ func Execveat(t *Task, a Args) (uintptr, error) {
 }
 
 func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags uint32) (uintptr, error) {
+	if t.cpu == nil {
+		return 0, linux.ENOSYS // a task that runs no code (kerneltest)
+	}
 	path, err := t.MM().CopyInString(pathAddr, linux.PATH_MAX-1)
 	if err != nil {
 		return 0, err

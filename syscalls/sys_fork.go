@@ -47,6 +47,9 @@ func Vfork(t *Task, a Args) (uintptr, error) {
 }
 
 func (t *Task) clone(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uintptr, error) {
+	if t.cpu == nil {
+		return 0, linux.ENOSYS // a task that runs no code (kerneltest)
+	}
 	switch {
 	case flags&cloneNamespaces != 0:
 		return 0, linux.EPERM

@@ -59,6 +59,9 @@ func SetRobustList(t *Task, a Args) (uintptr, error) {
 
 // ArchPrctl implements arch_prctl(2) for the FS and GS bases.
 func ArchPrctl(t *Task, a Args) (uintptr, error) {
+	if t.cpu == nil {
+		return 0, linux.ENOSYS // a task that runs no code (kerneltest)
+	}
 	switch a.Int(0) {
 	case linux.ARCH_SET_FS:
 		if a.Uint64(1) >= uint64(1)<<47 {

@@ -130,6 +130,8 @@ func amd64Table() Table {
 			linux.SysAMD64Setsid:           sys("setsid", Setsid),
 			linux.SysAMD64Getsid:           sys("getsid", Getsid, Int),
 			linux.SysAMD64Clone3:           enosys("clone3", "libc falls back to clone", Ptr, Uint),
+			linux.SysAMD64ProcessVmReadv:   sys("process_vm_readv", ProcessVMReadv, Int, IovOut(2), Uint, IovPtr(4), Uint, Uint),
+			linux.SysAMD64ProcessVmWritev:  sys("process_vm_writev", ProcessVMWritev, Int, IovIn(2), Uint, IovPtr(4), Uint, Uint),
 			linux.SysAMD64Rseq:             enosys("rseq", "restartable sequences are optional; libc falls back", Ptr, Uint, Hex, Hex),
 		},
 	}

@@ -30,6 +30,7 @@ const (
 	kindBufOut
 	kindIovIn
 	kindIovOut
+	kindIovPtr
 	kindOpenFlags
 	kindOctal
 	kindProt
@@ -72,6 +73,10 @@ func IovIn(n int) ArgKind { return ArgKind{k: kindIovIn, ref: n} }
 
 // IovOut is an iovec array the call fills, count argument n.
 func IovOut(n int) ArgKind { return ArgKind{k: kindIovOut, ref: n} }
+
+// IovPtr is an iovec array of another address space (the remote side of
+// CMA): its elements are shown as addresses.
+func IovPtr(n int) ArgKind { return ArgKind{k: kindIovPtr, ref: n} }
 
 // maxStr is how many bytes of a string or buffer strace shows (-s 32).
 const maxStr = 32
@@ -183,6 +188,8 @@ func formatArg(t *Task, k ArgKind, a Args, i int, ret uint64) string {
 		return formatIovecs(t, v, a[k.ref], ^uint64(0))
 	case kindIovOut:
 		return formatIovecs(t, v, a[k.ref], ret)
+	case kindIovPtr:
+		return formatRemoteIovecs(t, v, a[k.ref])
 	case kindOpenFlags:
 		return formatOpenFlags(v)
 	case kindOctal:
@@ -240,6 +247,22 @@ func formatIovecs(t *Task, addr, count, limit uint64) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// formatRemoteIovecs prints an iovec array whose buffers are elsewhere.
+func formatRemoteIovecs(t *Task, addr, count uint64) string {
+	if count > linux.UIO_MAXIOV {
+		return formatPtr(addr)
+	}
+	iovs, err := readIovecs(t.MM(), mm.Addr(addr), int(count))
+	if err != nil {
+		return formatPtr(addr)
+	}
+	parts := make([]string, len(iovs))
+	for i, v := range iovs {
+		parts[i] = fmt.Sprintf("{iov_base=%s, iov_len=%d}", formatPtr(uint64(v.Base)), v.Len)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // quote renders bytes as a C string literal the way strace does.
