@@ -146,6 +146,20 @@ func TestProcessVMContract(t *testing.T) {
 				lv := e.iov(e.caller, localIov, 0x7fff00000000, 0xffffffffff)
 				return e.readv(e.pid(), lv, 1, e.remoteIov(uint64(remoteBuf), 100), 1, 0)
 			}},
+		{rule: "with several local elements each is range-checked at its full length", errno: linux.EFAULT,
+			run: func(e *cmaEnv) (uintptr, linux.Errno) {
+				lv := e.iov(e.caller, localIov, uint64(localBuf), 1<<62, uint64(localBuf), 0)
+				return e.readv(e.pid(), lv, 2, e.remoteIov(uint64(remoteBuf), 100), 1, 0)
+			}},
+		{rule: "the local total is capped at MAX_RW_COUNT, not EINVAL", want: 100,
+			run: func(e *cmaEnv) (uintptr, linux.Errno) {
+				pairs := []uint64{uint64(localBuf), 100}
+				for i := 0; i < 5; i++ {
+					pairs = append(pairs, 0, uint64(mm.TaskSize))
+				}
+				lv := e.iov(e.caller, localBuf+0x8000, pairs...)
+				return e.readv(e.pid(), lv, 6, e.remoteIov(uint64(remoteBuf), 100), 1, 0)
+			}},
 		// 3. local total 0
 		{rule: "local total 0 returns 0 despite a bad remote array", want: 0,
 			run: func(e *cmaEnv) (uintptr, linux.Errno) { return e.readv(e.pid(), e.local(0), 1, badAddr, 1, 0) }},

@@ -88,13 +88,21 @@ func processVMCore(t *Task, pid int32, lvec mm.Addr, liovcnt uint64, rvec mm.Add
 	if err != nil {
 		return 0, err
 	}
+	// A single element is capped before its range check (import_ubuf);
+	// with several, each is checked at its full length and the running
+	// total is capped after (__import_iovec).
+	single := len(liov) == 1
 	var total uint64
 	for i := range liov {
-		if room := uint64(linux.MAX_RW_COUNT) - total; liov[i].Len > room {
+		room := uint64(linux.MAX_RW_COUNT) - total
+		if single && liov[i].Len > room {
 			liov[i].Len = room
 		}
 		if end, ok := liov[i].Base.AddLength(liov[i].Len); !ok || end > mm.TaskSize {
 			return 0, linux.EFAULT
+		}
+		if liov[i].Len > room {
+			liov[i].Len = room
 		}
 		total += liov[i].Len
 	}
