@@ -37,8 +37,7 @@ test: build vet
 	$(GO) test -count=1 -race ./mm/... ./syscalls/...
 
 demo: build
-	@echo "== cmaemu runs a static glibc program, tracing its system calls =="
-	bin/cmaemu run --trace testdata/bin/hello.glibc hello from cmaemu
+	bin/cmaemu demo
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./mm/...

@@ -40,6 +40,11 @@ const (
 	kindWhence
 	kindClock
 	kindMadvise
+	kindCloneFlags
+	kindWaitOptions
+	kindWaitStatus
+	kindPipeFlags
+	kindFDPair
 )
 
 // Argument kinds for tables.
@@ -60,6 +65,11 @@ var (
 	WhenceArg    = ArgKind{k: kindWhence}
 	ClockArg     = ArgKind{k: kindClock}
 	MadvArg      = ArgKind{k: kindMadvise}
+	CloneFlags   = ArgKind{k: kindCloneFlags}
+	WaitOptions  = ArgKind{k: kindWaitOptions}
+	WaitStatus   = ArgKind{k: kindWaitStatus} // int *, printed at exit
+	PipeFlags    = ArgKind{k: kindPipeFlags}
+	FDPair       = ArgKind{k: kindFDPair} // int[2], printed at exit
 )
 
 // BufIn is a buffer the call reads, of length argument n: printed at entry.
@@ -77,6 +87,15 @@ func IovOut(n int) ArgKind { return ArgKind{k: kindIovOut, ref: n} }
 // IovPtr is an iovec array of another address space (the remote side of
 // CMA): its elements are shown as addresses.
 func IovPtr(n int) ArgKind { return ArgKind{k: kindIovPtr, ref: n} }
+
+// atExit reports whether the argument is printed when the call returns.
+func (k ArgKind) atExit() bool {
+	switch k.k {
+	case kindBufOut, kindIovOut, kindWaitStatus, kindFDPair:
+		return true
+	}
+	return false
+}
 
 // maxStr is how many bytes of a string or buffer strace shows (-s 32).
 const maxStr = 32
@@ -107,7 +126,7 @@ func (tr *tracer) enter(t *Task, nr uint64, e *Entry, a Args) *traceCall {
 	}
 	c.entry = make([]string, len(e.Args))
 	for i, k := range e.Args {
-		if k.k != kindBufOut && k.k != kindIovOut {
+		if !k.atExit() {
 			c.entry[i] = formatArg(t, k, a, i, 0)
 		}
 	}
@@ -118,7 +137,7 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 	parts := c.entry
 	if c.e != nil {
 		for i, k := range c.e.Args {
-			if k.k == kindBufOut || k.k == kindIovOut {
+			if k.atExit() {
 				if err != nil {
 					parts[i] = formatPtr(c.args[i])
 				} else {
@@ -211,6 +230,34 @@ func formatArg(t *Task, k ArgKind, a Args, i int, ret uint64) string {
 		return formatEnum(v, clockNames)
 	case kindMadvise:
 		return formatEnum(v, madviseNames)
+	case kindCloneFlags:
+		sig := v & 0xff
+		rest := formatFlags(v&^0xff, cloneFlagNames, "")
+		switch {
+		case sig == 0:
+			if rest == "" {
+				return "0"
+			}
+			return rest
+		case rest == "":
+			return linux.Signal(sig).String()
+		}
+		return rest + "|" + linux.Signal(sig).String()
+	case kindWaitOptions:
+		return formatFlags(v, waitOptionNames, "0")
+	case kindPipeFlags:
+		return formatFlags(v, openFlagNames, "0")
+	case kindWaitStatus:
+		return formatWaitStatus(t, v)
+	case kindFDPair:
+		var b [8]byte
+		if v == 0 {
+			return "NULL"
+		}
+		if _, err := t.MM().CopyIn(mm.Addr(v), b[:]); err != nil {
+			return formatPtr(v)
+		}
+		return fmt.Sprintf("[%d, %d]", int32(leUint32(b[:])), int32(leUint32(b[4:])))
 	}
 	return fmt.Sprintf("%#x", v)
 }
@@ -247,6 +294,30 @@ func formatIovecs(t *Task, addr, count, limit uint64) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// formatWaitStatus prints a wait status the way strace does.
+func formatWaitStatus(t *Task, addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	var b [4]byte
+	if _, err := t.MM().CopyIn(mm.Addr(addr), b[:]); err != nil {
+		return formatPtr(addr)
+	}
+	w := leUint32(b[:])
+	if sig := w & 0x7f; sig != 0 {
+		s := fmt.Sprintf("[{WIFSIGNALED(s) && WTERMSIG(s) == %s", linux.Signal(sig))
+		if w&0x80 != 0 {
+			s += " && WCOREDUMP(s)"
+		}
+		return s + "}]"
+	}
+	return fmt.Sprintf("[{WIFEXITED(s) && WEXITSTATUS(s) == %d}]", w>>8&0xff)
+}
+
+func leUint32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 // formatRemoteIovecs prints an iovec array whose buffers are elsewhere.
@@ -370,6 +441,13 @@ var (
 		{0x800, "MAP_DENYWRITE"}, {0x1000, "MAP_EXECUTABLE"}, {0x2000, "MAP_LOCKED"}, {0x4000, "MAP_NORESERVE"},
 		{0x8000, "MAP_POPULATE"}, {0x10000, "MAP_NONBLOCK"}, {0x20000, "MAP_STACK"}, {0x40000, "MAP_HUGETLB"},
 		{0x80000, "MAP_SYNC"}, {0x100000, "MAP_FIXED_NOREPLACE"}}
+	cloneFlagNames = []flagName{{0x100, "CLONE_VM"}, {0x200, "CLONE_FS"}, {0x400, "CLONE_FILES"},
+		{0x800, "CLONE_SIGHAND"}, {0x1000, "CLONE_PIDFD"}, {0x2000, "CLONE_PTRACE"}, {0x4000, "CLONE_VFORK"},
+		{0x8000, "CLONE_PARENT"}, {0x10000, "CLONE_THREAD"}, {0x20000, "CLONE_NEWNS"}, {0x40000, "CLONE_SYSVSEM"},
+		{0x80000, "CLONE_SETTLS"}, {0x100000, "CLONE_PARENT_SETTID"}, {0x200000, "CLONE_CHILD_CLEARTID"},
+		{0x400000, "CLONE_DETACHED"}, {0x800000, "CLONE_UNTRACED"}, {0x1000000, "CLONE_CHILD_SETTID"}}
+	waitOptionNames = []flagName{{1, "WNOHANG"}, {2, "WSTOPPED"}, {4, "WEXITED"}, {8, "WCONTINUED"},
+		{0x01000000, "WNOWAIT"}, {0x20000000, "__WNOTHREAD"}, {0x40000000, "__WALL"}, {0x80000000, "__WCLONE"}}
 	archPrctlNames = []flagName{{0x1001, "ARCH_SET_GS"}, {0x1002, "ARCH_SET_FS"}, {0x1003, "ARCH_GET_FS"},
 		{0x1004, "ARCH_GET_GS"}, {0x1011, "ARCH_GET_CPUID"}, {0x1012, "ARCH_SET_CPUID"}}
 	whenceNames = []flagName{{0, "SEEK_SET"}, {1, "SEEK_CUR"}, {2, "SEEK_END"}, {3, "SEEK_DATA"}, {4, "SEEK_HOLE"}}
