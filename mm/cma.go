@@ -59,17 +59,17 @@ type CopyStep struct {
 // CopyOpts are the options of CopyBetween.
 type CopyOpts struct {
 	Dir CopyDirection
-	// Trace, if set, is called for every piece copied, in order.
+	// Trace, if set, is called for every piece copied, in order, with no
+	// lock held.
 	Trace func(CopyStep)
 }
 
 // Batches: each side translates and pins up to cmaMaxPages pages per lock
-// acquisition, in at most cmaMaxRuns runs of physically contiguous frames
-// (so at least cmaMaxRuns pages: Linux pins 16 remote pages per batch,
-// PVM_MAX_PP_ARRAY_COUNT). A run is copied with one Go copy, and copies of
-// 1 MiB or more take memmove's non-temporal path. With a trace, batches are
-// cmaTracePages pages, so that each page's walk can be kept. The stopping
-// rules do not depend on any of these numbers.
+// acquisition, in at most cmaMaxRuns runs of physically contiguous frames,
+// so a full batch has at least cmaMaxRuns pages (Linux pins 16 remote pages
+// per batch, PVM_MAX_PP_ARRAY_COUNT). Each run is moved with one Go copy.
+// With a trace, batches are cmaTracePages pages, so that each page's walk
+// can be kept. The stopping rules do not depend on any of these numbers.
 const (
 	cmaMaxPages   = 512
 	cmaMaxRuns    = 16
@@ -103,6 +103,10 @@ const (
 // allocating anything. Writing a remote page shared copy-on-write gives the
 // remote its own copy (the sibling keeps the old one) and shoots down the
 // remote's TLBs before CopyBetween returns.
+//
+// Either address space may change or be released meanwhile: the copy then
+// uses the frames it had pinned and stops at the next translation that
+// fails. No MM lock is held while bytes move, nor two at once.
 func CopyBetween(local *MM, liov []IOVec, remote *MM, riov []IOVec, o CopyOpts) (int, error) {
 	room := iovTotal(liov)
 	if room == 0 {

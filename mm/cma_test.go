@@ -793,3 +793,137 @@ func TestCMAPinsSurviveUnmapMidCopy(t *testing.T) {
 		})
 	}
 }
+
+// TestCMAScatteredFramesAndLargeCopies copies through frames that are not
+// physically contiguous (so windows end after cmaMaxRuns runs), zero-frame
+// pages mixed in, elements that go back into the current window, and copies
+// bigger than one window and than cmaStreamMin.
+func TestCMAScatteredFramesAndLargeCopies(t *testing.T) {
+	const (
+		pages = 1536 // 6 MiB: several windows, above cmaStreamMin
+		rBase = 0x4000_0000
+		lBase = 0x6000_0000
+	)
+	ram, err := NewRAM(256 << 20)
+	require.NoError(t, err)
+	t.Cleanup(func() { ram.Close() })
+	remote := newCMASpace(t, ram, 1).MapPages(rBase, pages, ProtRead|ProtWrite)
+	local := newCMASpace(t, ram, 2).MapPages(lBase, pages, ProtRead|ProtWrite)
+	// Populate both sides interleaved and out of order: page p of each
+	// side gets a frame far from page p+1's. Every 7th remote page stays
+	// untouched, every 11th is read by the CPU (zero frame mapped).
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, p := range rng.Perm(pages) {
+		switch {
+		case p%7 == 3:
+		case p%11 == 5:
+			_, _, err := remote.Translate(rBase+Addr(p)*ps, Read)
+			require.NoError(t, err)
+		default:
+			remote.Fill(rBase+Addr(p)*ps, ps)
+		}
+		local.Fill(lBase+Addr(p)*ps, ps)
+	}
+
+	cases := []struct {
+		rule          string
+		dir           CopyDirection
+		local, remote []IOVec
+		n             int
+	}{
+		{"readv of scattered frames, one element each side", ReadRemote,
+			iov(lBase+3, 40*ps), iov(rBase+ps-9, 40*ps), 40 * ps},
+		{"writev of scattered frames, one element each side", WriteRemote,
+			iov(lBase+ps+1, 40*ps), iov(rBase+2, 40*ps), 40 * ps},
+		{"readv: remote elements going back into the current window", ReadRemote,
+			iov(lBase, 10*ps), iov(rBase, 3*ps, rBase+ps+5, 100, rBase+2*ps-7, 3*ps, rBase, 1), 6*ps + 101},
+		{"writev: local elements going back into the current window", WriteRemote,
+			iov(lBase+5*ps, 2*ps, lBase+5*ps+10, 50, lBase+ps, 3*ps), iov(rBase+100*ps, 10*ps), 5*ps + 50},
+		{"readv larger than a window and than cmaStreamMin", ReadRemote,
+			iov(lBase, pages*ps), iov(rBase, pages*ps), pages * ps},
+		{"writev larger than a window, offset on both sides", WriteRemote,
+			iov(lBase+100, pages*ps-200), iov(rBase+3000, pages*ps-3000), pages*ps - 3000},
+	}
+	for _, c := range cases {
+		t.Run(c.rule, func(t *testing.T) {
+			src, dst, srcIOV, dstIOV := remote, local, c.remote, c.local
+			if c.dir == WriteRemote {
+				src, dst, srcIOV, dstIOV = local, remote, c.local, c.remote
+			}
+			dstBase := Addr(lBase)
+			if c.dir == WriteRemote {
+				dstBase = rBase
+			}
+			srcImg, dstImg := src.Peek(Addr(src.VMAs()[0].Range.Start), pages*ps), dst.Peek(dstBase, pages*ps)
+			srcBase := src.VMAs()[0].Range.Start
+			from, to := cmaAddrs(srcIOV, c.n), cmaAddrs(dstIOV, c.n)
+			for i := range min(len(from), len(to)) {
+				dstImg[to[i]-dstBase] = srcImg[from[i]-srcBase]
+			}
+			used := ram.UsedFrames()
+
+			n, err := CopyBetween(local.MM, c.local, remote.MM, c.remote, CopyOpts{Dir: c.dir})
+			require.NoError(t, err)
+			assert.Equal(t, c.n, n)
+			assert.True(t, bytes.Equal(dstImg, dst.Peek(dstBase, pages*ps)), "destination bytes")
+			if c.dir == ReadRemote {
+				assert.Equal(t, used, ram.UsedFrames(), "readv allocates nothing")
+			}
+			assertNoExtraRefs(t, local, remote)
+		})
+	}
+}
+
+// cmaBadFile is a file whose pages from bad on cannot be read.
+type cmaBadFile struct {
+	cmaFile
+	bad int64
+}
+
+func (f *cmaBadFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= f.bad {
+		return 0, errors.New("I/O error")
+	}
+	return f.cmaFile.ReadAt(p, off)
+}
+
+func TestCMAFaultFailuresStopTheCopy(t *testing.T) {
+	t.Run("readv stops at a remote file page that cannot be read", func(t *testing.T) {
+		ram := newCMARAM(t)
+		f := &cmaBadFile{cmaFile: cmaFile{data: bytes.Repeat([]byte("f"), 2*ps)}, bad: ps}
+		remote := newCMASpace(t, ram, 1).MapFilePages(0x40_0000, 2, ProtRead, f)
+		local := newCMASpace(t, ram, 2).MapPages(lRW, 2, ProtRead|ProtWrite)
+		n, err := readv(local, iov(lRW, 2*ps), remote, iov(0x40_0000+10, 2*ps-10))
+		require.NoError(t, err)
+		assert.Equal(t, ps-10, n)
+		assert.Equal(t, bytes.Repeat([]byte("f"), ps-10), local.Peek(lRW, ps-10))
+		n, err = readv(local, iov(lRW, 2*ps), remote, iov(0x40_0000+ps, 10))
+		assert.Equal(t, 0, n)
+		assert.ErrorIs(t, err, linux.EFAULT)
+	})
+	t.Run("writev into an untouched remote page without free frames is EFAULT", func(t *testing.T) {
+		ram, err := NewRAM(64 * ps)
+		require.NoError(t, err)
+		defer ram.Close()
+		remote := newCMASpace(t, ram, 1).MapPages(rRW, 2, ProtRead|ProtWrite).Fill(rRW, ps)
+		local := newCMASpace(t, ram, 2).MapPages(lRW, 1, ProtRead|ProtWrite).Fill(lRW, ps)
+		var hoard []Frame
+		for {
+			f, err := ram.Alloc()
+			if err != nil {
+				break
+			}
+			hoard = append(hoard, f)
+		}
+		n, err := writev(local, iov(lRW, 100), remote, iov(rRW+ps-40, 100))
+		require.NoError(t, err)
+		assert.Equal(t, 40, n, "the populated page is written, the next needs a frame")
+		n, err = writev(local, iov(lRW, 100), remote, iov(rRW+ps, 100))
+		assert.Equal(t, 0, n)
+		assert.ErrorIs(t, err, linux.EFAULT)
+		for _, f := range hoard {
+			ram.DecRef(f)
+		}
+		assertNoExtraRefs(t, remote, local)
+	})
+}

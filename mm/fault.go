@@ -96,6 +96,10 @@ func (m *MM) faultLocked(va Addr, acc Access, force bool) (PTE, error) {
 	}
 	e := load(slot)
 	switch {
+	case e&PTEProtNone != 0:
+		// Only a forced access reaches a PROT_NONE page: use its frame
+		// without making it accessible.
+		return e, nil
 	case !e.Present():
 		if e, err = m.populateLocked(v, va, acc == Write); err != nil {
 			return 0, err

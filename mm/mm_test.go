@@ -416,3 +416,25 @@ func BenchmarkDemandFault(b *testing.B) {
 		i++
 	}
 }
+
+func TestProtNoneHidesAFrameUntilMprotect(t *testing.T) {
+	ram, m := newTestMM(t)
+	mapAt(t, m, 0x900000, 1, ProtRead|ProtWrite)
+	_, err := m.CopyOut(0x900000, []byte("kept"))
+	require.NoError(t, err)
+	used := ram.UsedFrames()
+	require.NoError(t, m.Protect(0x900000, PageSize, ProtNone))
+	_, _, err = m.Translate(0x900000, Read)
+	var f *Fault
+	require.ErrorAs(t, err, &f, "a PROT_NONE page is not readable, even with a frame")
+	assert.True(t, f.Mapped)
+	assert.Equal(t, used, ram.UsedFrames(), "the frame is kept")
+	require.NoError(t, m.Protect(0x900000, PageSize, ProtRead))
+	buf := make([]byte, 4)
+	_, err = m.CopyIn(0x900000, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "kept", string(buf))
+	require.NoError(t, m.Protect(0x900000, PageSize, ProtNone))
+	require.NoError(t, m.Unmap(0x900000, PageSize))
+	assert.Equal(t, used-1, ram.UsedFrames(), "unmapping a PROT_NONE page frees its frame")
+}

@@ -16,6 +16,9 @@ const (
 	PTEAccessed PTE = 1 << 5
 	PTEDirty    PTE = 1 << 6
 	PTECOW      PTE = 1 << 9 // software: private page shared copy-on-write
+	// PTEProtNone marks a PROT_NONE page that keeps its frame: not present
+	// to the CPU (any access faults), restored by mprotect.
+	PTEProtNone PTE = 1 << 10
 	PTENoExec   PTE = 1 << 63
 
 	pteAddrMask PTE = 0x000f_ffff_ffff_f000
@@ -26,6 +29,10 @@ func (e PTE) Frame() Frame { return Frame(uint64(e&pteAddrMask) >> PageShift) }
 
 // Present reports whether the P bit is set.
 func (e PTE) Present() bool { return e&PTEPresent != 0 }
+
+// HasFrame reports whether the entry holds a frame: present, or a
+// PROT_NONE page.
+func (e PTE) HasFrame() bool { return e&(PTEPresent|PTEProtNone) != 0 }
 
 // Prot returns the access a present leaf entry grants (x86: always readable).
 func (e PTE) Prot() Prot {
@@ -50,6 +57,13 @@ func (e PTE) String() string {
 // cow marks a private page shared with another owner (or the zero frame):
 // it is mapped read-only until the first write breaks the sharing.
 func leafPTE(f Frame, prot Prot, cow bool) PTE {
+	if prot == ProtNone {
+		e := PTE(f.Addr()) | PTEProtNone | PTENoExec
+		if cow {
+			e |= PTECOW
+		}
+		return e
+	}
 	e := PTE(f.Addr()) | PTEPresent | PTEUser
 	if prot&ProtWrite != 0 && !cow {
 		e |= PTEWrite
@@ -175,8 +189,8 @@ func (pt *PageTable) slot(va Addr) (*uint64, error) {
 	return pt.entry(table, levelIndex(va, Levels-1)), nil
 }
 
-// forEachLeaf calls fn for every present leaf slot in [start, end), in
-// address order, skipping absent subtrees.
+// forEachLeaf calls fn for every leaf slot that holds a frame (present or
+// PROT_NONE) in [start, end), in address order, skipping absent subtrees.
 func (pt *PageTable) forEachLeaf(start, end Addr, fn func(va Addr, slot *uint64)) {
 	pt.visit(pt.root, 0, 0, start, end, fn)
 }
@@ -191,11 +205,13 @@ func (pt *PageTable) visit(table Frame, l int, base, start, end Addr, fn func(Ad
 		}
 		p := pt.entry(table, idx)
 		e := load(p)
-		if !e.Present() {
+		if l == Levels-1 {
+			if e.HasFrame() {
+				fn(lo, p)
+			}
 			continue
 		}
-		if l == Levels-1 {
-			fn(lo, p)
+		if !e.Present() {
 			continue
 		}
 		pt.visit(e.Frame(), l+1, lo, start, end, fn)
