@@ -229,3 +229,14 @@ func (m *MM) DropUser() {
 		m.Release()
 	}
 }
+
+// Covered reports whether [addr, addr+length) is mapped without holes.
+func (m *MM) Covered(addr Addr, length uint64) bool {
+	end, ok := addr.AddLength(length)
+	if end, ok = end.RoundUp(); !ok {
+		return false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.vmas.covered(AddrRange{addr, end})
+}

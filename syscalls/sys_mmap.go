@@ -92,6 +92,9 @@ func Madvise(t *Task, a Args) (uintptr, error) {
 		return 0, t.MM().DontNeed(addr, length)
 	case linux.MADV_NORMAL, linux.MADV_RANDOM, linux.MADV_SEQUENTIAL, linux.MADV_WILLNEED, linux.MADV_FREE,
 		9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21:
+		if !t.MM().Covered(addr, length) {
+			return 0, linux.ENOMEM
+		}
 		return 0, nil
 	}
 	return 0, linux.EINVAL

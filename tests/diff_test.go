@@ -18,6 +18,15 @@ import (
 // runs i386 guests they are listed but skipped.
 const i386Supported = false
 
+// cmaSupported switches the Cross Memory Attach guests (cma_*: fork plus
+// process_vm_readv/process_vm_writev) on; threadsSupported those that also
+// create threads (cma_thread). Until cmaemu implements them they are listed
+// but skipped.
+const (
+	cmaSupported     = true
+	threadsSupported = true
+)
+
 // DirArg in a guest's args stands for the (absolute) directory the guest
 // runs in.
 const DirArg = "{dir}"
@@ -33,6 +42,8 @@ type Guest struct {
 	Variants []string // nil: AllVariants
 	Want     Status   // the native result the guest is written to give
 	Stderr   bool     // compare stderr too
+	CMA      bool     // uses fork and process_vm_readv/writev: needs cmaSupported
+	Threads  bool     // creates threads: needs threadsSupported
 }
 
 func (g Guest) prog() string {
@@ -79,7 +90,22 @@ var guests = []Guest{
 	{Name: "privileged", Want: Killed(syscall.SIGSEGV)},
 	{Name: "privileged-cli", Prog: "privileged", Args: []string{"cli"}, Want: Killed(syscall.SIGSEGV)},
 	{Name: "privileged-in", Prog: "privileged", Args: []string{"in"}, Want: Killed(syscall.SIGSEGV)},
+
+	// Cross Memory Attach. The i386 variants (compat syscalls 347/348)
+	// come later; cma_perm needs root for its uid changes (it prints
+	// "skipped: not root" lines otherwise, in both runs).
+	{Name: "cma_args", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	{Name: "cma_pid", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	{Name: "cma_partial", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	{Name: "cma_pages", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	{Name: "cma_cap", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	{Name: "cma_perm", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	{Name: "cma_thread", Variants: cmaVariants, Want: Exited(0), CMA: true, Threads: true},
 }
+
+// cmaVariants are the variants the CMA guests are built for (their
+// "// variants:" marker).
+var cmaVariants = []string{Glibc, Musl}
 
 func TestMain(m *testing.M) {
 	// Native deaths by signal must not drop core files into the guests'
@@ -104,6 +130,12 @@ func TestGuests(t *testing.T) {
 				t.Run(v, func(t *testing.T) {
 					if v == I386 && !i386Supported {
 						t.Skip("i386 guests: not yet supported by cmaemu")
+					}
+					if g.CMA && !cmaSupported {
+						t.Skip("CMA guests: not yet supported by cmaemu")
+					}
+					if g.Threads && !threadsSupported {
+						t.Skip("threaded guests: not yet supported by cmaemu")
 					}
 					t.Parallel()
 					diffGuest(t, cmaemu, g, v)
