@@ -101,6 +101,8 @@ var guests = []Guest{
 	{Name: "cma_cap", Variants: cmaVariants, Want: Exited(0), CMA: true},
 	{Name: "cma_perm", Variants: cmaVariants, Want: Exited(0), CMA: true},
 	{Name: "cma_thread", Variants: cmaVariants, Want: Exited(0), CMA: true, Threads: true},
+	// The two-process exchange that cmaemu demo runs.
+	{Name: "cma_demo", Variants: cmaVariants, Want: Exited(0), CMA: true},
 }
 
 // cmaVariants are the variants the CMA guests are built for (their
