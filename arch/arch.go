@@ -28,6 +28,9 @@ type Regs struct {
 	RAX, RCX, RDX, RSI, RDI                        uint64
 	RIP, RFLAGS, RSP                               uint64
 	FSBase, GSBase                                 uint64
+	// FS and GS are the segment selectors of i386 tasks (their TLS lives
+	// in GS); x86-64 tasks use the bases.
+	FS, GS uint64
 }
 
 // SyscallFrame is one system call as the CPU hands it to the kernel.
@@ -115,6 +118,9 @@ type CPU interface {
 	// Kick makes a running (or the next) Run return ExitKicked soon. It
 	// may be called from any goroutine.
 	Kick()
+	// SetTLS installs the three TLS descriptors of an i386 task in its
+	// GDT (entries 12 to 14).
+	SetTLS(desc [3]uint64)
 	// SetFSBase sets the FS segment base (arch_prctl ARCH_SET_FS).
 	SetFSBase(base uint64) error
 	Close() error

@@ -189,7 +189,7 @@ var (
 		unicorn.R11, unicorn.R10, unicorn.R9, unicorn.R8, unicorn.RAX, unicorn.RCX, unicorn.RDX,
 		unicorn.RSI, unicorn.RDI, unicorn.RIP, unicorn.RFLAGS, unicorn.RSP}
 	regs32 = [...]unicorn.Reg{unicorn.EBP, unicorn.EBX, unicorn.EAX, unicorn.ECX, unicorn.EDX,
-		unicorn.ESI, unicorn.EDI, unicorn.EIP, unicorn.EFLAGS, unicorn.ESP}
+		unicorn.ESI, unicorn.EDI, unicorn.EIP, unicorn.EFLAGS, unicorn.ESP, unicorn.FS, unicorn.GS}
 )
 
 // fields returns pointers to the fields of r in the order of c.regIDs.
@@ -198,7 +198,7 @@ func (c *CPU) fields(r *arch.Regs) []*uint64 {
 		return []*uint64{&r.R15, &r.R14, &r.R13, &r.R12, &r.RBP, &r.RBX, &r.R11, &r.R10, &r.R9, &r.R8,
 			&r.RAX, &r.RCX, &r.RDX, &r.RSI, &r.RDI, &r.RIP, &r.RFLAGS, &r.RSP}
 	}
-	return []*uint64{&r.RBP, &r.RBX, &r.RAX, &r.RCX, &r.RDX, &r.RSI, &r.RDI, &r.RIP, &r.RFLAGS, &r.RSP}
+	return []*uint64{&r.RBP, &r.RBX, &r.RAX, &r.RCX, &r.RDX, &r.RSI, &r.RDI, &r.RIP, &r.RFLAGS, &r.RSP, &r.FS, &r.GS}
 }
 
 // Regs reads the register file.
@@ -237,6 +237,18 @@ func (c *CPU) SetRegs(r *arch.Regs) error {
 		return c.uc.RegWrite(unicorn.GSBase, r.GSBase)
 	}
 	return nil
+}
+
+// SetTLS implements arch.CPU: it writes the descriptors into the GDT in
+// the task's kernel page.
+func (c *CPU) SetTLS(desc [3]uint64) {
+	page := c.as.RAM().Bytes(c.kfr)
+	for i, d := range desc {
+		off := gdtOffset + 8*(TLSFirstEntry+i)
+		for b := 0; b < 8; b++ {
+			page[off+b] = byte(d >> (8 * b))
+		}
+	}
 }
 
 // SetFSBase sets the FS base (x86-64 only).

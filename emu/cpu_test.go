@@ -120,3 +120,57 @@ func TestUnmapDropsTranslatedCode(t *testing.T) {
 	require.Len(t, k.calls, 2)
 	assert.Equal(t, uint64(2), k.calls[1].Args[0])
 }
+
+// recorder32 is an i386 kernel: exit is syscall 1.
+type recorder32 struct{ recorder }
+
+func (r *recorder32) Syscall(c arch.CPU, f *arch.SyscallFrame) {
+	r.calls = append(r.calls, *f)
+	f.Ret = f.Nr + 1000
+	if f.Nr == 1 {
+		f.Stop = true
+	}
+}
+
+func TestI386IntEightyAndTLS(t *testing.T) {
+	ram, err := mm.NewRAM(32 << 20)
+	require.NoError(t, err)
+	t.Cleanup(func() { ram.Close() })
+	as, err := mm.New(ram, mm.Layout32)
+	require.NoError(t, err)
+	const code, data = 0x8048000, 0x9000000
+	prog := []byte{
+		0xb8, 20, 0, 0, 0, // mov eax, 20 (getpid)
+		0xcd, 0x80, // int 0x80
+		0x89, 0xc3, // mov ebx, eax
+		0x66, 0xb8, 0x63, 0x00, // mov ax, 0x63 (TLS entry 12)
+		0x8e, 0xe8, // mov gs, eax
+		0x65, 0x8b, 0x0d, 0, 0, 0, 0, // mov ecx, gs:[0]
+		0x8c, 0xda, // mov edx, ds
+		0xb8, 1, 0, 0, 0, // mov eax, 1 (exit)
+		0xcd, 0x80, // int 0x80
+	}
+	require.NoError(t, as.MapAnon(mm.AddrRange{Start: code, End: code + mm.PageSize}, mm.ProtRead|mm.ProtExec, ""))
+	require.NoError(t, as.WriteForce(code, prog))
+	require.NoError(t, as.MapAnon(mm.AddrRange{Start: data, End: data + mm.PageSize}, mm.ProtRead|mm.ProtWrite, ""))
+	require.NoError(t, as.WriteForce(data, []byte{0x78, 0x56, 0x34, 0x12}))
+	cpu, err := New(as, arch.Mode32)
+	require.NoError(t, err)
+	t.Cleanup(func() { cpu.Close() })
+	// A flat data descriptor based at data, as set_thread_area writes it.
+	cpu.SetTLS([3]uint64{0x00cff3000000ffff | uint64(data&0xffffff)<<16 | uint64(data>>24)<<56})
+	require.NoError(t, cpu.SetRegs(&arch.Regs{RIP: code, RSP: data + mm.PageSize}))
+	k := &recorder32{}
+	exit, err := cpu.Run(k)
+	require.NoError(t, err)
+	require.Equal(t, arch.ExitStop, exit.Reason, "%+v", exit)
+	require.Len(t, k.calls, 2)
+	assert.Equal(t, uint64(20), k.calls[0].Nr)
+	assert.Equal(t, uint64(code+7), k.calls[0].Next, "EIP after int 0x80")
+	assert.Equal(t, uint64(1020), k.calls[1].Args[0], "EBX = result of getpid")
+	assert.Equal(t, uint64(0x12345678), k.calls[1].Args[1], "ECX read through GS-based TLS")
+	assert.Equal(t, uint64(0x2b), k.calls[1].Args[2], "DS is the user data selector")
+	regs, err := cpu.Regs()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(0x63), regs.GS)
+}

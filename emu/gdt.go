@@ -34,13 +34,22 @@ const (
 	descUserDS     = 0x00cff3000000ffff
 	descUserCS     = 0x00affb000000ffff
 
-	gdtEntries = 7
+	// gdtEntries covers Linux's x86-64 GDT up to the TLS entries.
+	gdtEntries = 16
+)
+
+// The TLS entries set_thread_area installs for i386 tasks, as on an
+// x86-64 kernel: GDT entries 12 to 14 (selectors 0x63, 0x6b, 0x73).
+const (
+	TLSFirstEntry = 12
+	TLSEntries    = 3
 )
 
 // writeKernelPage fills the kernel frame: GDT and the iret instruction.
 func writeKernelPage(page []byte, mode64 bool) {
 	clear(page)
 	descs := [gdtEntries]uint64{0, descKernel32CS, descKernelCS, descKernelDS, descUser32CS, descUserDS, descUserCS}
+	// Entries 7 to 15 stay null until set_thread_area fills the TLS ones.
 	for i, d := range descs {
 		binary.LittleEndian.PutUint64(page[gdtOffset+8*i:], d)
 	}

@@ -100,6 +100,17 @@ func (c *CPU) enterUser() (uint64, error) {
 	spReg := unicorn.RSP
 	if c.mode == arch.Mode32 {
 		spReg = unicorn.ESP
+		// A flat 32-bit kernel stack for the iret; data segments with
+		// DPL 3 survive the iret to CPL 3.
+		segs := []struct {
+			reg unicorn.Reg
+			sel uint64
+		}{{unicorn.SS, selKernelDS}, {unicorn.DS, selUserDS}, {unicorn.ES, selUserDS}}
+		for _, s := range segs {
+			if err := c.uc.RegWrite(s.reg, s.sel); err != nil {
+				return 0, fmt.Errorf("emu: loading segments: %w", err)
+			}
+		}
 	}
 	if err := c.uc.RegWrite(spReg, c.kpage+uint64(off)); err != nil {
 		return 0, err
@@ -160,8 +171,13 @@ func (c *CPU) onTLBFill(vaddr uint64, t unicorn.MemType) (uint64, unicorn.Prot, 
 		return uint64(c.as.RAM().ZeroFrame.Addr()), unicorn.ProtExec, true
 	}
 	if vaddr&^(mm.PageSize-1) == c.kpage {
-		if c.inKernel && t != unicorn.MemWrite {
+		switch {
+		case c.inKernel && t != unicorn.MemWrite:
 			return uint64(c.kfr.Addr()), unicorn.ProtRead | unicorn.ProtExec, true
+		case c.mode == arch.Mode32 && t == unicorn.MemRead:
+			// i386 tasks load TLS selectors at any time: the GDT
+			// stays readable (where Linux has its vDSO).
+			return uint64(c.kfr.Addr()), unicorn.ProtRead, true
 		}
 		c.recordFault(vaddr, t, false)
 		return 0, 0, false

@@ -42,19 +42,15 @@ package unicorn
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write
-#cgo nocallback cmuc_reg_write
 #cgo noescape cmuc_reg_read_batch
 #cgo nocallback cmuc_reg_read_batch
 #cgo noescape cmuc_reg_write_batch
-#cgo nocallback cmuc_reg_write_batch
 #cgo noescape cmuc_read_mmr
 #cgo nocallback cmuc_read_mmr
 #cgo noescape cmuc_msr_read
 #cgo nocallback cmuc_msr_read
 #cgo noescape uc_mem_read
-#cgo nocallback uc_mem_read
 #cgo noescape uc_mem_write
-#cgo nocallback uc_mem_write
 #cgo nocallback uc_emu_stop
 #include <stdlib.h>
 #include "shim.h"
