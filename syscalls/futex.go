@@ -85,7 +85,15 @@ func (t *Task) futexKey(addr mm.Addr) (mm.PhysAddr, error) {
 }
 
 // Futex implements futex(2): wait, wake, their bitset forms and requeue.
-func Futex(t *Task, a Args) (uintptr, error) {
+var Futex = futexHandler(false)
+
+// futexHandler makes futex for a timespec layout (i386's futex takes a
+// 32-bit one, futex_time64 and x86-64's a 64-bit one).
+func futexHandler(time32 bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) { return futex(t, a, time32) }
+}
+
+func futex(t *Task, a Args, time32 bool) (uintptr, error) {
 	addr, op, val := a.Pointer(0), a.Int(1), a.Uint(2)
 	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
 	ft := &t.k.futexes
@@ -99,7 +107,7 @@ func Futex(t *Task, a Args) (uintptr, error) {
 		}
 		var timeout time.Duration
 		if a.Pointer(3) != 0 {
-			d, err := t.readTimespec(a.Pointer(3))
+			d, err := t.timespec(a.Pointer(3), time32)
 			if err != nil {
 				return 0, err
 			}

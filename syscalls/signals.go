@@ -362,19 +362,33 @@ func mcontextRegs(r *arch.Regs) []*uint64 {
 		&r.RDI, &r.RSI, &r.RBP, &r.RBX, &r.RDX, &r.RAX, &r.RCX, &r.RSP, &r.RIP, &r.RFLAGS}
 }
 
-// setupFrame writes a signal frame for regs on the guest stack and points
-// regs at the handler. It returns false (and kills the group) if the
-// frame cannot be written.
+// setupFrame writes a signal frame for regs on the guest stack (in the
+// layout of the task's ABI), points regs at the handler and blocks what
+// the handler blocks. It returns false (and kills the group) if the frame
+// cannot be written.
 func (t *Task) setupFrame(regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction) bool {
 	old := t.sigmask
 	if t.savedMask != nil {
 		old, t.savedMask = *t.savedMask, nil
 	}
+	if !t.table.abi.sigframe(t, regs, sig, info, act, old) {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return false
+	}
+	mask := old | act.Mask
+	if act.Flags&saNoDefer == 0 {
+		mask |= linux.Bit(sig)
+	}
+	t.setMask(mask)
+	return true
+}
+
+// setupFrame64 writes an x86-64 struct rt_sigframe.
+func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction, old linux.SigSet) bool {
 	sp := (regs.RSP-redZone-frameSize)&^15 - 8
 	var b [frameSize]byte
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.Restorer)
-	le.PutUint64(b[ucOffset+16:], 0)
 	le.PutUint32(b[ucOffset+24:], ssDisable)
 	mc := b[ucOffset+ucMcontext:]
 	for i, p := range mcontextRegs(regs) {
@@ -386,14 +400,8 @@ func (t *Task) setupFrame(regs *arch.Regs, sig linux.Signal, info sigInfo, act l
 	le.PutUint64(b[ucOffset+ucSigmask:], uint64(old))
 	copy(b[infoOffset:], info[:])
 	if _, err := t.MM().CopyOut(mm.Addr(sp), b[:]); err != nil {
-		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
 		return false
 	}
-	mask := old | act.Mask
-	if act.Flags&saNoDefer == 0 {
-		mask |= linux.Bit(sig)
-	}
-	t.setMask(mask)
 	regs.RSP = sp
 	regs.RIP = act.Handler
 	regs.RDI = uint64(sig)

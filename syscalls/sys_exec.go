@@ -15,9 +15,6 @@ import (
 	"cmaemu/mm"
 )
 
-// ErrI386 is returned for i386 programs until the i386 ABI is supported.
-var ErrI386 = errors.New("i386 programs are not supported yet")
-
 // image is a program loaded into a fresh address space, ready to run.
 type image struct {
 	mm    *mm.MM
@@ -120,10 +117,12 @@ func (t *Task) loadELF(f *os.File, path string, argv, envv []string) (*image, er
 		return nil, linux.E2BIG
 	case err != nil:
 		return nil, &execError{err}
-	case ef.Class != elf.ELFCLASS64:
-		return nil, &execError{ErrI386}
 	}
-	as, err := mm.New(t.k.ram, mm.Layout64)
+	layout, mode, table := mm.Layout64, arch.Mode64, &AMD64
+	if ef.Class == elf.ELFCLASS32 {
+		layout, mode, table = mm.Layout32, arch.Mode32, &I386
+	}
+	as, err := mm.New(t.k.ram, layout)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +140,7 @@ func (t *Task) loadELF(f *os.File, path string, argv, envv []string) (*image, er
 	}
 	as.SetBrk(img.BrkStart)
 	return &image{mm: as, regs: arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP), RFLAGS: 0x202},
-		mode: arch.Mode64, table: &AMD64, exe: absPath(t.proc.fs, path)}, nil
+		mode: mode, table: table, exe: absPath(t.proc.fs, path)}, nil
 }
 
 // execError is a program that cannot be run: the guest sees ENOEXEC, the
@@ -168,11 +167,10 @@ func (t *Task) readStringArray(addr mm.Addr) ([]string, error) {
 	}
 	total := 0
 	for i := 0; ; i++ {
-		var b [8]byte
-		if _, err := t.MM().CopyIn(addr+mm.Addr(8*i), b[:]); err != nil {
+		p, err := t.readPointer(addr + mm.Addr(t.table.abi.ptrSize*i))
+		if err != nil {
 			return nil, err
 		}
-		p := mm.Addr(leUint64(b[:]))
 		if p == 0 {
 			return out, nil
 		}
@@ -265,6 +263,6 @@ func (t *Task) commitExec(img *image) {
 	p.execed = true
 	t.k.mu.Unlock()
 	t.execMM, t.startRegs, t.mode, t.table = img.mm, &img.regs, img.mode, img.table
-	t.clearChildTID, t.robustList = 0, 0
+	t.clearChildTID, t.robustList, t.tls = 0, 0, [3]uint64{}
 	t.frame.KeepRegs = true
 }

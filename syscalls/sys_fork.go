@@ -3,6 +3,8 @@ package syscalls
 import (
 	"encoding/binary"
 
+	"cmaemu/arch"
+
 	"cmaemu/linux"
 	"cmaemu/mm"
 )
@@ -47,6 +49,12 @@ func Vfork(t *Task, a Args) (uintptr, error) {
 }
 
 func (t *Task) clone(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uintptr, error) {
+	return t.cloneWith(flags, stack, ptid, ctid, tls, nil)
+}
+
+// cloneWith is clone; for i386 tasks the TLS is desc (a set_thread_area
+// descriptor) rather than an FS base.
+func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, desc *userDesc) (uintptr, error) {
 	if t.cpu == nil {
 		return 0, linux.ENOSYS // a task that runs no code (kerneltest)
 	}
@@ -64,11 +72,14 @@ func (t *Task) clone(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uintp
 		return 0, err
 	}
 	f := t.frame
-	regs.RAX, regs.RIP, regs.RCX, regs.R11 = 0, f.Next, f.Next, regs.RFLAGS
+	regs.RAX, regs.RIP = 0, f.Next
+	if t.mode == arch.Mode64 {
+		regs.RCX, regs.R11 = f.Next, regs.RFLAGS
+	}
 	if stack != 0 {
 		regs.RSP = stack
 	}
-	if flags&cloneSetTLS != 0 {
+	if flags&cloneSetTLS != 0 && desc == nil {
 		regs.FSBase = tls
 	}
 
@@ -83,7 +94,13 @@ func (t *Task) clone(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uintp
 		}
 		child = t.k.newTask(np)
 	}
-	child.startRegs, child.mode, child.table = &regs, t.mode, t.table
+	child.startRegs, child.mode, child.table, child.tls = &regs, t.mode, t.table, t.tls
+	if desc != nil {
+		if err := child.setTLS(0, *desc, false); err != nil {
+			t.k.exitTask(child, ExitStatus{})
+			return 0, err
+		}
+	}
 	p.mu.Lock()
 	child.sigmask = t.sigmask
 	p.mu.Unlock()

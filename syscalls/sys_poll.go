@@ -138,19 +138,6 @@ func Poll(t *Task, a Args) (uintptr, error) {
 	return uintptr(n), t.writePollFDs(a.Pointer(0), fds)
 }
 
-// readTimespec reads a struct timespec as a duration.
-func (t *Task) readTimespec(addr mm.Addr) (time.Duration, error) {
-	var b [16]byte
-	if _, err := t.MM().CopyIn(addr, b[:]); err != nil {
-		return 0, err
-	}
-	sec, nsec := int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
-	if sec < 0 || nsec < 0 || nsec >= 1e9 {
-		return 0, linux.EINVAL
-	}
-	return time.Duration(sec)*time.Second + time.Duration(nsec), nil
-}
-
 // withMask runs a wait with a temporary signal mask (ppoll, pselect6).
 func (t *Task) withMask(addr mm.Addr, size uint64, wait func() (uintptr, error)) (uintptr, error) {
 	if addr != 0 {
@@ -177,14 +164,21 @@ func (t *Task) withMask(addr mm.Addr, size uint64, wait func() (uintptr, error))
 }
 
 // Ppoll implements ppoll(2).
-func Ppoll(t *Task, a Args) (uintptr, error) {
+var Ppoll = ppollHandler(false)
+
+// ppollHandler makes ppoll for a timespec layout.
+func ppollHandler(time32 bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) { return ppoll(t, a, time32) }
+}
+
+func ppoll(t *Task, a Args, time32 bool) (uintptr, error) {
 	fds, err := t.readPollFDs(a.Pointer(0), a.Uint64(1))
 	if err != nil {
 		return 0, err
 	}
 	timeout := time.Duration(-1)
 	if a.Pointer(2) != 0 {
-		if timeout, err = t.readTimespec(a.Pointer(2)); err != nil {
+		if timeout, err = t.timespec(a.Pointer(2), time32); err != nil {
 			return 0, err
 		}
 	}
@@ -201,7 +195,16 @@ func Ppoll(t *Task, a Args) (uintptr, error) {
 }
 
 // Pselect6 implements pselect6(2) on top of poll.
-func Pselect6(t *Task, a Args) (uintptr, error) {
+var Pselect6 = pselect6Handler(false)
+
+// pselect6Handler makes pselect6 for a timespec layout; fd sets are
+// arrays of longs, which for i386 are read as pairs: the bit order is the
+// same in little-endian memory.
+func pselect6Handler(time32 bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) { return pselect6(t, a, time32) }
+}
+
+func pselect6(t *Task, a Args, time32 bool) (uintptr, error) {
 	nfds := a.Int(0)
 	if nfds < 0 || nfds > maxFDs {
 		return 0, linux.EINVAL
@@ -242,18 +245,23 @@ func Pselect6(t *Task, a Args) (uintptr, error) {
 	timeout := time.Duration(-1)
 	if a.Pointer(4) != 0 {
 		var err error
-		if timeout, err = t.readTimespec(a.Pointer(4)); err != nil {
+		if timeout, err = t.timespec(a.Pointer(4), time32); err != nil {
 			return 0, err
 		}
 	}
 	var maskAddr mm.Addr
 	var maskSize uint64
 	if a.Pointer(5) != 0 {
-		var b [16]byte
-		if _, err := t.MM().CopyIn(a.Pointer(5), b[:]); err != nil {
+		// struct { const sigset_t *ss; size_t ss_len; } of the ABI.
+		p, err := t.readPointer(a.Pointer(5))
+		if err != nil {
 			return 0, err
 		}
-		maskAddr, maskSize = mm.Addr(leUint64(b[:])), leUint64(b[8:])
+		l, err := t.readPointer(a.Pointer(5) + mm.Addr(t.table.abi.ptrSize))
+		if err != nil {
+			return 0, err
+		}
+		maskAddr, maskSize = p, uint64(l)
 	}
 	return t.withMask(maskAddr, maskSize, func() (uintptr, error) {
 		for _, f := range fds {

@@ -45,12 +45,9 @@ func SetTidAddress(t *Task, a Args) (uintptr, error) {
 	return uintptr(t.tid), nil
 }
 
-// robustListHeadSize is sizeof(struct robust_list_head) on x86-64.
-const robustListHeadSize = 24
-
 // SetRobustList implements set_robust_list(2).
 func SetRobustList(t *Task, a Args) (uintptr, error) {
-	if a.Uint64(1) != robustListHeadSize {
+	if a.Uint64(1) != t.table.abi.robust {
 		return 0, linux.EINVAL
 	}
 	t.robustList = a.Pointer(0)

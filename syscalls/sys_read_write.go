@@ -154,20 +154,18 @@ func Pwrite64(t *Task, a Args) (uintptr, error) {
 	return t.transfer(a.Int(0), []segment{{a.Pointer(1), a.Uint64(2)}}, false, a.Int64(3))
 }
 
-// vectorSegments imports an iovec array for readv/writev.
+// vectorSegments imports an iovec array of the task's ABI for
+// readv/writev.
 func (t *Task) vectorSegments(addr mm.Addr, cnt uint64) ([]segment, error) {
 	if cnt > linux.UIO_MAXIOV {
 		return nil, linux.EINVAL
 	}
-	iovs, err := readIovecs(t.MM(), addr, int(cnt))
+	iovs, err := t.table.abi.iovec.importIovecs(t.MM(), addr, int(cnt))
 	if err != nil {
 		return nil, err
 	}
 	segs := make([]segment, len(iovs))
 	for i, v := range iovs {
-		if int64(v.Len) < 0 {
-			return nil, linux.EINVAL
-		}
 		segs[i] = segment{v.Base, v.Len}
 	}
 	return segs, nil
@@ -213,4 +211,14 @@ func Lseek(t *Task, a Args) (uintptr, error) {
 		return 0, hostErr(err)
 	}
 	return uintptr(off), nil
+}
+
+// Lseek32 implements i386 lseek(2): a 32-bit offset, and EOVERFLOW for a
+// result that does not fit.
+func Lseek32(t *Task, a Args) (uintptr, error) {
+	r, err := Lseek(t, Args{a[0], uint64(int64(a.Int(1))), a[2]})
+	if err == nil && r > 0x7fffffff {
+		return 0, linux.EOVERFLOW
+	}
+	return r, err
 }

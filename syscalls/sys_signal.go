@@ -9,14 +9,25 @@ import (
 // sigsetSize is the only sigsetsize the x86-64 kernel accepts.
 const sigsetSize = 8
 
-// RtSigaction implements rt_sigaction(2): dispositions are recorded
-// (delivery of caught signals is not emulated yet).
+// RtSigaction implements rt_sigaction(2): dispositions are recorded and
+// used when signals are delivered.
 func RtSigaction(t *Task, a Args) (uintptr, error) {
+	le := binary.LittleEndian
+	return rtSigaction(t, a, 32, func(b []byte) linux.SigAction {
+		return linux.SigAction{Handler: le.Uint64(b), Flags: le.Uint64(b[8:]), Restorer: le.Uint64(b[16:]),
+			Mask: linux.SigSet(le.Uint64(b[24:]))}
+	}, func(b []byte, s linux.SigAction) {
+		le.PutUint64(b, s.Handler)
+		le.PutUint64(b[8:], s.Flags)
+		le.PutUint64(b[16:], s.Restorer)
+		le.PutUint64(b[24:], uint64(s.Mask))
+	})
+}
+
+// rtSigaction is rt_sigaction for a struct sigaction of size bytes.
+func rtSigaction(t *Task, a Args, size int, decode func([]byte) linux.SigAction, encode func([]byte, linux.SigAction)) (uintptr, error) {
 	sig := linux.Signal(a.Int(0))
-	if a.Uint64(3) != sigsetSize {
-		return 0, linux.EINVAL
-	}
-	if sig < 1 || sig > linux.NSig {
+	if a.Uint64(3) != sigsetSize || sig < 1 || sig > linux.NSig {
 		return 0, linux.EINVAL
 	}
 	var next *linux.SigAction
@@ -24,31 +35,27 @@ func RtSigaction(t *Task, a Args) (uintptr, error) {
 		if sig == linux.SIGKILL || sig == linux.SIGSTOP {
 			return 0, linux.EINVAL
 		}
-		var b [32]byte
-		if _, err := t.MM().CopyIn(a.Pointer(1), b[:]); err != nil {
+		b := make([]byte, size)
+		if _, err := t.MM().CopyIn(a.Pointer(1), b); err != nil {
 			return 0, err
 		}
-		next = &linux.SigAction{
-			Handler:  binary.LittleEndian.Uint64(b[0:]),
-			Flags:    binary.LittleEndian.Uint64(b[8:]),
-			Restorer: binary.LittleEndian.Uint64(b[16:]),
-			Mask:     linux.SigSet(binary.LittleEndian.Uint64(b[24:])),
-		}
+		act := decode(b)
+		next = &act
 	}
 	p := t.proc
 	p.mu.Lock()
 	old := p.sigacts[sig-1]
 	if next != nil {
 		p.sigacts[sig-1] = *next
+		if p.ignoredLocked(sig) { // ignoring a signal discards it
+			p.pending &^= linux.Bit(sig)
+		}
 	}
 	p.mu.Unlock()
 	if a.Pointer(2) != 0 {
-		var b [32]byte
-		binary.LittleEndian.PutUint64(b[0:], old.Handler)
-		binary.LittleEndian.PutUint64(b[8:], old.Flags)
-		binary.LittleEndian.PutUint64(b[16:], old.Restorer)
-		binary.LittleEndian.PutUint64(b[24:], uint64(old.Mask))
-		if _, err := t.MM().CopyOut(a.Pointer(2), b[:]); err != nil {
+		b := make([]byte, size)
+		encode(b, old)
+		if _, err := t.MM().CopyOut(a.Pointer(2), b); err != nil {
 			return 0, err
 		}
 	}

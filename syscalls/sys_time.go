@@ -6,7 +6,6 @@ import (
 	"unsafe"
 
 	"cmaemu/linux"
-	"cmaemu/mm"
 )
 
 // ClockGettime implements clock_gettime(2) with the host's clocks.
@@ -65,42 +64,28 @@ func Time(t *Task, a Args) (uintptr, error) {
 	return uintptr(tv.Sec), nil
 }
 
-// ClockNanosleep implements clock_nanosleep(2) on the host clock.
-func ClockNanosleep(t *Task, a Args) (uintptr, error) {
-	return sleep(t, a.Int(0), a.Int(1), a.Pointer(2), a.Pointer(3))
-}
+// ClockNanosleep implements clock_nanosleep(2); the sleep is
+// interruptible by signals.
+var ClockNanosleep = sleepHandler(false, true)
 
 // Nanosleep implements nanosleep(2).
-func Nanosleep(t *Task, a Args) (uintptr, error) {
-	return sleep(t, 0 /* CLOCK_REALTIME */, 0, a.Pointer(0), a.Pointer(1))
-}
-
-// sleep sleeps on the host's clock; host signals that interrupt it are
-// the emulator's own, so the sleep goes on with the time remaining.
-func sleep(t *Task, clock, flags int32, req, rem mm.Addr) (uintptr, error) {
-	var ts [2]int64
-	var b [16]byte
-	if _, err := t.MM().CopyIn(req, b[:]); err != nil {
-		return 0, err
-	}
-	ts[0], ts[1] = int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
-	if ts[0] < 0 || ts[1] < 0 || ts[1] >= 1e9 {
-		return 0, linux.EINVAL
-	}
-	for {
-		_, _, e := syscall.Syscall6(syscall.SYS_CLOCK_NANOSLEEP, uintptr(clock), uintptr(flags),
-			uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0, 0)
-		switch e {
-		case 0:
-			return 0, nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, linux.Errno(e)
-	}
-}
+var Nanosleep = sleepHandler(false, false)
 
 // clockGettime reads a host clock.
 func clockGettime(clock uintptr, ts *[2]int64) {
 	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clock, uintptr(unsafe.Pointer(ts)), 0)
+}
+
+// Time32 implements i386 time(2).
+func Time32(t *Task, a Args) (uintptr, error) {
+	var tv syscall.Timeval
+	syscall.Gettimeofday(&tv)
+	if a.Pointer(0) != 0 {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(tv.Sec))
+		if _, err := t.MM().CopyOut(a.Pointer(0), b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(uint32(tv.Sec)), nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sort"
 
+	"cmaemu/arch"
 	"cmaemu/linux"
 	"cmaemu/mm"
 )
@@ -89,9 +90,6 @@ func (t *Task) selector(pid int32) func(c *Process) bool {
 	return func(c *Process) bool { return c.pgid == -pid }
 }
 
-// rusageSize is sizeof(struct rusage).
-const rusageSize = 144
-
 // Wait4 implements wait4(2).
 func Wait4(t *Task, a Args) (uintptr, error) {
 	pid, statusAddr, options, ru := a.Int(0), a.Pointer(1), a.Uint(2), a.Pointer(3)
@@ -113,7 +111,7 @@ func Wait4(t *Task, a Args) (uintptr, error) {
 		}
 	}
 	if ru != 0 {
-		if _, err := t.MM().ZeroOut(ru, rusageSize); err != nil {
+		if _, err := t.MM().ZeroOut(ru, t.table.abi.rusage); err != nil {
 			return 0, err
 		}
 	}
@@ -161,13 +159,16 @@ func Waitid(t *Task, a Args) (uintptr, error) {
 		var si sigInfo
 		if r != nil {
 			si = sigInfoChild(&Process{pid: r.pid, creds: Creds{RUID: r.uid}}, r.status)
+			if t.mode == arch.Mode32 {
+				si = sigInfo32(si)
+			}
 		}
 		if _, err := t.MM().CopyOut(infop, si[:]); err != nil {
 			return 0, err
 		}
 	}
 	if ru != 0 {
-		if _, err := t.MM().ZeroOut(mm.Addr(ru), rusageSize); err != nil {
+		if _, err := t.MM().ZeroOut(mm.Addr(ru), t.table.abi.rusage); err != nil {
 			return 0, err
 		}
 	}

@@ -43,6 +43,7 @@ type Entry struct {
 // Table is a per-ABI system call table, indexed by number.
 type Table struct {
 	Name    string
+	abi     *abi
 	Entries map[uint64]*Entry
 	// Names of every syscall of the ABI, from the kernel headers, for
 	// traces of unimplemented calls.

@@ -12,6 +12,7 @@ func init() { AMD64 = amd64Table() }
 func amd64Table() Table {
 	return Table{
 		Name:  "x86_64",
+		abi:   abi64,
 		Names: linux.SysAMD64Names,
 		Entries: map[uint64]*Entry{
 			linux.SysAMD64Read:             sys("read", Read, FD, BufOut(2), Uint),

@@ -31,6 +31,7 @@ type Task struct {
 	sigmask       linux.SigSet       // protected by proc.mu
 	pending       linux.SigSet       // thread-directed signals; proc.mu
 	savedMask     *linux.SigSet      // mask to restore after rt_sigsuspend
+	tls           [3]uint64          // i386 TLS descriptors (GDT entries 12-14)
 	clearChildTID mm.Addr
 	robustList    mm.Addr
 	vforkDone     chan struct{} // closed when a vfork child execs or exits
@@ -121,6 +122,7 @@ func (t *Task) switchCPU() error {
 	if err != nil {
 		return err
 	}
+	cpu.SetTLS(t.tls)
 	if err := cpu.SetRegs(t.startRegs); err != nil {
 		cpu.Close()
 		return err

@@ -278,7 +278,7 @@ func formatIovecs(t *Task, addr, count, limit uint64) string {
 	if count > linux.UIO_MAXIOV {
 		return formatPtr(addr)
 	}
-	iovs, err := readIovecs(t.MM(), mm.Addr(addr), int(count))
+	iovs, err := t.readIovecs(mm.Addr(addr), int(count))
 	if err != nil {
 		return formatPtr(addr)
 	}
@@ -325,7 +325,7 @@ func formatRemoteIovecs(t *Task, addr, count uint64) string {
 	if count > linux.UIO_MAXIOV {
 		return formatPtr(addr)
 	}
-	iovs, err := readIovecs(t.MM(), mm.Addr(addr), int(count))
+	iovs, err := t.readIovecs(mm.Addr(addr), int(count))
 	if err != nil {
 		return formatPtr(addr)
 	}

@@ -16,7 +16,7 @@ import (
 
 // i386Supported switches the i386 variants of the guests on. Until cmaemu
 // runs i386 guests they are listed but skipped.
-const i386Supported = false
+const i386Supported = true
 
 // cmaSupported switches the Cross Memory Attach guests (cma_*: fork plus
 // process_vm_readv/process_vm_writev) on; threadsSupported those that also

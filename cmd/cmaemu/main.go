@@ -207,7 +207,7 @@ func describeSpawnError(err error) (string, int) {
 	case errors.Is(err, loader.ErrNotELF):
 		return "cannot execute binary file: Exec format error", 126
 	case errors.Is(err, loader.ErrWrongArch), errors.Is(err, loader.ErrBadELF),
-		errors.Is(err, loader.ErrUnsupported), errors.Is(err, syscalls.ErrI386):
+		errors.Is(err, loader.ErrUnsupported):
 		return "cannot execute: " + err.Error(), 126
 	}
 	return err.Error(), 126

@@ -96,8 +96,8 @@ func main() {
 	write("zerrno.go", &b)
 
 	for _, abi := range []struct{ file, hdr, prefix string }{
-		{"zsysnum_amd64.go", "unistd_64.h", "SysAMD64"},
-		{"zsysnum_386.go", "unistd_32.h", "Sys386"},
+		{"zsysnum_x86_64.go", "unistd_64.h", "SysAMD64"},
+		{"zsysnum_i386.go", "unistd_32.h", "Sys386"},
 	} {
 		path := *inc + "/x86_64-linux-gnu/asm/" + abi.hdr
 		if _, err := os.Stat(path); err != nil {

@@ -1,0 +1,615 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"cmaemu/arch"
+	"cmaemu/linux"
+	"cmaemu/mm"
+)
+
+// The i386 (compat) side of the handlers: structure layouts, 32-bit time,
+// split 64-bit arguments, set_thread_area and the i386 signal frames. The
+// handlers that only take integers and pointers are shared with x86-64.
+
+// --- i386 signal frames -------------------------------------------------
+
+// Layout of the i386 frames (struct sigframe_ia32, rt_sigframe_ia32).
+const (
+	sc32Size      = 88 // struct sigcontext_32
+	rtInfoOff32   = 16
+	rtUCOff32     = rtInfoOff32 + 128
+	uc32Mcontext  = 20 // uc_flags, uc_link, uc_stack
+	uc32Sigmask   = uc32Mcontext + sc32Size
+	rtFrameSize32 = rtUCOff32 + uc32Sigmask + 8 + 8 // + retcode
+	oldSCOff32    = 8
+	oldFrameSize  = oldSCOff32 + sc32Size + 4 + 8 // extramask, retcode
+	user32CS      = 0x23
+	user32DS      = 0x2b
+)
+
+// sigcontext32Regs are the registers of struct sigcontext_32 from di on.
+func sigcontext32Regs(r *arch.Regs) []*uint64 {
+	return []*uint64{&r.RDI, &r.RSI, &r.RBP, &r.RSP, &r.RBX, &r.RDX, &r.RCX, &r.RAX}
+}
+
+// putSigcontext32 fills a struct sigcontext_32.
+func putSigcontext32(b []byte, r *arch.Regs, old linux.SigSet) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(r.GS))
+	le.PutUint32(b[4:], uint32(r.FS))
+	le.PutUint32(b[8:], user32DS)  // es
+	le.PutUint32(b[12:], user32DS) // ds
+	for i, p := range sigcontext32Regs(r) {
+		le.PutUint32(b[16+4*i:], uint32(*p))
+	}
+	le.PutUint32(b[56:], uint32(r.RIP))
+	le.PutUint32(b[60:], user32CS)
+	le.PutUint32(b[64:], uint32(r.RFLAGS))
+	le.PutUint32(b[68:], uint32(r.RSP)) // sp_at_signal
+	le.PutUint32(b[72:], user32DS)      // ss
+	le.PutUint32(b[80:], uint32(old))   // oldmask
+}
+
+// getSigcontext32 restores registers from a struct sigcontext_32.
+func getSigcontext32(b []byte, r *arch.Regs) {
+	le := binary.LittleEndian
+	r.GS, r.FS = uint64(le.Uint16(b[0:])), uint64(le.Uint16(b[4:]))
+	for i, p := range sigcontext32Regs(r) {
+		*p = uint64(le.Uint32(b[16+4*i:]))
+	}
+	r.RIP = uint64(le.Uint32(b[56:]))
+	flags := uint64(le.Uint32(b[64:]))
+	r.RFLAGS = r.RFLAGS&^userFlagsMask | flags&userFlagsMask
+}
+
+// sigInfo32 converts a siginfo to struct compat_siginfo: the union starts
+// at 12 instead of 16, and pointers are 4 bytes.
+func sigInfo32(si sigInfo) sigInfo {
+	var out sigInfo
+	copy(out[:12], si[:12])
+	code := int32(binary.LittleEndian.Uint32(si[8:]))
+	sig := linux.Signal(binary.LittleEndian.Uint32(si[0:]))
+	switch {
+	case code > 0 && (sig == linux.SIGSEGV || sig == linux.SIGILL || sig == linux.SIGFPE || sig == linux.SIGBUS || sig == linux.SIGTRAP):
+		binary.LittleEndian.PutUint32(out[12:], uint32(binary.LittleEndian.Uint64(si[16:])))
+	default:
+		copy(out[12:], si[16:16+12]) // pid, uid, status
+	}
+	return out
+}
+
+// setupFrame32 writes an i386 signal frame: rt_sigframe_ia32 for
+// SA_SIGINFO handlers, the old sigframe_ia32 otherwise (as Linux does).
+func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction, old linux.SigSet) bool {
+	le := binary.LittleEndian
+	var b []byte
+	var sp uint64
+	if act.Flags&saSiginfo != 0 {
+		sp = ((regs.RSP-rtFrameSize32)&^15 - 4) & 0xffffffff
+		b = make([]byte, rtFrameSize32)
+		le.PutUint32(b[0:], uint32(act.Restorer))
+		le.PutUint32(b[4:], uint32(sig))
+		le.PutUint32(b[8:], uint32(sp+rtInfoOff32))
+		le.PutUint32(b[12:], uint32(sp+rtUCOff32))
+		si := sigInfo32(info)
+		copy(b[rtInfoOff32:], si[:])
+		uc := b[rtUCOff32:]
+		le.PutUint32(uc[16:], ssDisable)
+		putSigcontext32(uc[uc32Mcontext:], regs, old)
+		le.PutUint64(uc[uc32Sigmask:], uint64(old))
+		regs.RDX, regs.RCX = sp+rtInfoOff32, sp+rtUCOff32
+	} else {
+		sp = ((regs.RSP-oldFrameSize)&^15 - 4) & 0xffffffff
+		b = make([]byte, oldFrameSize)
+		le.PutUint32(b[0:], uint32(act.Restorer))
+		le.PutUint32(b[4:], uint32(sig))
+		putSigcontext32(b[oldSCOff32:], regs, old)
+		le.PutUint32(b[oldSCOff32+sc32Size:], uint32(old>>32)) // extramask
+		regs.RDX, regs.RCX = 0, 0
+	}
+	if _, err := t.MM().CopyOut(mm.Addr(sp), b); err != nil {
+		return false
+	}
+	regs.RSP, regs.RIP, regs.RAX = sp, act.Handler, uint64(sig)
+	regs.RFLAGS &^= flagsClearOnIn
+	return true
+}
+
+// restoreFrame32 restores the registers and mask from a sigcontext at sc
+// and the mask given, then resumes there.
+func (t *Task) restoreFrame32(sc mm.Addr, maskAt mm.Addr, oldStyle bool) (uintptr, error) {
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		return 0, err
+	}
+	b := make([]byte, sc32Size+4)
+	if _, err := t.MM().CopyIn(sc, b); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return 0, nil
+	}
+	getSigcontext32(b, &regs)
+	var mask linux.SigSet
+	if oldStyle {
+		mask = linux.SigSet(binary.LittleEndian.Uint32(b[80:])) | linux.SigSet(binary.LittleEndian.Uint32(b[sc32Size:]))<<32
+	} else {
+		var m [8]byte
+		if _, err := t.MM().CopyIn(maskAt, m[:]); err != nil {
+			t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+			return 0, nil
+		}
+		mask = linux.SigSet(binary.LittleEndian.Uint64(m[:]))
+	}
+	t.setMask(mask)
+	if err := t.cpu.SetRegs(&regs); err != nil {
+		return 0, err
+	}
+	f := t.frame
+	f.KeepRegs, f.Redirect, f.NewRIP = true, true, regs.RIP
+	return 0, nil
+}
+
+// Sigreturn32 implements i386 sigreturn(2) (old-style frames).
+func Sigreturn32(t *Task, a Args) (uintptr, error) {
+	if t.cpu == nil {
+		return 0, linux.ENOSYS
+	}
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		return 0, err
+	}
+	frame := mm.Addr(regs.RSP - 8) // the handler returned, __restore popped sig
+	return t.restoreFrame32(frame+oldSCOff32, 0, true)
+}
+
+// RtSigreturn32 implements i386 rt_sigreturn(2).
+func RtSigreturn32(t *Task, a Args) (uintptr, error) {
+	if t.cpu == nil {
+		return 0, linux.ENOSYS
+	}
+	regs, err := t.cpu.Regs()
+	if err != nil {
+		return 0, err
+	}
+	frame := mm.Addr(regs.RSP - 4) // the handler returned through pretcode
+	uc := frame + rtUCOff32
+	return t.restoreFrame32(uc+uc32Mcontext, uc+uc32Sigmask, false)
+}
+
+// RtSigaction32 implements i386 rt_sigaction(2): struct sigaction with
+// 4-byte handler, flags and restorer.
+func RtSigaction32(t *Task, a Args) (uintptr, error) {
+	return rtSigaction(t, a, 20, func(b []byte) linux.SigAction {
+		return linux.SigAction{Handler: uint64(binary.LittleEndian.Uint32(b)), Flags: uint64(binary.LittleEndian.Uint32(b[4:])),
+			Restorer: uint64(binary.LittleEndian.Uint32(b[8:])), Mask: linux.SigSet(binary.LittleEndian.Uint64(b[12:]))}
+	}, func(b []byte, s linux.SigAction) {
+		binary.LittleEndian.PutUint32(b, uint32(s.Handler))
+		binary.LittleEndian.PutUint32(b[4:], uint32(s.Flags))
+		binary.LittleEndian.PutUint32(b[8:], uint32(s.Restorer))
+		binary.LittleEndian.PutUint64(b[12:], uint64(s.Mask))
+	})
+}
+
+// --- TLS ----------------------------------------------------------------
+
+// userDesc is struct user_desc of set_thread_area.
+type userDesc struct {
+	entry uint32
+	base  uint32
+	limit uint32
+	flags uint32 // seg_32bit:1 contents:2 read_exec_only:1 limit_in_pages:1 seg_not_present:1 useable:1
+}
+
+func (d userDesc) empty() bool {
+	// LDT_empty: base, limit, contents 0, read_exec_only 1, 32bit 0,
+	// limit_in_pages 0, seg_not_present 1, useable 0.
+	return d.base == 0 && d.limit == 0 && d.flags&^0x40 == 0x28
+}
+
+// descriptor builds the GDT descriptor set_thread_area installs.
+func (d userDesc) descriptor() uint64 {
+	if d.empty() || d.flags == 0x28 && d.base == 0 && d.limit == 0 {
+		return 0
+	}
+	seg32 := d.flags & 1
+	contents := d.flags >> 1 & 3
+	readExecOnly := d.flags >> 3 & 1
+	pages := d.flags >> 4 & 1
+	notPresent := d.flags >> 5 & 1
+	useable := d.flags >> 6 & 1
+	typ := uint64(contents<<2|(readExecOnly^1)<<1) | 1 // accessed
+	access := typ | 1<<4 | 3<<5                        // S, DPL 3
+	if notPresent == 0 {
+		access |= 1 << 7
+	}
+	e := uint64(d.limit&0xffff) | uint64(d.base&0xffffff)<<16 | access<<40 |
+		uint64(d.limit>>16&0xf)<<48 | uint64(useable)<<52 | uint64(seg32)<<54 | uint64(pages)<<55 | uint64(d.base>>24)<<56
+	return e
+}
+
+// fromDescriptor decodes a GDT descriptor back (get_thread_area).
+func fromDescriptor(entry uint32, e uint64) userDesc {
+	d := userDesc{entry: entry}
+	if e == 0 {
+		d.flags = 0x28
+		return d
+	}
+	d.base = uint32(e>>16&0xffffff) | uint32(e>>56)<<24
+	d.limit = uint32(e&0xffff) | uint32(e>>48&0xf)<<16
+	access := e >> 40
+	d.flags = uint32(e>>54&1) | uint32(access>>2&3)<<1 | uint32(access>>1&1^1)<<3 |
+		uint32(e>>55&1)<<4 | uint32(access>>7&1^1)<<5 | uint32(e>>52&1)<<6
+	return d
+}
+
+const tlsFirst = 12 // GDT_ENTRY_TLS_MIN of an x86-64 kernel
+
+func (t *Task) readUserDesc(addr mm.Addr) (userDesc, error) {
+	var b [16]byte
+	if _, err := t.MM().CopyIn(addr, b[:]); err != nil {
+		return userDesc{}, err
+	}
+	le := binary.LittleEndian
+	return userDesc{le.Uint32(b[0:]), le.Uint32(b[4:]), le.Uint32(b[8:]), le.Uint32(b[12:])}, nil
+}
+
+// setTLS installs d in the task's TLS entries; entry -1 picks a free one
+// and the chosen number is written back.
+func (t *Task) setTLS(addr mm.Addr, d userDesc, writeBack bool) error {
+	idx := int(d.entry) - tlsFirst
+	if d.entry == 0xffffffff {
+		idx = -1
+		for i, e := range t.tls {
+			if e == 0 {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			return linux.ESRCH
+		}
+		d.entry = uint32(tlsFirst + idx)
+		if writeBack {
+			var b [4]byte
+			binary.LittleEndian.PutUint32(b[:], d.entry)
+			if _, err := t.MM().CopyOut(addr, b[:]); err != nil {
+				return err
+			}
+		}
+	}
+	if idx < 0 || idx >= len(t.tls) {
+		return linux.EINVAL
+	}
+	t.tls[idx] = d.descriptor()
+	if t.cpu != nil {
+		t.cpu.SetTLS(t.tls)
+	}
+	return nil
+}
+
+// SetThreadArea implements set_thread_area(2).
+func SetThreadArea(t *Task, a Args) (uintptr, error) {
+	d, err := t.readUserDesc(a.Pointer(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.setTLS(a.Pointer(0), d, true)
+}
+
+// GetThreadArea implements get_thread_area(2).
+func GetThreadArea(t *Task, a Args) (uintptr, error) {
+	d, err := t.readUserDesc(a.Pointer(0))
+	if err != nil {
+		return 0, err
+	}
+	idx := int(d.entry) - tlsFirst
+	if idx < 0 || idx >= len(t.tls) {
+		return 0, linux.EINVAL
+	}
+	d = fromDescriptor(d.entry, t.tls[idx])
+	var b [16]byte
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], d.entry)
+	le.PutUint32(b[4:], d.base)
+	le.PutUint32(b[8:], d.limit)
+	le.PutUint32(b[12:], d.flags)
+	_, err = t.MM().CopyOut(a.Pointer(0), b[:])
+	return 0, err
+}
+
+// Clone32 implements i386 clone(2): flags, stack, parent_tid, tls
+// (a struct user_desc), child_tid.
+func Clone32(t *Task, a Args) (uintptr, error) {
+	flags := uint64(a.Uint(0))
+	var desc *userDesc
+	if flags&cloneSetTLS != 0 {
+		d, err := t.readUserDesc(a.Pointer(3))
+		if err != nil {
+			return 0, err
+		}
+		desc = &d
+	}
+	return t.cloneWith(flags, uint64(a.Uint(1)), a.Pointer(2), a.Pointer(4), 0, desc)
+}
+
+// --- memory -------------------------------------------------------------
+
+// Mmap2 implements mmap2(2): the offset is in pages.
+func Mmap2(t *Task, a Args) (uintptr, error) {
+	b := a
+	b[5] = uint64(a.Uint(5)) << mm.PageShift
+	b[4] = uint64(uint32(a.Int(4)))
+	return mmap32(t, b)
+}
+
+// OldMmap implements i386 mmap(2), whose arguments are a struct in memory.
+func OldMmap(t *Task, a Args) (uintptr, error) {
+	var raw [24]byte
+	if _, err := t.MM().CopyIn(a.Pointer(0), raw[:]); err != nil {
+		return 0, err
+	}
+	var b Args
+	for i := range 6 {
+		b[i] = uint64(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	if b[5]&(mm.PageSize-1) != 0 {
+		return 0, linux.EINVAL
+	}
+	return mmap32(t, b)
+}
+
+// mmap32 runs mmap with the fd sign-extended from 32 bits.
+func mmap32(t *Task, a Args) (uintptr, error) {
+	a[4] = uint64(int64(int32(a[4])))
+	return Mmap(t, a)
+}
+
+// --- files --------------------------------------------------------------
+
+// stat64Size is sizeof(struct stat64) on i386.
+const stat64Size = 96
+
+// toStat64 converts an x86-64 struct stat into i386's struct stat64.
+func toStat64(st [statSize]byte) [stat64Size]byte {
+	le := binary.LittleEndian
+	var o [stat64Size]byte
+	le.PutUint64(o[0:], le.Uint64(st[0:]))           // st_dev
+	le.PutUint32(o[12:], uint32(le.Uint64(st[8:])))  // __st_ino
+	le.PutUint32(o[16:], le.Uint32(st[24:]))         // st_mode
+	le.PutUint32(o[20:], uint32(le.Uint64(st[16:]))) // st_nlink
+	le.PutUint32(o[24:], le.Uint32(st[28:]))         // st_uid
+	le.PutUint32(o[28:], le.Uint32(st[32:]))         // st_gid
+	le.PutUint64(o[32:], le.Uint64(st[40:]))         // st_rdev
+	le.PutUint64(o[44:], le.Uint64(st[48:]))         // st_size
+	le.PutUint32(o[52:], uint32(le.Uint64(st[56:]))) // st_blksize
+	le.PutUint64(o[56:], le.Uint64(st[64:]))         // st_blocks
+	for i := 0; i < 6; i++ {                         // times
+		le.PutUint32(o[64+4*i:], uint32(le.Uint64(st[72+8*i:])))
+	}
+	le.PutUint64(o[88:], le.Uint64(st[8:])) // st_ino
+	return o
+}
+
+func (t *Task) putStat64(addr mm.Addr, st [statSize]byte) error {
+	o := toStat64(st)
+	_, err := t.MM().CopyOut(addr, o[:])
+	return err
+}
+
+// hostStatAt stats (dirfd, path) on the host.
+func (t *Task) hostStatAt(dirfd int32, addr mm.Addr, flags uint32) ([statSize]byte, error) {
+	var st [statSize]byte
+	dir, path, release, err := t.atPath(dirfd, addr, flags&linux.AT_EMPTY_PATH != 0)
+	if err != nil {
+		return st, err
+	}
+	defer release()
+	_, err = hostAt(syscall.SYS_NEWFSTATAT, dir, path, uintptr(unsafe.Pointer(&st)), uintptr(flags), 0)
+	return st, err
+}
+
+// Fstatat64 implements fstatat64(2).
+func Fstatat64(t *Task, a Args) (uintptr, error) {
+	st, err := t.hostStatAt(a.Int(0), a.Pointer(1), a.Uint(3))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat64(a.Pointer(2), st)
+}
+
+// Stat64 implements stat64(2).
+func Stat64(t *Task, a Args) (uintptr, error) {
+	st, err := t.hostStatAt(linux.AT_FDCWD, a.Pointer(0), 0)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat64(a.Pointer(1), st)
+}
+
+// Lstat64 implements lstat64(2).
+func Lstat64(t *Task, a Args) (uintptr, error) {
+	st, err := t.hostStatAt(linux.AT_FDCWD, a.Pointer(0), linux.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat64(a.Pointer(1), st)
+}
+
+// Fstat64 implements fstat64(2).
+func Fstat64(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat64(a.Pointer(1), st)
+}
+
+// Llseek implements _llseek(2): the offset comes in two halves and the
+// result is stored through a pointer.
+func Llseek(t *Task, a Args) (uintptr, error) {
+	off := int64(uint64(a.Uint(1))<<32 | uint64(a.Uint(2)))
+	r, err := Lseek(t, Args{a[0], uint64(off), uint64(a.Uint(4))})
+	if err != nil {
+		return 0, err
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(r))
+	_, err = t.MM().CopyOut(a.Pointer(3), b[:])
+	return 0, err
+}
+
+// split64 joins the (lo, hi) halves of a 64-bit argument.
+func split64(lo, hi uint64) uint64 { return uint64(uint32(lo)) | uint64(uint32(hi))<<32 }
+
+// Pread64_32 implements i386 pread64(2) (offset in two registers).
+func Pread64_32(t *Task, a Args) (uintptr, error) {
+	return Pread64(t, Args{uint64(uint32(a[0])), a[1], a[2], split64(a[3], a[4])})
+}
+
+// Pwrite64_32 implements i386 pwrite64(2).
+func Pwrite64_32(t *Task, a Args) (uintptr, error) {
+	return Pwrite64(t, Args{uint64(uint32(a[0])), a[1], a[2], split64(a[3], a[4])})
+}
+
+// Ftruncate64_32 implements i386 ftruncate64(2).
+func Ftruncate64_32(t *Task, a Args) (uintptr, error) {
+	return Ftruncate(t, Args{uint64(uint32(a[0])), split64(a[1], a[2])})
+}
+
+// Fcntl64 implements fcntl64(2) for the commands fcntl supports.
+func Fcntl64(t *Task, a Args) (uintptr, error) {
+	a[2] = uint64(uint32(a[2]))
+	return Fcntl(t, a)
+}
+
+// --- time ---------------------------------------------------------------
+
+// clockGettime32 implements clock_gettime(2) with a 32-bit timespec.
+func clockGettime32(t *Task, a Args) (uintptr, error) {
+	var ts [2]int64
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	return 0, t.putTimePair(a.Pointer(1), ts[0], ts[1], true)
+}
+
+// clockGetres32 implements clock_getres(2) with a 32-bit timespec.
+func clockGetres32(t *Task, a Args) (uintptr, error) {
+	var ts [2]int64
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETRES, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	if a.Pointer(1) == 0 {
+		return 0, nil
+	}
+	return 0, t.putTimePair(a.Pointer(1), ts[0], ts[1], true)
+}
+
+// gettimeofday32 implements gettimeofday(2) with a 32-bit timeval.
+func gettimeofday32(t *Task, a Args) (uintptr, error) {
+	var tv syscall.Timeval
+	syscall.Gettimeofday(&tv)
+	if a.Pointer(0) != 0 {
+		if err := t.putTimePair(a.Pointer(0), tv.Sec, tv.Usec, true); err != nil {
+			return 0, err
+		}
+	}
+	if a.Pointer(1) != 0 {
+		if _, err := t.MM().ZeroOut(a.Pointer(1), 8); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// sleep32 makes nanosleep/clock_nanosleep with a given timespec layout.
+func sleepHandler(time32, clockArg bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		clock, flags, req := int32(0), int32(0), a.Pointer(0)
+		if clockArg {
+			clock, flags, req = a.Int(0), a.Int(1), a.Pointer(2)
+		}
+		d, err := t.timespec(req, time32)
+		if err != nil {
+			return 0, err
+		}
+		if flags&1 != 0 { // TIMER_ABSTIME
+			d = t.untilAbsolute(d, clock == 0)
+		}
+		if d <= 0 {
+			return 0, nil
+		}
+		switch err := t.block(nil, d); err {
+		case linux.ETIMEDOUT:
+			return 0, nil
+		case errRestart:
+			return 0, linux.EINTR
+		default:
+			return 0, err
+		}
+	}
+}
+
+// --- credentials, limits, waits -----------------------------------------
+
+// Ugetrlimit implements ugetrlimit(2): struct rlimit of two 32-bit
+// values, infinity as 0xffffffff.
+func Ugetrlimit(t *Task, a Args) (uintptr, error) {
+	if a.Uint(0) >= rlimNLimits {
+		return 0, linux.EINVAL
+	}
+	var lim [2]uint64
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(a.Uint(0)), 0, uintptr(unsafe.Pointer(&lim)), 0, 0); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	switch a.Uint(0) {
+	case rlimitStack:
+		lim[0] = 8 << 20
+	case rlimitNofile:
+		lim[0], lim[1] = maxFDs, maxFDs
+	}
+	var b [8]byte
+	for i, v := range lim {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(min(v, 0xffffffff)))
+	}
+	_, err := t.MM().CopyOut(a.Pointer(1), b[:])
+	return 0, err
+}
+
+// Waitpid implements waitpid(2).
+func Waitpid(t *Task, a Args) (uintptr, error) {
+	return Wait4(t, Args{a[0], a[1], a[2], 0})
+}
+
+// uid16 narrows an id for the 16-bit calls (overflowuid).
+func uid16(v uintptr, err error) (uintptr, error) {
+	if v > 0xffff {
+		v = 65534
+	}
+	return v, err
+}
+
+// --- process_vm_readv/writev (347/348) ----------------------------------
+
+// ProcessVMReadv32 implements the compat process_vm_readv: iovecs of two
+// 32-bit words; counts and flags come from 32-bit registers.
+func ProcessVMReadv32(t *Task, a Args) (uintptr, error) { return processVM32(t, a, mm.ReadRemote) }
+
+// ProcessVMWritev32 implements the compat process_vm_writev.
+func ProcessVMWritev32(t *Task, a Args) (uintptr, error) { return processVM32(t, a, mm.WriteRemote) }
+
+func processVM32(t *Task, a Args, dir mm.CopyDirection) (uintptr, error) {
+	return processVMCore(t, a.Int(0), a.Pointer(1), uint64(a.Uint(2)), a.Pointer(3), uint64(a.Uint(4)),
+		uint64(a.Uint(5)), dir, iovec32)
+}
+
+// durationOf is a helper for time handlers.
+var _ = time.Second
