@@ -107,7 +107,7 @@ var guests = []Guest{
 
 // cmaVariants are the variants the CMA guests are built for (their
 // "// variants:" marker).
-var cmaVariants = []string{Glibc, Musl}
+var cmaVariants = []string{Glibc, Musl, I386}
 
 func TestMain(m *testing.M) {
 	// Native deaths by signal must not drop core files into the guests'

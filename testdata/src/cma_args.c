@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_args: argument checks of process_vm_readv/process_vm_writev (raw
  * syscalls 310/311) on the guest itself (pid = getpid()): flags, the two
  * iovec counts (liovcnt truncated to 32 bits, riovcnt not), NULL and

@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_cap: the MAX_RW_COUNT cap (0x7ffff000) and the TASK_SIZE range check
  * of the local iovec (pid = the guest itself). A call moves at most
  * MAX_RW_COUNT bytes: 1024 local and 1024 remote elements that reuse one

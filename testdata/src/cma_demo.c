@@ -1,4 +1,3 @@
-// variants: glibc musl
 /*
  * The cmaemu demo: two processes exchange a message with Cross Memory
  * Attach. The parent writes into the child's inbox with process_vm_writev

@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_pages: which remote pages process_vm_readv/process_vm_writev may
  * access, decided by the remote VMA's protection: untouched anonymous pages
  * and MADV_DONTNEED'd ones read as zeros; PROT_WRITE-only and PROT_EXEC-only

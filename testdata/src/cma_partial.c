@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_partial: partial copies. The remote (a forked child) and the guest
  * each map three 4-page regions whose page 2 is unmapped, PROT_NONE or
  * read-only. A copy stops exactly at the first remote page it may not

@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_perm: the permission check of process_vm_readv/process_vm_writev
  * (PTRACE_MODE_ATTACH_REALCREDS). Needs root: each scenario runs in a forked
  * process that drops to uid/gid 1000 with setresuid/setresgid as needed.

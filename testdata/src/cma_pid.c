@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_pid: the pid argument of process_vm_readv/process_vm_writev. A live
  * forked child is read and written (raw syscalls and the libc wrappers);
  * only the low 32 bits of the pid count; pid 0, negative pids, pids above

@@ -1,4 +1,3 @@
-// variants: glibc musl
 /* cma_thread: thread ids as the pid of process_vm_readv/process_vm_writev.
  * A thread's id (gettid) names its whole process: the guest reads and
  * writes itself through a second thread's tid, that thread reads the guest
