@@ -18,6 +18,9 @@ import (
 // ProcessOptions configure NewProcess.
 type ProcessOptions struct {
 	Creds Creds
+	// I386 makes an i386 (compat) process: a 4 GiB address space and
+	// the i386 syscall table for Call.
+	I386 bool
 }
 
 // NewProcess creates a process with an empty address space, no open
@@ -27,7 +30,11 @@ func (k *Kernel) NewProcess(o ProcessOptions) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	as, err := mm.New(k.ram, mm.Layout64)
+	layout, mode, table := mm.Layout64, arch.Mode64, &AMD64
+	if o.I386 {
+		layout, mode, table = mm.Layout32, arch.Mode32, &I386
+	}
+	as, err := mm.New(k.ram, layout)
 	if err != nil {
 		fs.release()
 		return nil, err
@@ -38,7 +45,7 @@ func (k *Kernel) NewProcess(o ProcessOptions) (*Process, error) {
 	k.mu.Unlock()
 	p.mm, p.fds, p.fs, p.creds = as, newFDTable(), fs, o.Creds.clone()
 	t := k.newTask(p)
-	t.mode, t.table = arch.Mode64, &AMD64
+	t.mode, t.table = mode, table
 	return p, nil
 }
 
@@ -109,8 +116,9 @@ func (k *Kernel) Fork(p *Process) (*Process, error) {
 
 // NewThread adds a task (a thread with its own id) to p.
 func (k *Kernel) NewThread(p *Process) *Task {
+	main := p.Main()
 	t := k.newTask(p)
-	t.mode, t.table = arch.Mode64, &AMD64
+	t.mode, t.table = main.mode, main.table
 	return t
 }
 
@@ -123,8 +131,9 @@ func (k *Kernel) Exit(p *Process, code int) {
 	}
 }
 
-// Call runs system call nr of the x86-64 table on p's first task and
-// returns the result and the errno (0 on success).
+// Call runs system call nr of the process's table (x86-64, or i386 for
+// an I386 process) on p's first task and returns the result and the errno
+// (0 on success).
 func (k *Kernel) Call(p *Process, nr uintptr, args ...uint64) (uintptr, linux.Errno) {
 	t := p.Main()
 	if t == nil {
