@@ -27,7 +27,7 @@ var version = "0.1.0-dev"
 const usage = `cmaemu — a Linux syscall emulator with Cross Memory Attach
 
 Usage:
-  cmaemu run [flags] [--] PROGRAM [ARGS...]   run a static x86-64 Linux program
+  cmaemu run [flags] [--] PROGRAM [ARGS...]   run a static x86-64 or i386 Linux program
   cmaemu demo                                two processes exchange a message with
                                              process_vm_writev/readv, traced
   cmaemu version                             print the version
@@ -38,6 +38,8 @@ Run flags:
                       syscalls (the default), mm or all
   --trace-file FILE   write the trace to FILE instead of stderr
   --memory SIZE       guest RAM, e.g. 4G or 512M (default 8G, reserved lazily)
+  --uid N, --gid N    start the program with these user and group ids
+                      (default: cmaemu's own)
 
 The program's stdin, stdout and stderr are cmaemu's. The exit status is the
 program's; a program killed by signal N exits with 128+N.
@@ -117,6 +119,8 @@ func runCmd(args []string, stderr io.Writer) int {
 	memory := sizeFlag(8 << 30)
 	fs.Var(&trace, "trace", "")
 	fs.Var(&memory, "memory", "")
+	uid := fs.Uint("uid", uint(os.Getuid()), "")
+	gid := fs.Uint("gid", uint(os.Getgid()), "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(os.Stdout, usage)
@@ -127,6 +131,10 @@ func runCmd(args []string, stderr io.Writer) int {
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "cmaemu: run: missing PROGRAM (try 'cmaemu help')")
+		return 2
+	}
+	if *uid > 0xfffffffe || *gid > 0xfffffffe {
+		fmt.Fprintln(stderr, "cmaemu: run: --uid and --gid take ids from 0 to 4294967294")
 		return 2
 	}
 	prog, argv := fs.Arg(0), fs.Args()
@@ -160,7 +168,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	p, err := k.Spawn(path, syscalls.SpawnOptions{
 		Args:  argv,
 		Env:   os.Environ(),
-		Creds: syscalls.SameIDs(uint32(os.Getuid()), uint32(os.Getgid())),
+		Creds: syscalls.SameIDs(uint32(*uid), uint32(*gid)),
 	})
 	if err != nil {
 		msg, code := describeSpawnError(err)
