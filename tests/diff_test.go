@@ -103,6 +103,13 @@ var guests = []Guest{
 	{Name: "cma_thread", Variants: cmaVariants, Want: Exited(0), CMA: true, Threads: true},
 	// The two-process exchange that cmaemu demo runs.
 	{Name: "cma_demo", Variants: cmaVariants, Want: Exited(0), CMA: true},
+	// The i386 (compat) rules: 32-bit iovecs, flags and counts, the top
+	// of a compat task (0xffffe000) and the 64-bit range check of local
+	// elements.
+	{Name: "cma_compat", Variants: []string{I386}, Want: Exited(0), CMA: true},
+	// 64-bit and 32-bit processes reading and writing each other: each
+	// build execs the other ABI's build of itself as the remote.
+	{Name: "cma_cross", Variants: cmaVariants, Want: Exited(0), CMA: true},
 }
 
 // cmaVariants are the variants the CMA guests are built for (their
