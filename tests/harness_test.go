@@ -155,10 +155,14 @@ func RepoRoot(t testing.TB) string {
 }
 
 // CmaemuPath is the absolute path of the built emulator, bin/cmaemu under
-// the repository root. When it is missing the test fails (it does not skip).
+// the repository root, or $CMAEMU if set. When it is missing the test fails
+// (it does not skip).
 func CmaemuPath(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(RepoRoot(t), "bin", "cmaemu")
+	if env := os.Getenv("CMAEMU"); env != "" {
+		p = env // e.g. a build with the race detector
+	}
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
 		t.Fatalf("%s not found: run `make build` first", p)
 	}
