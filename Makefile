@@ -35,11 +35,21 @@ vet: setup
 test: build vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./mm/... ./syscalls/...
+	@echo "== the guests with processes, threads and CMA, under cmaemu built with the race detector =="
+	$(GO) build -race -o bin/cmaemu-race ./cmd/cmaemu
+	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc)' ./tests
 
 demo: build
 	bin/cmaemu demo
 
+# The benchmark guests (bench/src -> bench/bin), the harness (native vs
+# qemu-user vs cmaemu, table + goals + bench/results.json; see
+# bench/README.md), then the mm Go benchmarks. Harness flags go in
+# BENCHFLAGS, e.g. make bench BENCHFLAGS='-quick' or BENCHFLAGS='-only cma'.
+BENCHFLAGS ?=
 bench: build
+	@$(MAKE) --no-print-directory -C bench
+	$(GO) run ./bench $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./mm/...
 
 clean:

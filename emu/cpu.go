@@ -49,6 +49,8 @@ type CPU struct {
 	kfr   mm.Frame // its frame
 
 	// Owner-goroutine state.
+	fresh      *unicorn.Context // the engine's state right after setup
+	faulted    bool             // a fault happened: reset before running
 	kernel     arch.Kernel
 	entered    bool // the engine runs at CPL 3
 	inKernel   bool // the kernel page is mapped (during entry only)
@@ -141,7 +143,40 @@ func (c *CPU) setup() error {
 	if err := c.uc.HookPortIO(c.onPortIO); err != nil {
 		return err
 	}
-	return c.uc.HookInterrupt(c.onInterrupt)
+	if err := c.uc.HookInterrupt(c.onInterrupt); err != nil {
+		return err
+	}
+	if err := c.uc.EnableInterrupts(); err != nil {
+		return err
+	}
+	// Unicorn never clears its exception-in-flight state: after a fault
+	// the engine is reset to this context (UNICORN.md).
+	ctx, err := c.uc.ContextSave()
+	if err != nil {
+		return fmt.Errorf("emu: saving the initial context: %w", err)
+	}
+	c.fresh = ctx
+	return nil
+}
+
+// resetAfterFault restores the context saved at creation, keeping the
+// task's registers, so that the next fault is reported as itself. The
+// engine re-enters user mode through the trampoline; x87/SSE state starts
+// afresh.
+func (c *CPU) resetAfterFault() error {
+	regs, err := c.Regs()
+	if err != nil {
+		return err
+	}
+	if err := c.uc.ContextRestore(c.fresh); err != nil {
+		return fmt.Errorf("emu: resetting after a fault: %w", err)
+	}
+	c.uc.SetPageTable(nil, 0, 0) // until entry is over (see onTLBFill)
+	if err := c.uc.FlushTLB(); err != nil {
+		return err
+	}
+	c.entered = false
+	return c.SetRegs(&regs)
 }
 
 // setControlRegs enables SSE (and FSGSBASE in 64-bit mode).
@@ -269,13 +304,14 @@ func (c *CPU) FlushTLB() {
 	c.pendingFlush = true
 	c.mu.Unlock()
 	c.pending.Store(true)
-	c.uc.Stop()
+	c.uc.Interrupt()
 }
 
-// Kick implements arch.CPU.
+// Kick implements arch.CPU. The engine stops at the start of its next
+// translation block (see unicorn.Engine.Interrupt).
 func (c *CPU) Kick() {
 	c.kicked.Store(true)
-	c.uc.Stop()
+	c.uc.Interrupt()
 }
 
 // InvalidateCode implements mm.TLB. Translated code may only be dropped
@@ -287,7 +323,7 @@ func (c *CPU) InvalidateCode(r mm.AddrRange) {
 	c.mu.Unlock()
 	c.pending.Store(true)
 	if !c.onOwnerThread() {
-		c.uc.Stop()
+		c.uc.Interrupt()
 	}
 }
 

@@ -174,3 +174,68 @@ func TestI386IntEightyAndTLS(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(0x63), regs.GS)
 }
+
+// protector is a kernel whose first syscall makes the data page
+// read-only, as mprotect does; the second exits.
+type protector struct {
+	as    *mm.MM
+	calls int
+}
+
+func (p *protector) Syscall(c arch.CPU, f *arch.SyscallFrame) {
+	p.calls++
+	if p.calls == 1 {
+		if err := p.as.Protect(0x7000000, mm.PageSize, mm.ProtRead); err != nil {
+			panic(err)
+		}
+		return
+	}
+	f.Stop = true
+}
+
+func TestShootdownInsideASyscallTakesEffect(t *testing.T) {
+	code := []byte{
+		0xc6, 0x04, 0x25, 0, 0, 0, 0x07, 1, // mov byte [0x7000000], 1
+		0x0f, 0x05, // syscall: the page becomes read-only
+		0xc6, 0x04, 0x25, 0, 0, 0, 0x07, 2, // mov byte [0x7000000], 2: must fault
+		0x0f, 0x05,
+	}
+	as, cpu := newTask(t, code)
+	k := &protector{as: as}
+	exit, err := cpu.Run(k)
+	require.NoError(t, err)
+	assert.Equal(t, arch.ExitPageFault, exit.Reason, "%+v", exit)
+	assert.Equal(t, mm.Addr(0x7000000), exit.Addr)
+	assert.Equal(t, 1, k.calls)
+}
+
+func TestFaultsAfterFaultsAreReportedAsThemselves(t *testing.T) {
+	// div by zero three times (each skipped by the "handler"), then a
+	// read of an unmapped page, then exit.
+	code := []byte{
+		0x31, 0xc9, // xor ecx, ecx
+		0xf7, 0xf1, // div ecx
+		0xf7, 0xf1, // div ecx
+		0xf7, 0xf1, // div ecx
+		0x8a, 0x04, 0x25, 0, 0, 0, 0x09, // mov al, [0x9000000]
+		0xb8, 60, 0, 0, 0, 0x0f, 0x05, // exit
+	}
+	_, cpu := newTask(t, code)
+	k := &recorder{}
+	for i, want := range []arch.ExitReason{arch.ExitInterrupt, arch.ExitInterrupt, arch.ExitInterrupt, arch.ExitPageFault, arch.ExitStop} {
+		exit, err := cpu.Run(k)
+		require.NoError(t, err)
+		require.Equal(t, want, exit.Reason, "run %d: %+v", i, exit)
+		regs, err := cpu.Regs()
+		require.NoError(t, err)
+		switch want {
+		case arch.ExitInterrupt:
+			assert.Equal(t, uint32(arch.VectorDivide), exit.Vector, "run %d", i)
+			regs.RIP += 2
+		case arch.ExitPageFault:
+			assert.Equal(t, mm.Addr(0x9000000), exit.Addr)
+			regs.RIP += 7
+		}
+		require.NoError(t, cpu.SetRegs(&regs))
+	}
+}

@@ -33,7 +33,16 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 	c.kernel = k
 	defer func() { c.kernel = nil }()
 
+	if c.faulted {
+		c.faulted = false
+		if err := c.resetAfterFault(); err != nil {
+			return arch.Exit{}, err
+		}
+	}
 	for {
+		// Withdraw the interrupt first: a Kick from now on stops the
+		// engine again; one before is seen in the flags below.
+		c.uc.ClearInterrupt()
 		if err := c.applyPending(); err != nil {
 			return arch.Exit{}, err
 		}
@@ -57,6 +66,7 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 		case errors.As(err, &perr):
 			return arch.Exit{}, err
 		case c.intr != nil:
+			c.faulted = true
 			return *c.intr, nil
 		case c.stopReq:
 			return arch.Exit{Reason: arch.ExitStop, RIP: rip}, nil
@@ -67,8 +77,10 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 		case err == nil:
 			continue // stopped to apply a shootdown
 		case errors.Is(err, unicorn.ErrInsnInvalid):
+			c.faulted = true
 			return arch.Exit{Reason: arch.ExitIllegal, RIP: rip}, nil
 		case c.haveFault:
+			c.faulted = true
 			f := c.fault
 			f.RIP = rip
 			return f, nil
@@ -183,8 +195,12 @@ func (c *CPU) onTLBFill(vaddr uint64, t unicorn.MemType) (uint64, unicorn.Prot, 
 		return 0, 0, false
 	}
 	if c.inKernel {
+		// The first user page: entry is over. From now on present pages
+		// are translated in C and Go sees only faults.
 		c.inKernel = false
 		c.flushEntry = true
+		ram := c.as.RAM()
+		c.uc.SetPageTable(ram.Base(), ram.Size(), uint64(c.as.Root()))
 	}
 	acc := access(t)
 	pa, prot, err := c.as.Translate(mm.Addr(vaddr), acc)

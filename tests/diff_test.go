@@ -44,6 +44,11 @@ type Guest struct {
 	Stderr   bool     // compare stderr too
 	CMA      bool     // uses fork and process_vm_readv/writev: needs cmaSupported
 	Threads  bool     // creates threads: needs threadsSupported
+	// Known, when not empty, is a known difference between cmaemu and
+	// Linux that the entry shows: the guest still runs natively (and must
+	// give Want), then the subtest is skipped with Known as the reason
+	// instead of running under cmaemu. The guest stays exact to Linux.
+	Known string
 }
 
 func (g Guest) prog() string {
@@ -110,7 +115,83 @@ var guests = []Guest{
 	// 64-bit and 32-bit processes reading and writing each other: each
 	// build execs the other ABI's build of itself as the remote.
 	{Name: "cma_cross", Variants: cmaVariants, Want: Exited(0), CMA: true},
+
+	// The process model (proc_*.c; the helpers are in src/proc.h). Each
+	// guest is a table of cases and argv names the cases to run (all of
+	// them without arguments). A case whose run under cmaemu differs from
+	// Linux has an entry of its own with the difference in Known.
+	{Name: "proc_wait", Variants: procVariants, Want: Exited(0),
+		Args: []string{"exit_codes", "signaled", "wnohang", "echild", "wait_any", "wait4", "waitid"}},
+	{Name: "proc_wait-wnowait", Prog: "proc_wait", Variants: procVariants, Args: []string{"wnowait"}, Want: Exited(0),
+		Known: "kill(pid, 0) of an unreaped zombie fails with ESRCH (Linux: 0, the zombie exists until reaped)"},
+	{Name: "proc_cow", Variants: procVariants, Want: Exited(0),
+		Args: []string{"cow_page", "cow_big", "shared_anon"}},
+	{Name: "proc_cow-shared_counter", Prog: "proc_cow", Variants: procVariants, Args: []string{"shared_counter"}, Want: Exited(0),
+		Known: "lock-prefixed instructions are not atomic between processes (or threads) running in parallel: lock xadd on a MAP_SHARED counter loses increments"},
+	{Name: "proc_cow-shared_file", Prog: "proc_cow", Variants: procVariants, Args: []string{"shared_file"}, Want: Exited(0),
+		Known: "MAP_SHARED file mappings are private copies: writes reach neither the file, nor other mappings, nor the parent of a forked child"},
+	{Name: "proc_pipe", Variants: procVariants, Want: Exited(0),
+		Args: []string{"pipeline", "eof", "cloexec", "dup", "atomic"}},
+	{Name: "proc_pipe-nonblock", Prog: "proc_pipe", Variants: procVariants, Args: []string{"nonblock"}, Want: Exited(0),
+		Known: "fcntl(F_GETPIPE_SZ) fails with EINVAL (Linux: 65536)"},
+	{Name: "proc_pipe-poll", Prog: "proc_pipe", Variants: procVariants, Args: []string{"poll"}, Want: Exited(0),
+		Known: "poll of a pipe's write end without readers gives POLLERR only (Linux: POLLOUT|POLLERR)"},
+	{Name: "proc_pipe-select", Prog: "proc_pipe", Variants: []string{Glibc}, Args: []string{"select"}, Want: Exited(0)},
+	{Name: "proc_pipe-select-musl", Prog: "proc_pipe", Variants: []string{Musl}, Args: []string{"select"}, Want: Exited(0),
+		Known: "select(2) (x86-64 syscall 23, musl's select) is ENOSYS; glibc's select uses pselect6"},
+	{Name: "proc_fork", Variants: procVariants, Want: Exited(0)},
+	{Name: "proc_exec", Variants: procVariants, Want: Exited(0),
+		Args: []string{"same_pid", "exec_signals", "script"}},
+	{Name: "proc_exec-chain", Prog: "proc_exec", Variants: procVariants, Args: []string{"chain"}, Want: Exited(0),
+		Known: "after execve(\"/proc/self/exe\") the new image's /proc/self/exe is the literal \"/proc/self/exe\" (readlink returns 14 bytes), so a second exec of it loads the host's /proc/self/exe (cmaemu itself) and fails with EIO"},
+	{Name: "proc_exec-errors", Prog: "proc_exec", Variants: procVariants, Args: []string{"errors"}, Want: Exited(0),
+		Known: "execve of a file with exec bits that is neither ELF nor #! (text, empty) fails with EIO and an \"internal error\" line (Linux: ENOEXEC)"},
+	{Name: "proc_kill", Variants: procVariants, Want: Exited(0),
+		Args: []string{"group", "handlers", "probe", "threads"}},
+	{Name: "proc_kill-stopcont", Prog: "proc_kill", Variants: procVariants, Args: []string{"stopcont"}, Want: Exited(0),
+		Known: "SIGSTOP/SIGCONT job control: waitpid(WUNTRACED) after kill(child, SIGSTOP) never returns (cmaemu hangs)"},
+	{Name: "proc_sigpipe", Variants: procVariants, Want: Exited(0),
+		Args: []string{"killed", "handled", "reader_dies"}},
+	{Name: "proc_sigpipe-ignored", Prog: "proc_sigpipe", Variants: procVariants, Args: []string{"ignored"}, Want: Exited(0),
+		Known: "write of 0 bytes to a pipe without readers fails with EPIPE (Linux: returns 0)"},
+	{Name: "proc_signal", Variants: procVariants, Want: Exited(0),
+		Args: []string{"handler", "restart", "mask", "suspend", "async"}},
+	{Name: "proc_signal-sigchld", Prog: "proc_signal", Variants: procVariants, Args: []string{"sigchld"}, Want: Exited(0),
+		Known: "flaky (see proc_signal-sigchld_storm): once in a full-suite run the SA_SIGINFO SIGCHLD handler was entered with siginfo NULL (read fault at 0x0 in on_chld)"},
+	{Name: "proc_signal-sigchld_storm", Prog: "proc_signal", Variants: procVariants, Args: []string{"sigchld_storm"}, Want: Exited(0),
+		Known: "a SIGCHLD delivered asynchronously as the parent returns from fork corrupts the parent's registers, about once in 4000 forks: " +
+			"it resumes at RIP 0 (SIGSEGV) or with fork's return value 0, running the child's branch (silent _exit); this run of 2000 forks fails about 1 time in 5"},
+	{Name: "proc_signal-pending", Prog: "proc_signal", Variants: procVariants, Args: []string{"pending"}, Want: Exited(0),
+		Known: "rt_sigpending is ENOSYS, and SIG_IGN does not discard a pending blocked signal (the guest dies by SIGUSR2 on unblock)"},
+	{Name: "proc_signal-segv", Prog: "proc_signal", Variants: procVariants, Args: []string{"segv"}, Want: Exited(0),
+		Known: "SIGSEGV si_addr is the faulting page, not the faulting address (0 for a store to 0x10)"},
+	{Name: "proc_signal-alarm", Prog: "proc_signal", Variants: []string{Glibc}, Args: []string{"alarm"}, Want: Exited(0)},
+	{Name: "proc_signal-alarm-musl", Prog: "proc_signal", Variants: []string{Musl}, Args: []string{"alarm"}, Want: Exited(0),
+		Known: "setitimer (musl's alarm) is ENOSYS: the alarm never fires and the guest hangs"},
+	{Name: "proc_creds", Variants: procVariants, Want: Exited(0),
+		Args: []string{"resuid", "reuid", "setuid", "seteuid", "resgid", "groups", "fsuid"}},
+	{Name: "proc_creds-exec_keeps", Prog: "proc_creds", Variants: procVariants, Args: []string{"exec_keeps"}, Want: Exited(0),
+		Known: "execve does not copy the effective uid/gid to the saved ones, nor clear dumpable when real and effective ids differ"},
+	{Name: "proc_vfork", Variants: procVariants, Want: Exited(0)},
+	{Name: "proc_session", Variants: procVariants, Want: Exited(0),
+		Args: []string{"orphan", "setsid", "setpgid"}},
+	{Name: "proc_session-subreaper", Prog: "proc_session", Variants: procVariants, Args: []string{"subreaper"}, Want: Exited(0),
+		Known: "prctl(PR_SET_CHILD_SUBREAPER) fails with EINVAL; orphans always go to pid 1"},
+	{Name: "proc_thread", Variants: procVariants, Want: Exited(0), Threads: true,
+		Args: []string{"sum", "ids", "texit", "tsignal", "exit_group"}},
+	{Name: "proc_thread-pingpong", Prog: "proc_thread", Variants: procVariants, Args: []string{"pingpong"}, Want: Exited(0), Threads: true,
+		Known: "flaky under load (a hang, about 1 run in 200): the mutex+condvar hand-off relies on lock cmpxchg, which is not atomic between threads (see proc_thread-mutex)"},
+	{Name: "proc_thread-mutex", Prog: "proc_thread", Variants: procVariants, Args: []string{"mutex"}, Want: Exited(0), Threads: true,
+		Known: "lock-prefixed instructions are not atomic between threads running in parallel: a contended pthread mutex breaks (glibc aborts in pthread_mutex_lock, musl hangs)"},
+	{Name: "proc_thread-fork_thread", Prog: "proc_thread", Variants: []string{Glibc}, Args: []string{"fork_thread"}, Want: Exited(0), Threads: true},
+	{Name: "proc_thread-fork_thread-musl", Prog: "proc_thread", Variants: []string{Musl}, Args: []string{"fork_thread"}, Want: Exited(0), Threads: true,
+		Known: "musl: after fork in a second thread, the main thread's pthread_join never returns (cmaemu hangs)"},
+	{Name: "proc_thread-exec_thread", Prog: "proc_thread", Variants: procVariants, Args: []string{"exec_thread"}, Want: Exited(0), Threads: true,
+		Known: "execve from a non-leader thread keeps that thread's tid: gettid() != getpid() in the new image"},
 }
+
+// procVariants are the variants the proc_* guests are built for.
+var procVariants = []string{Glibc, Musl}
 
 // cmaVariants are the variants the CMA guests are built for (their
 // "// variants:" marker).
@@ -169,6 +250,9 @@ func diffGuest(t *testing.T, cmaemu string, g Guest, variant string) {
 		"the guest misbehaves natively (fix the guest, not cmaemu); stdout:\n%s\nstderr:\n%s",
 		native.Stdout, native.Stderr)
 	AssertDirEmpty(t, dir, "native")
+	if g.Known != "" { // the native run above still checks the guest
+		t.Skip("known cmaemu difference: " + g.Known)
+	}
 
 	emu := RunEmulated(t, cmaemu, prog, args, env, dir, g.Stdin)
 	require.False(t, emu.TimedOut, "cmaemu timed out after %v; stdout so far:\n%s\nstderr:\n%s",

@@ -113,6 +113,37 @@ func (e *Engine) HookMemInvalid(fn func(t MemType, addr uint64, size int, value 
 	return e.setHook(C.CMUC_HOOK_MEM_INVALID, fn != nil)
 }
 
+// EnableInterrupts installs the block hook through which Interrupt stops
+// the engine. It costs a short C call at the start of every translation
+// block executed.
+func (e *Engine) EnableInterrupts() error { return e.setHook(C.CMUC_HOOK_BLOCK, true) }
+
+// Interrupt asks the engine to stop at the start of its next translation
+// block, where the guest state, RIP included, is consistent. It may be
+// called from any goroutine; the request stays set until
+// ClearInterrupt, so it is not lost if the engine is not running. (A
+// plain Stop from another thread can leave RIP stale while chained blocks
+// run.)
+func (e *Engine) Interrupt() {
+	C.cmuc_set_interrupt(e.ctx, 1)
+}
+
+// ClearInterrupt withdraws an Interrupt request (owner goroutine).
+func (e *Engine) ClearInterrupt() { C.cmuc_set_interrupt(e.ctx, 0) }
+
+// SetPageTable enables the C fast path of the TLB fill hook: before
+// calling the Go hook, the trampoline walks the x86-64 4-level page table
+// whose PML4 is at guest-physical root, in guest RAM mapped at host
+// address ram (size bytes), and fills the entry itself when the present
+// leaf grants the access (setting the Accessed and Dirty bits as a CPU
+// does). root 0 disables it. The table's frames must stay allocated while
+// the engine may run.
+func (e *Engine) SetPageTable(ram unsafe.Pointer, size, root uint64) {
+	e.ctx.ram = (*C.uint8_t)(ram)
+	e.ctx.ram_size = C.uint64_t(size)
+	e.ctx.root = C.uint64_t(root)
+}
+
 // HookPortIO routes the `in` and `out` instructions to fn (port, and
 // whether it is an output). Unicorn executes them even at CPL 3; a
 // kernel treats them as #GP. An `in` reads 0.

@@ -106,10 +106,51 @@ static void tramp_intr(uc_engine *uc, uint32_t intno, void *ud)
 	cmucGoIntr(ctx->handle, intno);
 }
 
+// x86-64 page-table entry bits used by the fast path.
+#define PTE_P (1ULL << 0)
+#define PTE_RW (1ULL << 1)
+#define PTE_A (1ULL << 5)
+#define PTE_D (1ULL << 6)
+#define PTE_NX (1ULL << 63)
+#define PTE_ADDR 0x000ffffffffff000ULL
+
+// walk_fast translates vaddr with the 4-level table at ctx->root, as the
+// CPU would, and fills result if the present leaf already grants the
+// access. Anything else (not present, a write to a read-only or COW page,
+// a fetch from a no-exec page) goes to Go, which faults the page in or
+// refuses. Table frames are never freed while an engine maps the table,
+// so walking without the Go lock is safe; entries are read atomically.
+static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result)
+{
+	uint64_t table = ctx->root, e = 0, *slot = 0;
+	for (int shift = 39; shift >= 12; shift -= 9) {
+		if (table + 4096 > ctx->ram_size)
+			return false;
+		slot = (uint64_t *)(ctx->ram + table + ((vaddr >> shift) & 511) * 8);
+		e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (!(e & PTE_P))
+			return false;
+		table = e & PTE_ADDR;
+	}
+	if (type == UC_MEM_WRITE && !(e & PTE_RW))
+		return false;
+	if (type == UC_MEM_FETCH && (e & PTE_NX))
+		return false;
+	uint64_t used = PTE_A | (type == UC_MEM_WRITE ? PTE_D : 0);
+	if ((e & used) != used)
+		__atomic_fetch_or(slot, used, __ATOMIC_RELAXED);
+	result->paddr = e & PTE_ADDR;
+	result->perms = UC_PROT_READ | ((e & PTE_RW) ? UC_PROT_WRITE : 0) | ((e & PTE_NX) ? 0 : UC_PROT_EXEC);
+	return true;
+}
+
 static bool tramp_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type,
 			   uc_tlb_entry *result, void *ud)
 {
-	return cmucGoTLBFill(((cmuc_ctx *)ud)->handle, vaddr, (int)type, result) != 0;
+	cmuc_ctx *ctx = ud;
+	if (ctx->root && walk_fast(ctx, vaddr, type, result))
+		return true;
+	return cmucGoTLBFill(ctx->handle, vaddr, (int)type, result) != 0;
 }
 
 static bool tramp_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr,
@@ -134,6 +175,17 @@ static void tramp_out(uc_engine *uc, uint32_t port, int size, uint32_t value, vo
 	cmucGoPortIO(((cmuc_ctx *)ud)->handle, port, 1);
 }
 
+// tramp_block runs at the start of every translation block, after Unicorn
+// has synchronised the guest PC: stopping here leaves a consistent state
+// (a stop from another thread while chained blocks run does not: Unicorn
+// then skips the PC synchronisation).
+static void tramp_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
+{
+	cmuc_ctx *ctx = ud;
+	if (__atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE))
+		uc_emu_stop(uc);
+}
+
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
 {
 	// begin=1 > end=0: the hook covers every address.
@@ -155,6 +207,8 @@ uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
 	case CMUC_HOOK_IN:
 		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_in, ctx, 1, 0,
 				   UC_X86_INS_IN);
+	case CMUC_HOOK_BLOCK:
+		return uc_hook_add(uc, hh, UC_HOOK_BLOCK, (void *)tramp_block, ctx, 1, 0);
 	case CMUC_HOOK_OUT:
 		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_out, ctx, 1, 0,
 				   UC_X86_INS_OUT);
@@ -293,4 +347,9 @@ uc_err cmuc_msr_write(uc_engine *uc, uint32_t id, uint64_t val)
 {
 	uc_x86_msr m = {.rid = id, .value = val};
 	return uc_reg_write(uc, UC_X86_REG_MSR, &m);
+}
+
+void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v)
+{
+	__atomic_store_n(&ctx->interrupt, v, __ATOMIC_RELEASE);
 }

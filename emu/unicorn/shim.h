@@ -28,6 +28,16 @@ typedef struct cmuc_ctx {
 	uintptr_t handle; // runtime/cgo.Handle of the Go *Engine
 	int32_t int80;    // nonzero: route INTR 0x80 to the int80 callback
 	int32_t is64;     // engine was opened in 64-bit mode
+	// Page-table fast path of the TLB fill hook (see SetPageTable): guest
+	// RAM as host memory and the physical address of the PML4; root 0
+	// sends every fill to Go.
+	uint8_t *ram;
+	uint64_t ram_size;
+	uint64_t root;
+	// Set (atomically, from any thread) to stop the engine at the start
+	// of the next translation block, where its state is consistent.
+	int32_t interrupt;
+	int32_t pad;
 } cmuc_ctx;
 
 // Hook kinds for cmuc_hook_add.
@@ -39,10 +49,12 @@ enum {
 	CMUC_HOOK_INSN_INVALID,
 	CMUC_HOOK_IN,
 	CMUC_HOOK_OUT,
+	CMUC_HOOK_BLOCK,
 	CMUC_HOOK_KINDS
 };
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
+void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);
 
 uc_err cmuc_set_tcg_buffer_size(uc_engine *uc, uint32_t size);
 uc_err cmuc_set_cpu_model(uc_engine *uc, int model);
