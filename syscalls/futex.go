@@ -28,14 +28,22 @@ type futexWaiter struct {
 	woken  chan struct{}
 }
 
-// futexTable holds the waiters of every futex word, keyed by the word's
-// physical address so that shared mappings work across processes.
-type futexTable struct {
-	mu      sync.Mutex
-	waiters map[mm.PhysAddr][]*futexWaiter
+// futexKey names a futex word as Linux does: by address space and
+// virtual address in private memory (so that copy-on-write does not move
+// it), by physical address in shared memory (so that processes meet).
+type futexKey struct {
+	as   *mm.MM
+	addr mm.Addr
+	pa   mm.PhysAddr
 }
 
-func (ft *futexTable) wake(key mm.PhysAddr, n int, bitset uint32) int {
+// futexTable holds the waiters of every futex word.
+type futexTable struct {
+	mu      sync.Mutex
+	waiters map[futexKey][]*futexWaiter
+}
+
+func (ft *futexTable) wake(key futexKey, n int, bitset uint32) int {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	woken := 0
@@ -57,7 +65,7 @@ func (ft *futexTable) wake(key mm.PhysAddr, n int, bitset uint32) int {
 	return woken
 }
 
-func (ft *futexTable) remove(key mm.PhysAddr, w *futexWaiter) {
+func (ft *futexTable) remove(key futexKey, w *futexWaiter) {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	list := ft.waiters[key]
@@ -72,16 +80,20 @@ func (ft *futexTable) remove(key mm.PhysAddr, w *futexWaiter) {
 	}
 }
 
-// futexKey translates a futex word's address (4-byte aligned).
-func (t *Task) futexKey(addr mm.Addr) (mm.PhysAddr, error) {
+// futexKey names the futex word at addr (4-byte aligned, readable).
+func (t *Task) futexKey(addr mm.Addr) (futexKey, error) {
 	if addr&3 != 0 {
-		return 0, linux.EINVAL
+		return futexKey{}, linux.EINVAL
 	}
-	pa, _, err := t.MM().Translate(addr, mm.Read)
+	as := t.MM()
+	pa, _, err := as.Translate(addr, mm.Read)
 	if err != nil {
-		return 0, linux.EFAULT
+		return futexKey{}, linux.EFAULT
 	}
-	return pa, nil
+	if v, ok := as.FindVMA(addr); ok && v.Shared {
+		return futexKey{pa: pa}, nil
+	}
+	return futexKey{as: as, addr: addr}, nil
 }
 
 // Futex implements futex(2): wait, wake, their bitset forms and requeue.
@@ -158,7 +170,7 @@ func futex(t *Task, a Args, time32 bool) (uintptr, error) {
 }
 
 // requeue moves up to n waiters of from to to.
-func (ft *futexTable) requeue(from, to mm.PhysAddr, n int) int {
+func (ft *futexTable) requeue(from, to futexKey, n int) int {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	list := ft.waiters[from]
@@ -202,7 +214,7 @@ func (t *Task) futexWait(ft *futexTable, addr mm.Addr, val, bitset uint32, timeo
 		return linux.EAGAIN
 	}
 	if ft.waiters == nil {
-		ft.waiters = map[mm.PhysAddr][]*futexWaiter{}
+		ft.waiters = map[futexKey][]*futexWaiter{}
 	}
 	ft.waiters[key] = append(ft.waiters[key], w)
 	ft.mu.Unlock()

@@ -132,3 +132,10 @@ func (k *Kernel) multiProcess() bool {
 func internalError(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "cmaemu: internal error: "+format+"\n", args...)
 }
+
+// tasksOf returns a snapshot of p's tasks.
+func (k *Kernel) tasksOf(p *Process) []*Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]*Task(nil), p.tasks...)
+}

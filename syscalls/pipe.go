@@ -146,6 +146,9 @@ func (e *pipeEnd) Write(t *Task, bufs [][]byte, off int64) (int, error) {
 	for _, b := range bufs {
 		total += len(b)
 	}
+	if total == 0 {
+		return 0, nil // even without readers
+	}
 	p := e.p
 	done := 0
 	for {
@@ -238,7 +241,8 @@ func (e *pipeEnd) Readiness() (uint32, <-chan struct{}) {
 	if e.write {
 		if p.readers == 0 {
 			ev |= pollErr
-		} else if pipeCapacity-p.n >= pipeBuf {
+		}
+		if pipeCapacity-p.n >= pipeBuf || p.readers == 0 {
 			ev |= pollOut
 		}
 	} else {

@@ -95,6 +95,7 @@ type Process struct {
 	status     ExitStatus
 	exitSignal linux.Signal  // sent to the parent at exit (SIGCHLD)
 	execed     bool          // has called execve (setpgid by the parent: EACCES)
+	subreaper  bool          // PR_SET_CHILD_SUBREAPER: adopts orphaned descendants
 	childEvent chan struct{} // closed and replaced when a child changes state
 	tasks      []*Task
 
@@ -264,10 +265,20 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	k.mu.Lock()
 	p.status = status
 	p.state = procZombie
+	adopter := k.reaper
+	for a := p.parent; a != nil && a != k.reaper; a = a.parent {
+		if a.subreaper && a.state == procRunning {
+			adopter = a
+			break
+		}
+	}
 	for pid, c := range p.children {
 		delete(p.children, pid)
-		c.parent = k.reaper
-		k.reaper.children[pid] = c
+		c.parent = adopter
+		adopter.children[pid] = c
+	}
+	if adopter != k.reaper && len(adopter.children) > 0 {
+		k.notifyChildEventLocked(adopter)
 	}
 	parent := p.parent
 	if parent.autoReaps() {

@@ -66,7 +66,7 @@ func (t *Task) openExecutable(path string) (*os.File, error) {
 	if path == "" {
 		return nil, linux.ENOENT
 	}
-	if path == "/proc/self/exe" {
+	if path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe" {
 		path = t.proc.exe
 	}
 	abs := absPath(t.proc.fs, path)
@@ -140,7 +140,7 @@ func (t *Task) loadELF(f *os.File, path string, argv, envv []string) (*image, er
 	}
 	as.SetBrk(img.BrkStart)
 	return &image{mm: as, regs: arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP), RFLAGS: 0x202},
-		mode: mode, table: table, exe: absPath(t.proc.fs, path)}, nil
+		mode: mode, table: table, exe: f.Name()}, nil
 }
 
 // execError is a program that cannot be run: the guest sees ENOEXEC, the
@@ -257,7 +257,10 @@ func (t *Task) commitExec(img *image) {
 		}
 	}
 	p.exe = img.exe
-	p.dumpable = true
+	c := &p.creds
+	c.SUID, c.SGID = c.EUID, c.EGID
+	// begin_new_exec: dumpable unless the ids differ (suid_dumpable 0).
+	p.dumpable = c.EUID == c.RUID && c.EGID == c.RGID
 	p.mu.Unlock()
 	t.k.mu.Lock()
 	p.execed = true

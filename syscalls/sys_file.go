@@ -443,6 +443,16 @@ func Fcntl(t *Task, a Args) (uintptr, error) {
 		set := a.Uint(2)&linux.FD_CLOEXEC != 0
 		_, err := t.proc.fds.CloseOnExec(fd, &set)
 		return 0, err
+	case fGetPipeSz, fSetPipeSz:
+		f, err := t.proc.fds.Get(fd)
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		if _, ok := f.(*pipeEnd); !ok {
+			return 0, linux.EBADF
+		}
+		return pipeCapacity, nil // the size is fixed
 	case linux.F_GETFL, linux.F_SETFL:
 		f, err := t.proc.fds.Get(fd)
 		if err != nil {
@@ -462,6 +472,12 @@ func Fcntl(t *Task, a Args) (uintptr, error) {
 	f.DecRef()
 	return 0, linux.EINVAL
 }
+
+// fcntl commands for pipe sizes.
+const (
+	fSetPipeSz = 1031
+	fGetPipeSz = 1032
+)
 
 // Ioctl implements the terminal queries static programs make; others are
 // ENOTTY.
@@ -491,3 +507,54 @@ func Ioctl(t *Task, a Args) (uintptr, error) {
 	_, err = t.MM().CopyOut(a.Pointer(2), buf[:size])
 	return 0, err
 }
+
+// utimensat handles utimensat(2); time32 selects i386's old_timespec32.
+func utimensat(time32 bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		var times [4]int64
+		tp := uintptr(0)
+		if a.Pointer(2) != 0 {
+			size := mm.Addr(16)
+			if time32 {
+				size = 8
+			}
+			for i := 0; i < 2; i++ {
+				var b [16]byte
+				if _, err := t.MM().CopyIn(a.Pointer(2)+mm.Addr(i)*size, b[:size]); err != nil {
+					return 0, err
+				}
+				if time32 {
+					times[2*i], times[2*i+1] = int64(int32(leUint32(b[:]))), int64(int32(leUint32(b[4:])))
+				} else {
+					times[2*i], times[2*i+1] = int64(leUint64(b[:])), int64(leUint64(b[8:]))
+				}
+			}
+			tp = uintptr(unsafe.Pointer(&times))
+		}
+		if a.Pointer(1) == 0 { // futimens: the descriptor itself
+			f, err := t.proc.fds.Get(a.Int(0))
+			if err != nil {
+				return 0, err
+			}
+			defer f.DecRef()
+			h, ok := hostFD(f)
+			if !ok {
+				return 0, linux.EINVAL
+			}
+			_, _, e := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(h), 0, tp, uintptr(a.Uint(3)), 0, 0)
+			if e != 0 {
+				return 0, linux.Errno(e)
+			}
+			return 0, nil
+		}
+		dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), a.Uint(3)&linux.AT_EMPTY_PATH != 0)
+		if err != nil {
+			return 0, err
+		}
+		defer release()
+		return hostAt(syscall.SYS_UTIMENSAT, dir, path, tp, uintptr(a.Uint(3)), 0)
+	}
+}
+
+// Utimensat implements utimensat(2).
+var Utimensat = utimensat(false)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"cmaemu/arch"
 	"cmaemu/linux"
 	"cmaemu/mm"
 )
@@ -205,43 +206,6 @@ func pselect6Handler(time32 bool) Handler {
 }
 
 func pselect6(t *Task, a Args, time32 bool) (uintptr, error) {
-	nfds := a.Int(0)
-	if nfds < 0 || nfds > maxFDs {
-		return 0, linux.EINVAL
-	}
-	sets := [3]mm.Addr{a.Pointer(1), a.Pointer(2), a.Pointer(3)}
-	words := (int(nfds) + 63) / 64
-	var bits [3][]uint64
-	for i, addr := range sets {
-		bits[i] = make([]uint64, words)
-		if addr == 0 || words == 0 {
-			continue
-		}
-		raw := make([]byte, 8*words)
-		if _, err := t.MM().CopyIn(addr, raw); err != nil {
-			return 0, err
-		}
-		for w := range bits[i] {
-			bits[i][w] = binary.LittleEndian.Uint64(raw[8*w:])
-		}
-	}
-	var fds []pollFD
-	for fd := int32(0); fd < nfds; fd++ {
-		var ev int16
-		w, m := fd/64, uint64(1)<<(fd%64)
-		if bits[0][w]&m != 0 {
-			ev |= pollIn
-		}
-		if bits[1][w]&m != 0 {
-			ev |= pollOut
-		}
-		if bits[2][w]&m != 0 {
-			ev |= pollPri
-		}
-		if ev != 0 {
-			fds = append(fds, pollFD{fd: fd, events: ev})
-		}
-	}
 	timeout := time.Duration(-1)
 	if a.Pointer(4) != 0 {
 		var err error
@@ -264,52 +228,94 @@ func pselect6(t *Task, a Args, time32 bool) (uintptr, error) {
 		maskAddr, maskSize = p, uint64(l)
 	}
 	return t.withMask(maskAddr, maskSize, func() (uintptr, error) {
-		for _, f := range fds {
-			if g, err := t.proc.fds.Get(f.fd); err != nil {
-				return 0, linux.EBADF
-			} else {
-				g.DecRef()
-			}
-		}
-		_, err := t.poll(fds, timeout)
+		return t.selectFDs(a.Int(0), [3]mm.Addr{a.Pointer(1), a.Pointer(2), a.Pointer(3)}, timeout)
+	})
+}
+
+// Select implements select(2) (struct timeval timeout).
+func Select(t *Task, a Args) (uintptr, error) {
+	timeout := time.Duration(-1)
+	if a.Pointer(4) != 0 {
+		d, err := t.timespec(a.Pointer(4), t.mode == arch.Mode32)
 		if err != nil {
-			if err == errRestart {
-				return 0, linux.EINTR
-			}
 			return 0, err
 		}
-		for i := range bits {
-			clear(bits[i])
+		// timespec read; a timeval's second field is microseconds.
+		timeout = d/time.Second*time.Second + d%time.Second*1000
+		if d%time.Second >= time.Second/1000 {
+			return 0, linux.EINVAL
 		}
-		count := 0
-		for _, f := range fds {
-			w, m := f.fd/64, uint64(1)<<(f.fd%64)
-			r := f.revents
-			if r&(pollIn|pollHup|pollErr) != 0 && f.events&pollIn != 0 {
-				bits[0][w] |= m
-				count++
-			}
-			if r&(pollOut|pollErr) != 0 && f.events&pollOut != 0 {
-				bits[1][w] |= m
-				count++
-			}
-			if r&pollPri != 0 && f.events&pollPri != 0 {
-				bits[2][w] |= m
-				count++
-			}
-		}
-		for i, addr := range sets {
-			if addr == 0 || words == 0 {
-				continue
-			}
-			raw := make([]byte, 8*words)
-			for w, v := range bits[i] {
-				binary.LittleEndian.PutUint64(raw[8*w:], v)
-			}
-			if _, err := t.MM().CopyOut(addr, raw); err != nil {
+	}
+	return t.selectFDs(a.Int(0), [3]mm.Addr{a.Pointer(1), a.Pointer(2), a.Pointer(3)}, timeout)
+}
+
+// selectFDs is select on poll: the three fd sets (arrays of longs of the
+// ABI, nfds bits used) are read, waited on and written back.
+func (t *Task) selectFDs(nfds int32, sets [3]mm.Addr, timeout time.Duration) (uintptr, error) {
+	if nfds < 0 || nfds > maxFDs {
+		return 0, linux.EINVAL
+	}
+	long := t.table.abi.ptrSize * 8
+	nbytes := (int(nfds) + long - 1) / long * long / 8
+	var bits [3][]byte
+	for i, addr := range sets {
+		bits[i] = make([]byte, nbytes)
+		if addr != 0 && nbytes > 0 {
+			if _, err := t.MM().CopyIn(addr, bits[i]); err != nil {
 				return 0, err
 			}
 		}
-		return uintptr(count), nil
-	})
+	}
+	isSet := func(b []byte, fd int32) bool { return b[fd/8]&(1<<(fd%8)) != 0 }
+	var fds []pollFD
+	for fd := int32(0); fd < nfds; fd++ {
+		var ev int16
+		if isSet(bits[0], fd) {
+			ev |= pollIn
+		}
+		if isSet(bits[1], fd) {
+			ev |= pollOut
+		}
+		if isSet(bits[2], fd) {
+			ev |= pollPri
+		}
+		if ev == 0 {
+			continue
+		}
+		if f, err := t.proc.fds.Get(fd); err != nil {
+			return 0, linux.EBADF
+		} else {
+			f.DecRef()
+		}
+		fds = append(fds, pollFD{fd: fd, events: ev})
+	}
+	if _, err := t.poll(fds, timeout); err != nil {
+		if err == errRestart {
+			return 0, linux.EINTR
+		}
+		return 0, err
+	}
+	for i := range bits {
+		clear(bits[i])
+	}
+	count := 0
+	for _, f := range fds {
+		r := f.revents
+		for i, want := range [3]struct {
+			ev, got int16
+		}{{pollIn, pollIn | pollHup | pollErr}, {pollOut, pollOut | pollErr}, {pollPri, pollPri}} {
+			if f.events&want.ev != 0 && r&want.got != 0 {
+				bits[i][f.fd/8] |= 1 << (f.fd % 8)
+				count++
+			}
+		}
+	}
+	for i, addr := range sets {
+		if addr != 0 && nbytes > 0 {
+			if _, err := t.MM().CopyOut(addr, bits[i]); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return uintptr(count), nil
 }

@@ -96,6 +96,8 @@ const (
 	prSetDumpable  = 4
 	prSetName      = 15
 	prGetName      = 16
+	prSetSubreaper = 36
+	prGetSubreaper = 37
 )
 
 // Prctl implements prctl(2) for dumpable and the thread name.
@@ -119,6 +121,22 @@ func Prctl(t *Task, a Args) (uintptr, error) {
 		return 0, nil
 	case prSetName, prSetPdeathsig:
 		return 0, nil
+	case prSetSubreaper:
+		t.k.mu.Lock()
+		p.subreaper = a.Uint64(1) != 0
+		t.k.mu.Unlock()
+		return 0, nil
+	case prGetSubreaper:
+		t.k.mu.Lock()
+		v := uint32(0)
+		if p.subreaper {
+			v = 1
+		}
+		t.k.mu.Unlock()
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], v)
+		_, err := t.MM().CopyOut(a.Pointer(1), b[:])
+		return 0, err
 	case prGetName:
 		_, err := t.MM().CopyOut(a.Pointer(1), []byte("cmaemu-guest\x00\x00\x00\x00"))
 		return 0, err

@@ -43,12 +43,16 @@ func rtSigaction(t *Task, a Args, size int, decode func([]byte) linux.SigAction,
 		next = &act
 	}
 	p := t.proc
+	tasks := t.k.tasksOf(p) // before p.mu: lock order
 	p.mu.Lock()
 	old := p.sigacts[sig-1]
 	if next != nil {
 		p.sigacts[sig-1] = *next
 		if p.ignoredLocked(sig) { // ignoring a signal discards it
 			p.pending &^= linux.Bit(sig)
+			for _, x := range tasks {
+				x.pending &^= linux.Bit(sig)
+			}
 		}
 	}
 	p.mu.Unlock()

@@ -133,6 +133,11 @@ func amd64Table() Table {
 			linux.SysAMD64Clone3:           enosys("clone3", "libc falls back to clone", Ptr, Uint),
 			linux.SysAMD64ProcessVmReadv:   sys("process_vm_readv", ProcessVMReadv, Int, IovOut(2), Uint, IovPtr(4), Uint, Uint),
 			linux.SysAMD64ProcessVmWritev:  sys("process_vm_writev", ProcessVMWritev, Int, IovIn(2), Uint, IovPtr(4), Uint, Uint),
+			linux.SysAMD64Select:           sys("select", Select, Int, Ptr, Ptr, Ptr, Ptr),
+			linux.SysAMD64Setitimer:        sys("setitimer", Setitimer, Int, Ptr, Ptr),
+			linux.SysAMD64Getitimer:        sys("getitimer", Getitimer, Int, Ptr),
+			linux.SysAMD64RtSigpending:     sys("rt_sigpending", RtSigpending, Ptr, Uint),
+			linux.SysAMD64Utimensat:        sys("utimensat", Utimensat, FD, Path, Ptr, Hex),
 			linux.SysAMD64Rseq:             enosys("rseq", "restartable sequences are optional; libc falls back", Ptr, Uint, Hex, Hex),
 		},
 	}

@@ -251,6 +251,10 @@ func errnoOf(err error) linux.Errno {
 	if errors.As(err, &f) {
 		return linux.EFAULT
 	}
+	var x *execError
+	if errors.As(err, &x) {
+		return linux.ENOEXEC
+	}
 	if errors.Is(err, errRestart) {
 		return linux.EINTR
 	}
