@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"cmaemu/arch"
 	"cmaemu/linux"
@@ -249,6 +250,7 @@ func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags ui
 func (t *Task) commitExec(img *image) {
 	p := t.proc
 	t.killOtherThreads()
+	t.becomeLeader()
 	p.fds.closeOnExec()
 	p.mu.Lock()
 	for i := range p.sigacts {
@@ -268,4 +270,30 @@ func (t *Task) commitExec(img *image) {
 	t.execMM, t.startRegs, t.mode, t.table = img.mm, &img.regs, img.mode, img.table
 	t.clearChildTID, t.robustList, t.tls = 0, 0, [3]uint64{}
 	t.frame.KeepRegs = true
+}
+
+// deThreadWait bounds how long execve waits for the other threads to go
+// (one blocked in a host call cannot be interrupted).
+const deThreadWait = 2 * time.Second
+
+// becomeLeader waits for the process's other threads to exit and, if the
+// caller is not the thread-group leader, gives it the process id as its
+// thread id, as Linux's de_thread does.
+func (t *Task) becomeLeader() {
+	k, p := t.k, t.proc
+	deadline := time.Now().Add(deThreadWait)
+	for {
+		k.mu.Lock()
+		alone := len(p.tasks) == 1
+		if alone && t.tid != p.pid && k.tasks[p.pid] == nil {
+			delete(k.tasks, t.tid)
+			t.tid = p.pid
+			k.tasks[t.tid] = t
+		}
+		k.mu.Unlock()
+		if alone || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -169,8 +169,7 @@ var guests = []Guest{
 	{Name: "proc_thread-mutex", Prog: "proc_thread", Variants: procVariants, Args: []string{"mutex"}, Want: Exited(0), Threads: true},
 	{Name: "proc_thread-fork_thread", Prog: "proc_thread", Variants: []string{Glibc}, Args: []string{"fork_thread"}, Want: Exited(0), Threads: true},
 	{Name: "proc_thread-fork_thread-musl", Prog: "proc_thread", Variants: []string{Musl}, Args: []string{"fork_thread"}, Want: Exited(0), Threads: true},
-	{Name: "proc_thread-exec_thread", Prog: "proc_thread", Variants: procVariants, Args: []string{"exec_thread"}, Want: Exited(0), Threads: true,
-		Known: "execve from a non-leader thread keeps that thread's tid: gettid() != getpid() in the new image"},
+	{Name: "proc_thread-exec_thread", Prog: "proc_thread", Variants: procVariants, Args: []string{"exec_thread"}, Want: Exited(0), Threads: true},
 }
 
 // procVariants are the variants the proc_* guests are built for.
