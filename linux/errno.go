@@ -3,6 +3,8 @@
 // structure layouts handlers need. It has no behaviour and no dependencies.
 package linux
 
+import "strconv"
+
 //go:generate go run ./internal/gen
 
 // Errno is a Linux error number. A handler returns it as its error; only the
@@ -31,16 +33,4 @@ func (e Errno) Name() string {
 	return "E?" + itoa(uint64(e))
 }
 
-func itoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
-}
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }

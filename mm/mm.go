@@ -8,6 +8,7 @@
 package mm
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -199,24 +200,7 @@ func (f *Fault) Error() string {
 // Is makes a Fault match linux.EFAULT.
 func (f *Fault) Is(target error) bool { return target == linux.EFAULT }
 
-func hex(v uint64) string {
-	const digits = "0123456789abcdef"
-	if v == 0 {
-		return "0x0"
-	}
-	var b [18]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	i--
-	b[i] = 'x'
-	i--
-	b[i] = '0'
-	return string(b[i:])
-}
+func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
 
 // AddUser records one more process using the address space (vfork,
 // CLONE_VM): it stays alive until every user has dropped it.

@@ -38,143 +38,99 @@ func allowed(v uint32, ids ...uint32) bool {
 	return false
 }
 
-// Setuid implements setuid(2).
-func Setuid(t *Task, a Args) (uintptr, error) {
-	uid := a.Uint(0)
-	if uid == noChange {
-		return 0, linux.EINVAL
+// idSet points at one family of ids (user or group) of Creds.
+type idSet struct{ r, e, s, fs *uint32 }
+
+func uids(c *Creds) idSet { return idSet{&c.RUID, &c.EUID, &c.SUID, &c.FSUID} }
+func gids(c *Creds) idSet { return idSet{&c.RGID, &c.EGID, &c.SGID, &c.FSGID} }
+
+// setID makes setuid/setgid: root sets all three ids; others only the
+// effective one, to the real or saved id.
+func setID(family func(*Creds) idSet) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		id := a.Uint(0)
+		if id == noChange {
+			return 0, linux.EINVAL
+		}
+		return 0, t.setCreds(func(c *Creds) error {
+			f := family(c)
+			switch {
+			case c.EUID == 0:
+				*f.r, *f.s = id, id
+			case !allowed(id, *f.r, *f.s):
+				return linux.EPERM
+			}
+			*f.e, *f.fs = id, id
+			return nil
+		})
 	}
-	return 0, t.setCreds(func(c *Creds) error {
-		switch {
-		case c.EUID == 0:
-			c.RUID, c.SUID = uid, uid
-		case !allowed(uid, c.RUID, c.SUID):
-			return linux.EPERM
-		}
-		c.EUID, c.FSUID = uid, uid
-		return nil
-	})
 }
 
-// Setgid implements setgid(2).
-func Setgid(t *Task, a Args) (uintptr, error) {
-	gid := a.Uint(0)
-	if gid == noChange {
-		return 0, linux.EINVAL
+// setreID makes setreuid/setregid: the real id may become the real or
+// effective one, the effective any of the three; the saved id follows
+// the effective one when the real one is set or the effective one changes
+// to something other than the old real id.
+func setreID(family func(*Creds) idSet) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		r, e := a.Uint(0), a.Uint(1)
+		return 0, t.setCreds(func(c *Creds) error {
+			f, priv := family(c), c.EUID == 0
+			if r != noChange && !priv && !allowed(r, *f.r, *f.e) {
+				return linux.EPERM
+			}
+			if e != noChange && !priv && !allowed(e, *f.r, *f.e, *f.s) {
+				return linux.EPERM
+			}
+			oldR := *f.r
+			if r != noChange {
+				*f.r = r
+			}
+			if e != noChange {
+				*f.e = e
+			}
+			if r != noChange || (e != noChange && e != oldR) {
+				*f.s = *f.e
+			}
+			*f.fs = *f.e
+			return nil
+		})
 	}
-	return 0, t.setCreds(func(c *Creds) error {
-		switch {
-		case c.EUID == 0:
-			c.RGID, c.SGID = gid, gid
-		case !allowed(gid, c.RGID, c.SGID):
-			return linux.EPERM
-		}
-		c.EGID, c.FSGID = gid, gid
-		return nil
-	})
 }
 
-// Setreuid implements setreuid(2).
-func Setreuid(t *Task, a Args) (uintptr, error) {
-	r, e := a.Uint(0), a.Uint(1)
-	return 0, t.setCreds(func(c *Creds) error {
-		priv := c.EUID == 0
-		if r != noChange && !priv && !allowed(r, c.RUID, c.EUID) {
-			return linux.EPERM
-		}
-		if e != noChange && !priv && !allowed(e, c.RUID, c.EUID, c.SUID) {
-			return linux.EPERM
-		}
-		oldR := c.RUID
-		if r != noChange {
-			c.RUID = r
-		}
-		if e != noChange {
-			c.EUID = e
-		}
-		if r != noChange || (e != noChange && e != oldR) {
-			c.SUID = c.EUID
-		}
-		c.FSUID = c.EUID
-		return nil
-	})
-}
-
-// Setregid implements setregid(2).
-func Setregid(t *Task, a Args) (uintptr, error) {
-	r, e := a.Uint(0), a.Uint(1)
-	return 0, t.setCreds(func(c *Creds) error {
-		priv := c.EUID == 0
-		if r != noChange && !priv && !allowed(r, c.RGID, c.EGID) {
-			return linux.EPERM
-		}
-		if e != noChange && !priv && !allowed(e, c.RGID, c.EGID, c.SGID) {
-			return linux.EPERM
-		}
-		oldR := c.RGID
-		if r != noChange {
-			c.RGID = r
-		}
-		if e != noChange {
-			c.EGID = e
-		}
-		if r != noChange || (e != noChange && e != oldR) {
-			c.SGID = c.EGID
-		}
-		c.FSGID = c.EGID
-		return nil
-	})
-}
-
-// Setresuid implements setresuid(2).
-func Setresuid(t *Task, a Args) (uintptr, error) {
-	r, e, s := a.Uint(0), a.Uint(1), a.Uint(2)
-	return 0, t.setCreds(func(c *Creds) error {
-		if c.EUID != 0 {
-			for _, v := range []uint32{r, e, s} {
-				if v != noChange && !allowed(v, c.RUID, c.EUID, c.SUID) {
-					return linux.EPERM
+// setresID makes setresuid/setresgid: unprivileged callers may only pick
+// among their current three ids.
+func setresID(family func(*Creds) idSet) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		ids := [3]uint32{a.Uint(0), a.Uint(1), a.Uint(2)}
+		return 0, t.setCreds(func(c *Creds) error {
+			f := family(c)
+			if c.EUID != 0 {
+				for _, v := range ids {
+					if v != noChange && !allowed(v, *f.r, *f.e, *f.s) {
+						return linux.EPERM
+					}
 				}
 			}
-		}
-		if r != noChange {
-			c.RUID = r
-		}
-		if e != noChange {
-			c.EUID = e
-		}
-		if s != noChange {
-			c.SUID = s
-		}
-		c.FSUID = c.EUID
-		return nil
-	})
-}
-
-// Setresgid implements setresgid(2).
-func Setresgid(t *Task, a Args) (uintptr, error) {
-	r, e, s := a.Uint(0), a.Uint(1), a.Uint(2)
-	return 0, t.setCreds(func(c *Creds) error {
-		if c.EUID != 0 {
-			for _, v := range []uint32{r, e, s} {
-				if v != noChange && !allowed(v, c.RGID, c.EGID, c.SGID) {
-					return linux.EPERM
+			for i, p := range []*uint32{f.r, f.e, f.s} {
+				if ids[i] != noChange {
+					*p = ids[i]
 				}
 			}
-		}
-		if r != noChange {
-			c.RGID = r
-		}
-		if e != noChange {
-			c.EGID = e
-		}
-		if s != noChange {
-			c.SGID = s
-		}
-		c.FSGID = c.EGID
-		return nil
-	})
+			*f.fs = *f.e
+			return nil
+		})
+	}
 }
+
+// The set*id family.
+var (
+	Setuid    = setID(uids)
+	Setgid    = setID(gids)
+	Setreuid  = setreID(uids)
+	Setregid  = setreID(gids)
+	Setresuid = setresID(uids)
+	Setresgid = setresID(gids)
+)
 
 // putIDs writes three ids for getresuid/getresgid.
 func (t *Task) putIDs(addrs [3]uint64, ids [3]uint32) error {

@@ -67,7 +67,7 @@ func (t *Task) openExecutable(path string) (*os.File, error) {
 	if path == "" {
 		return nil, linux.ENOENT
 	}
-	if path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe" {
+	if t.isOwnExe(path) {
 		path = t.proc.exe
 	}
 	abs := absPath(t.proc.fs, path)
@@ -296,4 +296,10 @@ func (t *Task) becomeLeader() {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// isOwnExe reports whether path names the process's own program
+// (/proc/self/exe and /proc/PID/exe are the host's otherwise).
+func (t *Task) isOwnExe(path string) bool {
+	return path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe"
 }

@@ -67,7 +67,7 @@ func (t *Task) openAt(dirfd int32, addr mm.Addr, flags, mode uint32) (uintptr, e
 		return 0, err
 	}
 	defer release()
-	if path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe" {
+	if t.isOwnExe(path) {
 		path = t.proc.exe
 	}
 	host, err := hostAt(syscall.SYS_OPENAT, dir, path, uintptr(flags|linux.O_CLOEXEC), uintptr(mode), 0)
@@ -237,7 +237,7 @@ func Readlinkat(t *Task, a Args) (uintptr, error) {
 		return 0, linux.EINVAL
 	}
 	var target []byte
-	if path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe" {
+	if t.isOwnExe(path) {
 		target = []byte(t.proc.exe)
 	} else {
 		buf := make([]byte, linux.PATH_MAX)

@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"strconv"
+
 	"cmaemu/mm"
 )
 
@@ -79,23 +81,6 @@ func enosys(name, note string, args ...ArgKind) *Entry {
 	return &Entry{Name: name, Args: args, Note: note}
 }
 
-func itoa(v int64) string {
-	if v < 0 {
-		return "-" + utoa(uint64(-v))
-	}
-	return utoa(uint64(v))
-}
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
-func utoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
-}
+func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
