@@ -558,3 +558,89 @@ func utimensat(time32 bool) Handler {
 
 // Utimensat implements utimensat(2).
 var Utimensat = utimensat(false)
+
+// statfsSize is sizeof(struct statfs) on x86-64.
+const statfsSize = 120
+
+// Statfs implements statfs(2) with the host's answer.
+func Statfs(t *Task, a Args) (uintptr, error) {
+	dir, path, release, err := t.atPath(linux.AT_FDCWD, a.Pointer(0), false)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	if dir >= 0 && path[0] != '/' {
+		path = "/proc/self/fd/" + itoa(int64(dir)) + "/" + path
+	}
+	var buf [statfsSize]byte
+	p, err := syscall.BytePtrFromString(path)
+	if err != nil {
+		return 0, linux.EINVAL
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_STATFS, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	_, err = t.MM().CopyOut(a.Pointer(1), buf[:])
+	return 0, err
+}
+
+// Fstatfs implements fstatfs(2).
+func Fstatfs(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	h, ok := hostFD(f)
+	if !ok {
+		return 0, linux.ENOSYS // pipes have no file system to describe
+	}
+	var buf [statfsSize]byte
+	if _, _, e := syscall.Syscall(syscall.SYS_FSTATFS, uintptr(h), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
+		return 0, linux.Errno(e)
+	}
+	_, err = t.MM().CopyOut(a.Pointer(1), buf[:])
+	return 0, err
+}
+
+// Sendfile implements sendfile(2) between host files; with a pipe on
+// either side it is EINVAL, and callers fall back to read and write.
+func Sendfile(t *Task, a Args) (uintptr, error) {
+	out, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer out.DecRef()
+	in, err := t.proc.fds.Get(a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	defer in.DecRef()
+	ho, ok1 := hostFD(out)
+	hi, ok2 := hostFD(in)
+	if !ok1 || !ok2 {
+		return 0, linux.EINVAL
+	}
+	var off int64
+	offp := uintptr(0)
+	if a.Pointer(2) != 0 {
+		var b [8]byte
+		if _, err := t.MM().CopyIn(a.Pointer(2), b[:]); err != nil {
+			return 0, err
+		}
+		off = int64(leUint64(b[:]))
+		offp = uintptr(unsafe.Pointer(&off))
+	}
+	n, _, e := syscall.Syscall6(syscall.SYS_SENDFILE, uintptr(ho), uintptr(hi), offp, uintptr(min(a.Uint64(3), linux.MAX_RW_COUNT)), 0, 0)
+	if e != 0 {
+		return 0, linux.Errno(e)
+	}
+	if offp != 0 {
+		var b [8]byte
+		putU64(b[:], uint64(off))
+		if _, err := t.MM().CopyOut(a.Pointer(2), b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}

@@ -138,6 +138,9 @@ func amd64Table() Table {
 			linux.SysAMD64Getitimer:        sys("getitimer", Getitimer, Int, Ptr),
 			linux.SysAMD64RtSigpending:     sys("rt_sigpending", RtSigpending, Ptr, Uint),
 			linux.SysAMD64Utimensat:        sys("utimensat", Utimensat, FD, Path, Ptr, Hex),
+			linux.SysAMD64Statfs:           sys("statfs", Statfs, Path, Ptr),
+			linux.SysAMD64Fstatfs:          sys("fstatfs", Fstatfs, FD, Ptr),
+			linux.SysAMD64Sendfile:         sys("sendfile", Sendfile, FD, FD, Ptr, Uint),
 			linux.SysAMD64Rseq:             enosys("rseq", "restartable sequences are optional; libc falls back", Ptr, Uint, Hex, Hex),
 		},
 	}
