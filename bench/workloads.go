@@ -1,0 +1,89 @@
+package main
+
+import "fmt"
+
+// A Workload is one guest program of bench/src run with fixed arguments.
+type Workload struct {
+	Name  string   // unique; the table's first column
+	Group string   // cpu, syscall, memory, cma, scale
+	Prog  string   // bench/bin/PROG, built from bench/src/PROG.c
+	Args  []string // after "-q" in quick mode; DirArg is the run directory
+	About string   // one line for -list
+	// N is the number of guest processes for the scale workloads (0 for
+	// the others).
+	N int
+}
+
+// DirArg in Workload.Args stands for the scratch directory of the run.
+const DirArg = "{dir}"
+
+// Envs are the runners in table order.
+var Envs = []string{EnvNative, EnvQemu, EnvCmaemu}
+
+// The runners.
+const (
+	EnvNative = "native"
+	EnvQemu   = "qemu"
+	EnvCmaemu = "cmaemu"
+)
+
+// envTitle is a runner's column title.
+var envTitle = map[string]string{EnvNative: "native", EnvQemu: "qemu-user", EnvCmaemu: "cmaemu"}
+
+// ScaleN are the process counts of the scale workloads; the first is the
+// base of the memory-per-process figure.
+var ScaleN = []int{16, 64, 256}
+
+// Workloads are all the benchmark workloads in table order.
+var Workloads = func() []Workload {
+	w := []Workload{
+		{Name: "cpu_hash", Group: "cpu", Prog: "cpu_hash", About: "CRC-32 and SHA-256 over 64 MiB"},
+		{Name: "cpu_chase", Group: "cpu", Prog: "cpu_chase", About: "pointer chasing, random cycle over 256 MiB"},
+		{Name: "cpu_interp", Group: "cpu", Prog: "cpu_interp", About: "bytecode interpreter, 160M instructions"},
+		{Name: "sys_getppid", Group: "syscall", Prog: "sys_getppid", About: "1M getppid"},
+		{Name: "sys_pipe", Group: "syscall", Prog: "sys_pipe", About: "1M one-byte writes to a pipe read by a child"},
+		{Name: "sys_open", Group: "syscall", Prog: "sys_open", Args: []string{DirArg}, About: "100k open/close"},
+		{Name: "mem_touch", Group: "memory", Prog: "mem_touch", About: "touch 1 GiB of fresh anonymous memory"},
+		{Name: "mem_mmap", Group: "memory", Prog: "mem_mmap", About: "100k mmap/touch/munmap of 64 KiB"},
+		{Name: "mem_fork", Group: "memory", Prog: "mem_fork", About: "2000 fork+exit+wait"},
+		{Name: "mem_forkbig", Group: "memory", Prog: "mem_forkbig", About: "fork with 512 MiB touched (COW set-up), COW breaks"},
+		{Name: "cma_bw", Group: "cma", Prog: "cma_bw", About: "process_vm_readv/writev throughput 4 KiB..64 MiB, 64-byte latency"},
+		{Name: "cma_copy", Group: "cma", Prog: "cma_copy", About: "memcpy ceiling and shared-memory double copy, 4 KiB..64 MiB"},
+	}
+	for _, n := range ScaleN {
+		w = append(w, Workload{Name: fmt.Sprintf("cma_scale_%d", n), Group: "scale", Prog: "cma_scale",
+			Args: []string{fmt.Sprint(n)}, N: n,
+			About: fmt.Sprintf("%d processes, all-to-all 64 KiB process_vm_readv", n)})
+	}
+	return w
+}()
+
+// Goal inputs: which workloads count as CPU-bound and syscall-heavy, and the
+// metrics the CMA goals compare.
+const (
+	metricCMA64   = "cma_readv_GBps size=67108864"
+	metricMemcpy  = "memcpy_GBps size=67108864"
+	metricLat64   = "cma_lat64_ns size=64"
+	metricWall    = "wall_s"
+	metricMaxRSS  = "maxrss_MiB"
+	workloadCMA   = "cma_bw"
+	workloadCopy  = "cma_copy"
+	goalCMAvsHost = 1.5
+	goalCMAvsCopy = 0.75
+	goalLatency   = 0.5
+	goalCPU       = 1.1
+	goalSyscall   = 1.0
+	goalScaleN    = 256
+	goalRSSPerMiB = 4.0
+)
+
+// groupWorkloads returns the names of the workloads of a group.
+func groupWorkloads(group string) []string {
+	var names []string
+	for _, w := range Workloads {
+		if w.Group == group {
+			names = append(names, w.Name)
+		}
+	}
+	return names
+}
