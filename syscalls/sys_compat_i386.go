@@ -3,7 +3,6 @@ package syscalls
 import (
 	"encoding/binary"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"cmaemu/arch"
@@ -211,7 +210,7 @@ func (d userDesc) empty() bool {
 
 // descriptor builds the GDT descriptor set_thread_area installs.
 func (d userDesc) descriptor() uint64 {
-	if d.empty() || d.flags == 0x28 && d.base == 0 && d.limit == 0 {
+	if d.empty() {
 		return 0
 	}
 	seg32 := d.flags & 1
@@ -530,34 +529,6 @@ func gettimeofday32(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-// sleep32 makes nanosleep/clock_nanosleep with a given timespec layout.
-func sleepHandler(time32, clockArg bool) Handler {
-	return func(t *Task, a Args) (uintptr, error) {
-		clock, flags, req := int32(0), int32(0), a.Pointer(0)
-		if clockArg {
-			clock, flags, req = a.Int(0), a.Int(1), a.Pointer(2)
-		}
-		d, err := t.timespec(req, time32)
-		if err != nil {
-			return 0, err
-		}
-		if flags&1 != 0 { // TIMER_ABSTIME
-			d = t.untilAbsolute(d, clock == 0)
-		}
-		if d <= 0 {
-			return 0, nil
-		}
-		switch err := t.block(nil, d); err {
-		case linux.ETIMEDOUT:
-			return 0, nil
-		case errRestart:
-			return 0, linux.EINTR
-		default:
-			return 0, err
-		}
-	}
-}
-
 // --- credentials, limits, waits -----------------------------------------
 
 // Ugetrlimit implements ugetrlimit(2): struct rlimit of two 32-bit
@@ -610,6 +581,3 @@ func processVM32(t *Task, a Args, dir mm.CopyDirection) (uintptr, error) {
 	return processVMCore(t, a.Int(0), a.Pointer(1), uint64(a.Uint(2)), a.Pointer(3), uint64(a.Uint(4)),
 		uint64(a.Uint(5)), dir, iovec32)
 }
-
-// durationOf is a helper for time handlers.
-var _ = time.Second

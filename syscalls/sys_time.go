@@ -89,3 +89,32 @@ func Time32(t *Task, a Args) (uintptr, error) {
 	}
 	return uintptr(uint32(tv.Sec)), nil
 }
+
+// sleepHandler makes nanosleep (clockArg false) or clock_nanosleep for a
+// timespec layout; the sleep is interruptible by signals.
+func sleepHandler(time32, clockArg bool) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		clock, flags, req := int32(0), int32(0), a.Pointer(0)
+		if clockArg {
+			clock, flags, req = a.Int(0), a.Int(1), a.Pointer(2)
+		}
+		d, err := t.timespec(req, time32)
+		if err != nil {
+			return 0, err
+		}
+		if flags&1 != 0 { // TIMER_ABSTIME
+			d = t.untilAbsolute(d, clock == 0)
+		}
+		if d <= 0 {
+			return 0, nil
+		}
+		switch err := t.block(nil, d); err {
+		case linux.ETIMEDOUT:
+			return 0, nil
+		case errRestart:
+			return 0, linux.EINTR
+		default:
+			return 0, err
+		}
+	}
+}
