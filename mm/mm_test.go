@@ -2,6 +2,7 @@ package mm
 
 import (
 	"errors"
+	"io"
 	"sync/atomic"
 	"testing"
 
@@ -437,4 +438,65 @@ func TestProtNoneHidesAFrameUntilMprotect(t *testing.T) {
 	require.NoError(t, m.Protect(0x900000, PageSize, ProtNone))
 	require.NoError(t, m.Unmap(0x900000, PageSize))
 	assert.Equal(t, used-1, ram.UsedFrames(), "unmapping a PROT_NONE page frees its frame")
+}
+
+// memFile is a SharedFile in memory.
+type memFile struct {
+	data []byte
+	refs int
+}
+
+func (f *memFile) ReadAt(b []byte, off int64) (int, error) {
+	if off >= int64(len(f.data)) {
+		return 0, io.EOF
+	}
+	return copy(b, f.data[off:]), nil
+}
+
+func (f *memFile) WriteAt(b []byte, off int64) (int, error) {
+	return copy(f.data[off:], b), nil
+}
+func (f *memFile) Size() (int64, error) { return int64(len(f.data)), nil }
+func (f *memFile) IncRef()              { f.refs++ }
+func (f *memFile) DecRef()              { f.refs-- }
+func (f *memFile) Name() string         { return "/dev/shm/test" }
+
+func TestSharedFileMappingsShareFramesAndWriteBack(t *testing.T) {
+	ram, a := newTestMM(t)
+	b, err := New(ram, Layout64)
+	require.NoError(t, err)
+	file := &memFile{data: append([]byte("file contents"), make([]byte, PageSize+100)...)}
+	released := false
+	obj := NewFileObject(file, func() { released = true })
+	for _, m := range []*MM{a, b} {
+		_, err := m.Map(MapOpts{Addr: 0x300000, Length: 2 * PageSize, Prot: ProtRead | ProtWrite, Fixed: true, Object: obj})
+		require.NoError(t, err)
+	}
+	obj.Release(ram)
+
+	buf := make([]byte, 13)
+	_, err = b.CopyIn(0x300000, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "file contents", string(buf), "pages come from the file")
+	_, err = a.CopyOut(0x300000, []byte("FILE"))
+	require.NoError(t, err)
+	_, err = b.CopyIn(0x300000, buf[:4])
+	require.NoError(t, err)
+	assert.Equal(t, "FILE", string(buf[:4]), "another address space sees the write at once")
+	assert.Equal(t, "file", string(file.data[:4]), "not written back yet")
+
+	require.NoError(t, a.Sync(0x300000, PageSize))
+	assert.Equal(t, "FILE", string(file.data[:4]), "msync writes back")
+	_, err = b.CopyOut(0x300000+PageSize+50, []byte("tail"))
+	require.NoError(t, err)
+	_, err = b.CopyOut(0x300000+PageSize+200, []byte("past the end"))
+	require.NoError(t, err)
+	require.NoError(t, b.Unmap(0x300000, 2*PageSize))
+	assert.Equal(t, "tail", string(file.data[PageSize+50:PageSize+54]), "unmapping writes back")
+	assert.Len(t, file.data, PageSize+113, "the file does not grow")
+	assert.False(t, released)
+	a.Release()
+	b.Release()
+	assert.True(t, released, "the last mapping releases the object")
+	assert.Equal(t, 0, file.refs)
 }

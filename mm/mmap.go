@@ -13,9 +13,12 @@ type MapOpts struct {
 	Fixed     bool // MAP_FIXED: replace whatever is mapped there
 	NoReplace bool // MAP_FIXED_NOREPLACE: EEXIST if anything is there
 	Shared    bool // MAP_SHARED
-	File      File // nil for anonymous memory
-	Offset    uint64
-	Name      string
+	File      File // nil for anonymous memory (private file mappings)
+	// Object, if set, backs the mapping (shared file mappings): the
+	// mapping takes a reference on it.
+	Object *SharedObject
+	Offset uint64
+	Name   string
 }
 
 // Map creates a mapping with mmap's rules and returns its address.
@@ -58,9 +61,16 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 		}
 	}
 	v := &VMA{Range: r, Prot: o.Prot, Shared: o.Shared, File: o.File, Offset: o.Offset, Name: o.Name}
-	if o.File != nil {
+	switch {
+	case o.Object != nil:
+		o.Object.incRef()
+		v.Object, v.Shared = o.Object, true
+		if o.Object.file != nil {
+			v.Name = o.Object.file.Name()
+		}
+	case o.File != nil:
 		o.File.IncRef()
-	} else if o.Shared {
+	case o.Shared:
 		v.Object = newSharedObject()
 	}
 	m.vmas.insert(v)
@@ -329,4 +339,33 @@ func (m *MM) moveLocked(v *VMA, from, to AddrRange) Addr {
 	m.vmas.merge()
 	m.shootdown(code)
 	return to.Start
+}
+
+// Sync writes back the shared file pages mapped in [addr, addr+length)
+// (msync).
+func (m *MM) Sync(addr Addr, length uint64) error {
+	if !addr.IsPageAligned() {
+		return linux.EINVAL
+	}
+	end, ok := addr.AddLength(length)
+	if end, ok = end.RoundUp(); !ok {
+		return linux.ENOMEM
+	}
+	r := AddrRange{addr, end}
+	m.mu.RLock()
+	if m.pt == nil || !m.vmas.covered(r) {
+		m.mu.RUnlock()
+		return linux.ENOMEM
+	}
+	var objs []*SharedObject
+	for i := m.vmas.firstFrom(r.Start); i < len(m.vmas.list) && m.vmas.list[i].Range.Start < r.End; i++ {
+		if o := m.vmas.list[i].Object; o != nil {
+			objs = append(objs, o)
+		}
+	}
+	m.mu.RUnlock()
+	for _, o := range objs {
+		o.writeBack(m.ram)
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"io"
 	"sort"
 	"sync"
+
+	"cmaemu/linux"
 )
 
 // File is the backing of a file mapping. The MM holds a reference for each
@@ -16,17 +18,55 @@ type File interface {
 	Name() string
 }
 
-// SharedObject holds the frames of a MAP_SHARED anonymous mapping, so that
-// every address space mapping it (after fork) faults in the same frames.
+// SharedFile is the backing of a MAP_SHARED file mapping: a file that
+// can also be written back.
+type SharedFile interface {
+	File
+	io.WriterAt
+	// Size returns the file's current size.
+	Size() (int64, error)
+}
+
+// SharedObject holds the frames of shared memory: a MAP_SHARED anonymous
+// mapping (shared with forks), or the pages of a file mapped MAP_SHARED
+// (shared by every mapping of the file). A file object reads a page from
+// the file when it is first faulted in, and writes its pages back (up to
+// the file's size) when a mapping of it goes away and on msync.
 type SharedObject struct {
 	mu     sync.Mutex // protects frames, refs
 	frames map[uint64]Frame
-	refs   int // VMAs referring to the object
+	refs   int        // VMAs referring to the object
+	file   SharedFile // nil for anonymous memory
+	dead   bool       // the last reference went: the object is empty
+	// onRelease runs when the last reference goes.
+	onRelease func()
 }
 
 func newSharedObject() *SharedObject {
 	return &SharedObject{frames: map[uint64]Frame{}, refs: 1}
 }
+
+// NewFileObject returns a shared object for f with one reference, which
+// the caller drops with Release once its mappings hold their own.
+// onRelease, if not nil, runs when the last reference goes.
+func NewFileObject(f SharedFile, onRelease func()) *SharedObject {
+	f.IncRef()
+	return &SharedObject{frames: map[uint64]Frame{}, refs: 1, file: f, onRelease: onRelease}
+}
+
+// Acquire takes a reference unless the object has already been released.
+func (o *SharedObject) Acquire() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dead {
+		return false
+	}
+	o.refs++
+	return true
+}
+
+// Release drops a reference taken by NewFileObject or Acquire.
+func (o *SharedObject) Release(ram *RAM) { o.decRef(ram) }
 
 // frame returns the frame for page index pg, allocating it on first use.
 // The returned frame carries an extra reference for the caller's PTE.
@@ -39,10 +79,38 @@ func (o *SharedObject) frame(ram *RAM, pg uint64) (Frame, error) {
 		if f, err = ram.Alloc(); err != nil {
 			return 0, err
 		}
+		if o.file != nil {
+			if _, err := o.file.ReadAt(ram.Bytes(f), int64(pg)<<PageShift); err != nil && !isEOF(err) {
+				ram.DecRef(f)
+				return 0, linux.EIO
+			}
+		}
 		o.frames[pg] = f
 	}
 	ram.IncRef(f)
 	return f, nil
+}
+
+// writeBack writes a file object's pages to the file, each cut at the
+// file's size (pages wholly beyond it are not written).
+func (o *SharedObject) writeBack(ram *RAM) {
+	if o.file == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	size, err := o.file.Size()
+	if err != nil {
+		return
+	}
+	for pg, f := range o.frames {
+		off := int64(pg) << PageShift
+		if off >= size {
+			continue
+		}
+		n := min(int64(PageSize), size-off)
+		o.file.WriteAt(ram.Bytes(f)[:n], off)
+	}
 }
 
 func (o *SharedObject) incRef() {
@@ -52,15 +120,24 @@ func (o *SharedObject) incRef() {
 }
 
 func (o *SharedObject) decRef(ram *RAM) {
+	o.writeBack(ram)
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.refs--; o.refs > 0 {
+		o.mu.Unlock()
 		return
 	}
 	for _, f := range o.frames {
 		ram.DecRef(f)
 	}
-	o.frames = nil
+	o.frames, o.dead = nil, true
+	file, release := o.file, o.onRelease
+	o.mu.Unlock()
+	if release != nil {
+		release()
+	}
+	if file != nil {
+		file.DecRef()
+	}
 }
 
 // VMA is a virtual memory area: a page-aligned range with one protection and

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"cmaemu/linux"
+	"cmaemu/mm"
 )
 
 // File is an open file description: a host file or one of the kernel's
@@ -369,4 +370,56 @@ func (fs *FSContext) fork() *FSContext {
 	n := &FSContext{cwd: fs.cwd, path: fs.path, umask: fs.umask}
 	n.users.Store(1)
 	return n
+}
+
+// WriteAt writes at an offset without moving the file position
+// (mm.SharedFile: the write-back of shared mappings).
+func (f *HostFile) WriteAt(b []byte, off int64) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Pwrite(f.host, b[n:], off+int64(n))
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// Size returns the file's size (mm.SharedFile).
+func (f *HostFile) Size() (int64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(f.host, &st); err != nil {
+		return 0, err
+	}
+	return st.Size, nil
+}
+
+// fileID names a host file for the page cache of shared mappings.
+type fileID struct{ dev, ino uint64 }
+
+// sharedFileObject returns the shared object of the host file behind f,
+// with a reference the caller drops with Release: every MAP_SHARED
+// mapping of one file, in any process, uses the same frames.
+func (k *Kernel) sharedFileObject(f *HostFile) (*mm.SharedObject, error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(f.host, &st); err != nil {
+		return nil, hostErr(err)
+	}
+	id := fileID{uint64(st.Dev), st.Ino}
+	k.sharedMu.Lock()
+	defer k.sharedMu.Unlock()
+	if o := k.sharedFiles[id]; o != nil && o.Acquire() {
+		return o, nil
+	}
+	var o *mm.SharedObject
+	o = mm.NewFileObject(f, func() {
+		k.sharedMu.Lock()
+		if k.sharedFiles[id] == o {
+			delete(k.sharedFiles, id)
+		}
+		k.sharedMu.Unlock()
+	})
+	k.sharedFiles[id] = o
+	return o, nil
 }

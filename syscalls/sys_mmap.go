@@ -8,8 +8,9 @@ import (
 const protMask = linux.PROT_READ | linux.PROT_WRITE | linux.PROT_EXEC
 
 // Mmap implements mmap(2): anonymous private and shared memory, private
-// file mappings (read from the file on first touch). Shared file mappings
-// are mapped privately: writes do not reach the file.
+// file mappings (read from the file on first touch) and shared file
+// mappings (one set of frames per file, in every process, written back to
+// the file when a mapping goes and on msync).
 func Mmap(t *Task, a Args) (uintptr, error) {
 	addr, length, prot, flags, fd, off := a.Pointer(0), a.Uint64(1), a.Uint64(2), a.Uint64(3), a.Int(4), a.Uint64(5)
 	if prot&^protMask != 0 {
@@ -44,7 +45,16 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 		case o.Shared && prot&linux.PROT_WRITE != 0 && fl&linux.O_ACCMODE != linux.O_RDWR:
 			return 0, linux.EACCES
 		}
-		o.File, o.Shared = hf, false
+		if o.Shared {
+			obj, err := t.k.sharedFileObject(hf)
+			if err != nil {
+				return 0, err
+			}
+			defer obj.Release(t.k.ram)
+			o.Object = obj
+		} else {
+			o.File = hf
+		}
 	} else {
 		o.Offset = 0
 	}
@@ -103,4 +113,12 @@ func Madvise(t *Task, a Args) (uintptr, error) {
 // Brk implements brk(2).
 func Brk(t *Task, a Args) (uintptr, error) {
 	return uintptr(t.MM().Brk(a.Pointer(0))), nil
+}
+
+// Msync implements msync(2): shared file pages are written back.
+func Msync(t *Task, a Args) (uintptr, error) {
+	if a.Int(2)&^7 != 0 {
+		return 0, linux.EINVAL
+	}
+	return 0, t.MM().Sync(a.Pointer(0), a.Uint64(1))
 }

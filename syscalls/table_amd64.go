@@ -141,6 +141,7 @@ func amd64Table() Table {
 			linux.SysAMD64Statfs:           sys("statfs", Statfs, Path, Ptr),
 			linux.SysAMD64Fstatfs:          sys("fstatfs", Fstatfs, FD, Ptr),
 			linux.SysAMD64Sendfile:         sys("sendfile", Sendfile, FD, FD, Ptr, Uint),
+			linux.SysAMD64Msync:            sys("msync", Msync, Ptr, Uint, Hex),
 			linux.SysAMD64Rseq:             enosys("rseq", "restartable sequences are optional; libc falls back", Ptr, Uint, Hex, Hex),
 		},
 	}

@@ -170,6 +170,7 @@ func i386Table() Table {
 			linux.Sys386PpollTime64:          sys("ppoll_time64", ppollHandler(false), Ptr, Uint, Ptr, Ptr, Uint),
 			linux.Sys386FutexTime64:          sys("futex_time64", futexHandler(false), Ptr, Int, Uint, Ptr, Ptr, Uint),
 			linux.Sys386Faccessat2:           sys("faccessat2", Faccessat, FD, Path, Octal, Hex),
+			linux.Sys386Msync:                sys("msync", Msync, Ptr, Uint, Hex),
 			linux.Sys386Clone3:               enosys("clone3", "libc falls back to clone", Ptr, Uint),
 			linux.Sys386Rseq:                 enosys("rseq", "restartable sequences are optional; libc falls back", Ptr, Uint, Hex, Hex),
 		},
