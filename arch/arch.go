@@ -33,6 +33,13 @@ type Regs struct {
 	FS, GS uint64
 }
 
+// FPState is the SSE state a signal frame saves: MXCSR and the XMM
+// registers (8 of them for i386 tasks). The x87 stack is not kept.
+type FPState struct {
+	MXCSR uint32
+	XMM   [16][16]byte
+}
+
 // SyscallFrame is one system call as the CPU hands it to the kernel.
 type SyscallFrame struct {
 	Nr   uint64    // RAX (EAX)
@@ -118,6 +125,9 @@ type CPU interface {
 	// Kick makes a running (or the next) Run return ExitKicked soon. It
 	// may be called from any goroutine.
 	Kick()
+	// FP returns the SSE state; SetFP restores it.
+	FP() (FPState, error)
+	SetFP(s *FPState) error
 	// SetTLS installs the three TLS descriptors of an i386 task in its
 	// GDT (entries 12 to 14).
 	SetTLS(desc [3]uint64)

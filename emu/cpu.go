@@ -160,16 +160,23 @@ func (c *CPU) setup() error {
 }
 
 // resetAfterFault restores the context saved at creation, keeping the
-// task's registers, so that the next fault is reported as itself. The
-// engine re-enters user mode through the trampoline; x87/SSE state starts
-// afresh.
+// task's registers and SSE state, so that the next fault is reported as
+// itself. The engine re-enters user mode through the trampoline; the x87
+// state starts afresh.
 func (c *CPU) resetAfterFault() error {
 	regs, err := c.Regs()
 	if err != nil {
 		return err
 	}
+	fp, err := c.FP()
+	if err != nil {
+		return err
+	}
 	if err := c.uc.ContextRestore(c.fresh); err != nil {
 		return fmt.Errorf("emu: resetting after a fault: %w", err)
+	}
+	if err := c.SetFP(&fp); err != nil {
+		return err
 	}
 	c.uc.SetPageTable(nil, 0, 0) // until entry is over (see onTLBFill)
 	if err := c.uc.FlushTLB(); err != nil {
@@ -284,6 +291,33 @@ func (c *CPU) SetTLS(desc [3]uint64) {
 			page[off+b] = byte(d >> (8 * b))
 		}
 	}
+}
+
+// xmmCount is how many XMM registers the mode has.
+func (c *CPU) xmmCount() int {
+	if c.mode == arch.Mode32 {
+		return 8
+	}
+	return 16
+}
+
+// FP implements arch.CPU.
+func (c *CPU) FP() (arch.FPState, error) {
+	var s arch.FPState
+	mxcsr, err := c.uc.RegRead(unicorn.MXCSR)
+	if err != nil {
+		return s, err
+	}
+	s.MXCSR = uint32(mxcsr)
+	return s, c.uc.ReadXMM(s.XMM[:c.xmmCount()])
+}
+
+// SetFP implements arch.CPU.
+func (c *CPU) SetFP(s *arch.FPState) error {
+	if err := c.uc.RegWrite(unicorn.MXCSR, uint64(s.MXCSR)); err != nil {
+		return err
+	}
+	return c.uc.WriteXMM(s.XMM[:c.xmmCount()])
 }
 
 // SetFSBase sets the FS base (x86-64 only).

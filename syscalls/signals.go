@@ -383,9 +383,60 @@ func (t *Task) setupFrame(regs *arch.Regs, sig linux.Signal, info sigInfo, act l
 	return true
 }
 
-// setupFrame64 writes an x86-64 struct rt_sigframe.
+// fxsaveSize is the size of the FXSAVE-format area a frame's fpstate
+// points at.
+const fxsaveSize = 512
+
+// putFPState writes the SSE state below top in FXSAVE format (64-byte
+// aligned) and returns its address, or 0 if the state cannot be read.
+func (t *Task) putFPState(top uint64) (uint64, bool) {
+	fp, err := t.cpu.FP()
+	if err != nil {
+		return 0, true
+	}
+	addr := (top - fxsaveSize) &^ 63
+	var b [fxsaveSize]byte
+	le := binary.LittleEndian
+	le.PutUint16(b[0:], 0x37f) // x87 control word: the default
+	le.PutUint32(b[24:], fp.MXCSR)
+	le.PutUint32(b[28:], 0xffff) // MXCSR_MASK
+	for i := range fp.XMM {
+		copy(b[160+16*i:], fp.XMM[i][:])
+	}
+	if _, err := t.MM().CopyOut(mm.Addr(addr), b[:]); err != nil {
+		return 0, false
+	}
+	return addr, true
+}
+
+// restoreFPState loads the SSE state from an FXSAVE area (0: none).
+func (t *Task) restoreFPState(addr uint64) error {
+	if addr == 0 {
+		return nil
+	}
+	var b [fxsaveSize]byte
+	if _, err := t.MM().CopyIn(mm.Addr(addr), b[:]); err != nil {
+		return err
+	}
+	fp := arch.FPState{MXCSR: binary.LittleEndian.Uint32(b[24:])}
+	for i := range fp.XMM {
+		copy(fp.XMM[i][:], b[160+16*i:])
+	}
+	return t.cpu.SetFP(&fp)
+}
+
+// setupFrame64 writes an x86-64 struct rt_sigframe, with the SSE state
+// below it (pointed at by the sigcontext's fpstate).
 func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction, old linux.SigSet) bool {
-	sp := (regs.RSP-redZone-frameSize)&^15 - 8
+	fpAddr, ok := t.putFPState(regs.RSP - redZone)
+	if !ok {
+		return false
+	}
+	top := regs.RSP - redZone
+	if fpAddr != 0 {
+		top = fpAddr
+	}
+	sp := (top-frameSize)&^15 - 8
 	var b [frameSize]byte
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.Restorer)
@@ -397,6 +448,7 @@ func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	le.PutUint16(mc[144:], userCS)
 	le.PutUint16(mc[150:], userSS)
 	le.PutUint64(mc[168:], uint64(old)) // oldmask
+	le.PutUint64(mc[184:], fpAddr)      // fpstate
 	le.PutUint64(b[ucOffset+ucSigmask:], uint64(old))
 	copy(b[infoOffset:], info[:])
 	if _, err := t.MM().CopyOut(mm.Addr(sp), b[:]); err != nil {
@@ -441,6 +493,10 @@ func RtSigreturn(t *Task, a Args) (uintptr, error) {
 		*p = le.Uint64(mc[8*i:])
 	}
 	saved.RFLAGS = regs.RFLAGS&^userFlagsMask | saved.RFLAGS&userFlagsMask
+	if err := t.restoreFPState(le.Uint64(mc[184:])); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return 0, nil
+	}
 	t.setMask(linux.SigSet(le.Uint64(uc[ucSigmask:])))
 	if err := t.cpu.SetRegs(&saved); err != nil {
 		return 0, err

@@ -35,8 +35,9 @@ func sigcontext32Regs(r *arch.Regs) []*uint64 {
 	return []*uint64{&r.RDI, &r.RSI, &r.RBP, &r.RSP, &r.RBX, &r.RDX, &r.RCX, &r.RAX}
 }
 
-// putSigcontext32 fills a struct sigcontext_32.
-func putSigcontext32(b []byte, r *arch.Regs, old linux.SigSet) {
+// putSigcontext32 fills a struct sigcontext_32; fpstate points at the
+// SSE state (in FXSAVE format).
+func putSigcontext32(b []byte, r *arch.Regs, old linux.SigSet, fpstate uint64) {
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], uint32(r.GS))
 	le.PutUint32(b[4:], uint32(r.FS))
@@ -48,9 +49,10 @@ func putSigcontext32(b []byte, r *arch.Regs, old linux.SigSet) {
 	le.PutUint32(b[56:], uint32(r.RIP))
 	le.PutUint32(b[60:], user32CS)
 	le.PutUint32(b[64:], uint32(r.RFLAGS))
-	le.PutUint32(b[68:], uint32(r.RSP)) // sp_at_signal
-	le.PutUint32(b[72:], user32DS)      // ss
-	le.PutUint32(b[80:], uint32(old))   // oldmask
+	le.PutUint32(b[68:], uint32(r.RSP))   // sp_at_signal
+	le.PutUint32(b[72:], user32DS)        // ss
+	le.PutUint32(b[76:], uint32(fpstate)) // fpstate
+	le.PutUint32(b[80:], uint32(old))     // oldmask
 }
 
 // getSigcontext32 restores registers from a struct sigcontext_32.
@@ -87,8 +89,16 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	le := binary.LittleEndian
 	var b []byte
 	var sp uint64
+	fpAddr, ok := t.putFPState(regs.RSP & 0xffffffff)
+	if !ok {
+		return false
+	}
+	top := regs.RSP
+	if fpAddr != 0 {
+		top = fpAddr
+	}
 	if act.Flags&saSiginfo != 0 {
-		sp = ((regs.RSP-rtFrameSize32)&^15 - 4) & 0xffffffff
+		sp = ((top-rtFrameSize32)&^15 - 4) & 0xffffffff
 		b = make([]byte, rtFrameSize32)
 		le.PutUint32(b[0:], uint32(act.Restorer))
 		le.PutUint32(b[4:], uint32(sig))
@@ -98,15 +108,15 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 		copy(b[rtInfoOff32:], si[:])
 		uc := b[rtUCOff32:]
 		le.PutUint32(uc[16:], ssDisable)
-		putSigcontext32(uc[uc32Mcontext:], regs, old)
+		putSigcontext32(uc[uc32Mcontext:], regs, old, fpAddr)
 		le.PutUint64(uc[uc32Sigmask:], uint64(old))
 		regs.RDX, regs.RCX = sp+rtInfoOff32, sp+rtUCOff32
 	} else {
-		sp = ((regs.RSP-oldFrameSize)&^15 - 4) & 0xffffffff
+		sp = ((top-oldFrameSize)&^15 - 4) & 0xffffffff
 		b = make([]byte, oldFrameSize)
 		le.PutUint32(b[0:], uint32(act.Restorer))
 		le.PutUint32(b[4:], uint32(sig))
-		putSigcontext32(b[oldSCOff32:], regs, old)
+		putSigcontext32(b[oldSCOff32:], regs, old, fpAddr)
 		le.PutUint32(b[oldSCOff32+sc32Size:], uint32(old>>32)) // extramask
 		regs.RDX, regs.RCX = 0, 0
 	}
@@ -131,6 +141,10 @@ func (t *Task) restoreFrame32(sc mm.Addr, maskAt mm.Addr, oldStyle bool) (uintpt
 		return 0, nil
 	}
 	getSigcontext32(b, &regs)
+	if err := t.restoreFPState(uint64(binary.LittleEndian.Uint32(b[76:]))); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return 0, nil
+	}
 	var mask linux.SigSet
 	if oldStyle {
 		mask = linux.SigSet(binary.LittleEndian.Uint32(b[80:])) | linux.SigSet(binary.LittleEndian.Uint32(b[sc32Size:]))<<32

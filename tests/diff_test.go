@@ -106,6 +106,8 @@ var guests = []Guest{
 	{Name: "cma_cap", Variants: cmaVariants, Want: Exited(0), CMA: true},
 	{Name: "cma_perm", Variants: cmaVariants, Want: Exited(0), CMA: true},
 	{Name: "cma_thread", Variants: cmaVariants, Want: Exited(0), CMA: true, Threads: true},
+	// Asynchronous signals whose handlers use SSE: the frame keeps the state.
+	{Name: "sig_fpstate", Want: Exited(0)},
 	// The two-process exchange that cmaemu demo runs.
 	{Name: "cma_demo", Variants: cmaVariants, Want: Exited(0), CMA: true},
 	// The i386 (compat) rules: 32-bit iovecs, flags and counts, the top

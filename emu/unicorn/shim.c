@@ -353,3 +353,16 @@ void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v)
 {
 	__atomic_store_n(&ctx->interrupt, v, __ATOMIC_RELEASE);
 }
+
+// cmuc_xmm reads (write == 0) or writes the first n XMM registers, 16
+// bytes each, in one call.
+uc_err cmuc_xmm(uc_engine *uc, uint8_t *buf, int n, int write)
+{
+	for (int i = 0; i < n; i++) {
+		uc_err err = write ? uc_reg_write(uc, UC_X86_REG_XMM0 + i, buf + 16 * i)
+				   : uc_reg_read(uc, UC_X86_REG_XMM0 + i, buf + 16 * i);
+		if (err != UC_ERR_OK)
+			return err;
+	}
+	return UC_ERR_OK;
+}

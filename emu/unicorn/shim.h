@@ -55,6 +55,7 @@ enum {
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);
+uc_err cmuc_xmm(uc_engine *uc, uint8_t *buf, int n, int write);
 
 uc_err cmuc_set_tcg_buffer_size(uc_engine *uc, uint32_t size);
 uc_err cmuc_set_cpu_model(uc_engine *uc, int model);

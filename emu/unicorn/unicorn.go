@@ -474,3 +474,20 @@ func (c *Context) free() {
 	C.uc_context_free(c.p)
 	c.p = nil
 }
+
+// ReadXMM reads the first len(regs) XMM registers (16 in 64-bit mode, 8
+// in 32-bit mode) in one call.
+func (e *Engine) ReadXMM(regs [][16]byte) error {
+	if len(regs) == 0 {
+		return nil
+	}
+	return errOf(C.cmuc_xmm(e.uc, (*C.uint8_t)(unsafe.Pointer(&regs[0][0])), C.int(len(regs)), 0))
+}
+
+// WriteXMM writes the first len(regs) XMM registers.
+func (e *Engine) WriteXMM(regs [][16]byte) error {
+	if len(regs) == 0 {
+		return nil
+	}
+	return errOf(C.cmuc_xmm(e.uc, (*C.uint8_t)(unsafe.Pointer(&regs[0][0])), C.int(len(regs)), 1))
+}
