@@ -81,6 +81,8 @@ func TestFaults(t *testing.T) {
 	}{
 		{"write to read-only page", []byte{0xc6, 0x04, 0x25, 0, 0, 0, 0x08, 1}, arch.ExitPageFault, 0x8000000, mm.Write, true, 0},
 		{"read of unmapped page", []byte{0x8a, 0x04, 0x25, 0, 0, 0, 0x09}, arch.ExitPageFault, 0x9000000, mm.Read, false, 0},
+		{"the fault address is the byte, not the page", []byte{0x8a, 0x04, 0x25, 0x23, 0x01, 0, 0x09}, arch.ExitPageFault, 0x9000123, mm.Read, false, 0},
+		{"register-relative addresses are exact too", []byte{0xb8, 0, 0, 0, 0x09, 0x8a, 0x80, 0x56, 0x04, 0, 0}, arch.ExitPageFault, 0x9000456, mm.Read, false, 0},
 		{"jump to unmapped page", []byte{0xb8, 0, 0, 0, 0x0a, 0xff, 0xe0}, arch.ExitPageFault, 0xa000000, mm.Exec, false, 0},
 		{"ud2", []byte{0x0f, 0x0b}, arch.ExitIllegal, 0, 0, false, 0},
 		{"hlt is privileged at CPL 3", []byte{0xf4}, arch.ExitInterrupt, 0, 0, false, arch.VectorGP},

@@ -83,6 +83,7 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 			c.faulted = true
 			f := c.fault
 			f.RIP = rip
+			c.refineFaultAddr(&f)
 			return f, nil
 		default:
 			return arch.Exit{}, fmt.Errorf("emu: engine stopped at %#x: %w", rip, err)
