@@ -96,6 +96,11 @@ type Process struct {
 	exitSignal linux.Signal  // sent to the parent at exit (SIGCHLD)
 	execed     bool          // has called execve (setpgid by the parent: EACCES)
 	subreaper  bool          // PR_SET_CHILD_SUBREAPER: adopts orphaned descendants
+	stopped    bool          // job control: stopped by a stop signal
+	stopSig    linux.Signal  // the signal that stopped it
+	stopReport bool          // the stop is not yet reported to wait(WUNTRACED)
+	contReport bool          // a continue is not yet reported to wait(WCONTINUED)
+	resume     chan struct{} // closed when a stopped process continues
 	childEvent chan struct{} // closed and replaced when a child changes state
 	tasks      []*Task
 

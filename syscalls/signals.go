@@ -22,17 +22,19 @@ const (
 
 // siginfo codes.
 const (
-	siUser     = 0
-	siKernel   = 0x80
-	siTkill    = -6
-	cldExited  = 1
-	cldKilled  = 2
-	cldDumped  = 3
-	segvMapErr = 1
-	segvAccErr = 2
-	illIllOpc  = 1
-	fpeIntDiv  = 1
-	trapBrkpt  = 1
+	siUser       = 0
+	siKernel     = 0x80
+	siTkill      = -6
+	cldExited    = 1
+	cldKilled    = 2
+	cldDumped    = 3
+	cldStopped   = 5
+	cldContinued = 6
+	segvMapErr   = 1
+	segvAccErr   = 2
+	illIllOpc    = 1
+	fpeIntDiv    = 1
+	trapBrkpt    = 1
 )
 
 // sigInfo is a raw struct siginfo (128 bytes).
@@ -68,6 +70,15 @@ func sigInfoChild(c *Process, st ExitStatus) sigInfo {
 	binary.LittleEndian.PutUint32(si[16:], uint32(c.pid))
 	binary.LittleEndian.PutUint32(si[20:], c.creds.RUID)
 	binary.LittleEndian.PutUint32(si[24:], uint32(status))
+	return si
+}
+
+// sigInfoJob is the SIGCHLD siginfo of a child that stopped or continued.
+func sigInfoJob(c *Process, code int32, sig linux.Signal) sigInfo {
+	si := newSigInfo(linux.SIGCHLD, code)
+	binary.LittleEndian.PutUint32(si[16:], uint32(c.pid))
+	binary.LittleEndian.PutUint32(si[20:], c.creds.RUID)
+	binary.LittleEndian.PutUint32(si[24:], uint32(sig))
 	return si
 }
 
@@ -134,9 +145,23 @@ func (k *Kernel) signalProcess(p *Process, sig linux.Signal, info sigInfo) {
 
 // signal sends sig to process p, or to its task t if not nil.
 func (k *Kernel) signal(p *Process, t *Task, sig linux.Signal, info sigInfo) {
-	if sig == linux.SIGKILL {
+	switch sig {
+	case linux.SIGKILL:
 		p.killGroup(ExitStatus{Signal: linux.SIGKILL})
 		return
+	case linux.SIGCONT:
+		k.continueProcess(p) // whatever its disposition, SIGCONT resumes
+	case linux.SIGSTOP:
+		k.stopProcess(p, sig)
+		return
+	case linux.SIGTSTP, linux.SIGTTIN, linux.SIGTTOU:
+		p.mu.Lock()
+		dfl := p.sigacts[sig-1].Handler == linux.SIG_DFL
+		p.mu.Unlock()
+		if dfl {
+			k.stopProcess(p, sig)
+			return
+		}
 	}
 	k.mu.Lock()
 	tasks := append([]*Task(nil), p.tasks...)
@@ -175,6 +200,74 @@ func (k *Kernel) signal(p *Process, t *Task, sig linux.Signal, info sigInfo) {
 	for _, x := range tasks {
 		if t == nil || x == t {
 			x.poke()
+		}
+	}
+}
+
+// stopProcess stops every task of p (job control) and tells the parent.
+func (k *Kernel) stopProcess(p *Process, sig linux.Signal) {
+	k.mu.Lock()
+	if p.state != procRunning || p.stopped {
+		k.mu.Unlock()
+		return
+	}
+	p.stopped, p.stopSig, p.stopReport, p.contReport = true, sig, true, false
+	p.resume = make(chan struct{})
+	parent := p.parent
+	k.notifyChildEventLocked(parent)
+	tasks := append([]*Task(nil), p.tasks...)
+	k.mu.Unlock()
+	for _, t := range tasks {
+		t.poke()
+	}
+	k.tellParentJob(parent, p, cldStopped, sig)
+}
+
+// continueProcess resumes a stopped process and tells the parent.
+func (k *Kernel) continueProcess(p *Process) {
+	k.mu.Lock()
+	if !p.stopped {
+		k.mu.Unlock()
+		return
+	}
+	p.stopped, p.stopReport, p.contReport = false, false, true
+	close(p.resume)
+	parent := p.parent
+	k.notifyChildEventLocked(parent)
+	k.mu.Unlock()
+	p.mu.Lock()
+	p.pending &^= linux.Bit(linux.SIGSTOP) | linux.Bit(linux.SIGTSTP) | linux.Bit(linux.SIGTTIN) | linux.Bit(linux.SIGTTOU)
+	p.mu.Unlock()
+	k.tellParentJob(parent, p, cldContinued, linux.SIGCONT)
+}
+
+// tellParentJob sends SIGCHLD for a stop or continue, unless the parent
+// asked not to hear of them (SA_NOCLDSTOP).
+func (k *Kernel) tellParentJob(parent, c *Process, code int32, sig linux.Signal) {
+	if parent == k.reaper {
+		return
+	}
+	parent.mu.Lock()
+	quiet := parent.sigacts[linux.SIGCHLD-1].Flags&saNoCldStop != 0
+	parent.mu.Unlock()
+	if !quiet {
+		k.signalProcess(parent, linux.SIGCHLD, sigInfoJob(c, code, sig))
+	}
+}
+
+// waitIfStopped blocks a task of a stopped process until it is continued
+// or killed.
+func (t *Task) waitIfStopped() {
+	for {
+		t.k.mu.Lock()
+		stopped, resume := t.proc.stopped, t.proc.resume
+		t.k.mu.Unlock()
+		if !stopped || t.proc.groupExit() != nil {
+			return
+		}
+		select {
+		case <-resume:
+		case <-t.wake:
 		}
 	}
 }

@@ -30,9 +30,34 @@ const (
 
 // waitResult is a reaped (or, with WNOWAIT, observed) child.
 type waitResult struct {
-	pid    int32
-	uid    uint32
-	status ExitStatus
+	pid       int32
+	uid       uint32
+	status    ExitStatus
+	stopped   linux.Signal // the child stopped with this signal (WUNTRACED)
+	continued bool         // the child was continued (WCONTINUED)
+}
+
+// waitStatus encodes the result as wait4 reports it.
+func (r *waitResult) waitStatus() uint32 {
+	switch {
+	case r.stopped != 0:
+		return uint32(r.stopped)<<8 | 0x7f
+	case r.continued:
+		return 0xffff
+	}
+	return r.status.WaitStatus()
+}
+
+// sigInfo is the SIGCHLD siginfo waitid fills in for the result.
+func (r *waitResult) sigInfo() sigInfo {
+	c := &Process{pid: r.pid, creds: Creds{RUID: r.uid}}
+	switch {
+	case r.stopped != 0:
+		return sigInfoJob(c, cldStopped, r.stopped)
+	case r.continued:
+		return sigInfoJob(c, cldContinued, linux.SIGCONT)
+	}
+	return sigInfoChild(c, r.status)
 }
 
 // waitChild waits for a child matching sel to exit. It returns nil with
@@ -53,12 +78,21 @@ func (t *Task) waitChild(sel func(c *Process) bool, options uint32) (*waitResult
 		}
 		sort.Slice(kids, func(i, j int) bool { return kids[i].pid < kids[j].pid })
 		for _, c := range kids {
-			if c.state != procZombie {
-				continue
-			}
 			r := &waitResult{pid: c.pid, uid: c.creds.RUID, status: c.status}
-			if options&wNoWait == 0 {
-				k.reapLocked(c)
+			consume := options&wNoWait == 0
+			switch {
+			case c.state == procZombie && options&wExited != 0:
+				if consume {
+					k.reapLocked(c)
+				}
+			case c.stopReport && options&wUntraced != 0:
+				r.stopped = c.stopSig
+				c.stopReport = c.stopReport && !consume
+			case c.contReport && options&wContinued != 0:
+				r.continued = true
+				c.contReport = c.contReport && !consume
+			default:
+				continue
 			}
 			k.mu.Unlock()
 			return r, nil
@@ -105,7 +139,7 @@ func Wait4(t *Task, a Args) (uintptr, error) {
 	}
 	if statusAddr != 0 {
 		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], r.status.WaitStatus())
+		binary.LittleEndian.PutUint32(b[:], r.waitStatus())
 		if _, err := t.MM().CopyOut(statusAddr, b[:]); err != nil {
 			return 0, err
 		}
@@ -146,11 +180,6 @@ func Waitid(t *Task, a Args) (uintptr, error) {
 	default:
 		return 0, linux.EINVAL
 	}
-	if options&wExited == 0 {
-		// Only exits are reported: waiting for stops or continues alone
-		// would wait for ever; report nothing ready.
-		options |= wNoHang
-	}
 	r, err := t.waitChild(sel, options)
 	if err != nil {
 		return 0, err
@@ -158,7 +187,7 @@ func Waitid(t *Task, a Args) (uintptr, error) {
 	if infop != 0 {
 		var si sigInfo
 		if r != nil {
-			si = sigInfoChild(&Process{pid: r.pid, creds: Creds{RUID: r.uid}}, r.status)
+			si = r.sigInfo()
 			if t.mode == arch.Mode32 {
 				si = sigInfo32(si)
 			}

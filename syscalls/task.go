@@ -74,6 +74,7 @@ func (t *Task) loop() ExitStatus {
 		if t.threadExitRequested() {
 			return ExitStatus{}
 		}
+		t.waitIfStopped()
 		if err := t.switchCPU(); err != nil {
 			internalError("pid %d: %v", t.tid, err)
 			return ExitStatus{Signal: linux.SIGKILL}
@@ -227,6 +228,7 @@ func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	} else if !f.KeepRegs {
 		f.Ret = uint64(ret)
 	}
+	t.waitIfStopped() // a stop during the call takes effect before user mode
 	if t.exitStatus != nil || t.execMM != nil || t.proc.groupExit() != nil || t.threadExitRequested() {
 		f.Stop = true
 	} else {
