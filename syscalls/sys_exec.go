@@ -251,7 +251,9 @@ func (t *Task) commitExec(img *image) {
 	p := t.proc
 	t.killOtherThreads()
 	t.becomeLeader()
-	p.fds.closeOnExec()
+	t.k.mu.Lock()
+	p.execed = true
+	t.k.mu.Unlock()
 	p.mu.Lock()
 	for i := range p.sigacts {
 		if p.sigacts[i].Handler != linux.SIG_IGN {
@@ -264,9 +266,9 @@ func (t *Task) commitExec(img *image) {
 	// begin_new_exec: dumpable unless the ids differ (suid_dumpable 0).
 	p.dumpable = c.EUID == c.RUID && c.EGID == c.RGID
 	p.mu.Unlock()
-	t.k.mu.Lock()
-	p.execed = true
-	t.k.mu.Unlock()
+	// Last: a parent that sees these descriptors close finds the new
+	// process state (setpgid refused, ids and dumpable updated).
+	p.fds.closeOnExec()
 	t.execMM, t.startRegs, t.mode, t.table = img.mm, &img.regs, img.mode, img.table
 	t.clearChildTID, t.robustList, t.tls = 0, 0, [3]uint64{}
 	t.frame.KeepRegs = true
