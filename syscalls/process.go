@@ -119,12 +119,26 @@ type Process struct {
 
 	done chan struct{} // closed when the process becomes a zombie
 
-	// Threads of a process run guest code one at a time: Unicorn
-	// translates locked instructions without host atomics, so tasks
-	// sharing memory must not interleave (see runToken).
-	threaded atomic.Bool   // the process has had more than one task
-	run      chan struct{} // the run token: held while a task runs guest code
-	runner   atomic.Pointer[Task]
+	// Tasks that share memory run guest code one at a time: Unicorn
+	// translates locked instructions without host atomics. Threads of a
+	// process take turns on its own token; processes with shared
+	// mappings take turns on the kernel's.
+	threaded     atomic.Bool // the process has had more than one task
+	sharesMemory atomic.Bool // the process has (had) a MAP_SHARED mapping
+	run          *runToken
+}
+
+// runToken is held by the task running guest code. Blocked receivers of
+// a channel are served in order, so tasks take turns.
+type runToken struct {
+	ch     chan struct{}
+	holder atomic.Pointer[Task]
+}
+
+func newRunToken() *runToken {
+	r := &runToken{ch: make(chan struct{}, 1)}
+	r.ch <- struct{}{}
+	return r
 }
 
 // PID returns the process id.
@@ -170,8 +184,7 @@ type SpawnOptions struct {
 func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true,
 		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
-		run: make(chan struct{}, 1)}
-	p.run <- struct{}{}
+		run: newRunToken()}
 	k.mu.Lock()
 	if parent == nil {
 		parent = k.reaper
@@ -333,33 +346,43 @@ func (p *Process) autoReaps() bool {
 	return a.Handler == linux.SIG_IGN || a.Flags&saNoCldWait != 0
 }
 
-// acquireRun takes the process's run token before the task runs guest
-// code, asking the holder to yield if it is busy. Blocked receivers of a
-// channel are served in order, so threads take turns. Single-threaded
-// processes skip it.
+// acquireRun takes the run token that applies to the task before it runs
+// guest code, asking the holder to yield if it is busy: the kernel's if
+// the process shares memory with others, its own if it has threads;
+// other tasks run freely.
 func (t *Task) acquireRun() {
 	p := t.proc
-	if t.holdsRun || !p.threaded.Load() {
+	if t.heldRun != nil {
+		return
+	}
+	var tok *runToken
+	switch {
+	case p.sharesMemory.Load():
+		tok = t.k.sharedRun
+	case p.threaded.Load():
+		tok = p.run
+	default:
 		return
 	}
 	select {
-	case <-p.run:
+	case <-tok.ch:
 	default:
-		if h := p.runner.Load(); h != nil {
+		if h := tok.holder.Load(); h != nil {
 			h.yield()
 		}
-		<-p.run
+		<-tok.ch
 	}
-	t.holdsRun = true
-	p.runner.Store(t)
+	t.heldRun = tok
+	tok.holder.Store(t)
 }
 
 // releaseRun gives the token back.
 func (t *Task) releaseRun() {
-	if !t.holdsRun {
+	tok := t.heldRun
+	if tok == nil {
 		return
 	}
-	t.holdsRun = false
-	t.proc.runner.CompareAndSwap(t, nil)
-	t.proc.run <- struct{}{}
+	t.heldRun = nil
+	tok.holder.CompareAndSwap(t, nil)
+	tok.ch <- struct{}{}
 }

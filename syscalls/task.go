@@ -44,8 +44,8 @@ type Task struct {
 	wake chan struct{}
 	// cpuMu protects writes of cpu and its use by other goroutines (poke).
 	cpuMu sync.Mutex
-	// holdsRun: the task holds its process's run token (task goroutine).
-	holdsRun bool
+	// heldRun is the run token the task holds (task goroutine).
+	heldRun *runToken
 }
 
 // TID returns the thread id.
