@@ -46,15 +46,12 @@ type Kernel struct {
 
 	sharedMu    sync.Mutex // protects sharedFiles
 	sharedFiles map[fileID]*mm.SharedObject
-
-	// sharedRun is the run token of processes with shared mappings.
-	sharedRun *runToken
 }
 
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
 	k := &Kernel{ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
-		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, sharedRun: newRunToken()}
+		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}}
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
 		childEvent: make(chan struct{}), done: make(chan struct{})}
 	k.procs[1] = k.reaper

@@ -119,26 +119,12 @@ type Process struct {
 
 	done chan struct{} // closed when the process becomes a zombie
 
-	// Tasks that share memory run guest code one at a time: Unicorn
-	// translates locked instructions without host atomics. Threads of a
-	// process take turns on its own token; processes with shared
-	// mappings take turns on the kernel's.
-	threaded     atomic.Bool // the process has had more than one task
-	sharesMemory atomic.Bool // the process has (had) a MAP_SHARED mapping
-	run          *runToken
-}
-
-// runToken is held by the task running guest code. Blocked receivers of
-// a channel are served in order, so tasks take turns.
-type runToken struct {
-	ch     chan struct{}
-	holder atomic.Pointer[Task]
-}
-
-func newRunToken() *runToken {
-	r := &runToken{ch: make(chan struct{}, 1)}
-	r.ch <- struct{}{}
-	return r
+	// Threads of a process run guest code one at a time: Unicorn
+	// translates locked instructions without host atomics, so tasks
+	// sharing memory must not interleave (see runToken).
+	threaded atomic.Bool   // the process has had more than one task
+	run      chan struct{} // the run token: held while a task runs guest code
+	runner   atomic.Pointer[Task]
 }
 
 // PID returns the process id.
@@ -184,7 +170,8 @@ type SpawnOptions struct {
 func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true,
 		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
-		run: newRunToken()}
+		run: make(chan struct{}, 1)}
+	p.run <- struct{}{}
 	k.mu.Lock()
 	if parent == nil {
 		parent = k.reaper
@@ -346,43 +333,33 @@ func (p *Process) autoReaps() bool {
 	return a.Handler == linux.SIG_IGN || a.Flags&saNoCldWait != 0
 }
 
-// acquireRun takes the run token that applies to the task before it runs
-// guest code, asking the holder to yield if it is busy: the kernel's if
-// the process shares memory with others, its own if it has threads;
-// other tasks run freely.
+// acquireRun takes the process's run token before the task runs guest
+// code, asking the holder to yield if it is busy. Blocked receivers of a
+// channel are served in order, so threads take turns. Single-threaded
+// processes skip it.
 func (t *Task) acquireRun() {
 	p := t.proc
-	if t.heldRun != nil {
-		return
-	}
-	var tok *runToken
-	switch {
-	case p.sharesMemory.Load():
-		tok = t.k.sharedRun
-	case p.threaded.Load():
-		tok = p.run
-	default:
+	if t.holdsRun || !p.threaded.Load() {
 		return
 	}
 	select {
-	case <-tok.ch:
+	case <-p.run:
 	default:
-		if h := tok.holder.Load(); h != nil {
+		if h := p.runner.Load(); h != nil {
 			h.yield()
 		}
-		<-tok.ch
+		<-p.run
 	}
-	t.heldRun = tok
-	tok.holder.Store(t)
+	t.holdsRun = true
+	p.runner.Store(t)
 }
 
 // releaseRun gives the token back.
 func (t *Task) releaseRun() {
-	tok := t.heldRun
-	if tok == nil {
+	if !t.holdsRun {
 		return
 	}
-	t.heldRun = nil
-	tok.holder.CompareAndSwap(t, nil)
-	tok.ch <- struct{}{}
+	t.holdsRun = false
+	t.proc.runner.CompareAndSwap(t, nil)
+	t.proc.run <- struct{}{}
 }

@@ -254,7 +254,6 @@ func (t *Task) commitExec(img *image) {
 	t.k.mu.Lock()
 	p.execed = true
 	t.k.mu.Unlock()
-	p.sharesMemory.Store(false) // the new image has no shared mappings yet
 	p.mu.Lock()
 	for i := range p.sigacts {
 		if p.sigacts[i].Handler != linux.SIG_IGN {

@@ -148,9 +148,6 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 		t.k.mu.Unlock()
 	}
 	np := t.k.newProcess(parent)
-	if p.sharesMemory.Load() || flags&cloneVM != 0 && flags&cloneVfork == 0 {
-		np.sharesMemory.Store(true)
-	}
 	p.mu.Lock()
 	np.mm, np.creds, np.dumpable, np.sigacts, np.exe = as, p.creds.clone(), p.dumpable, p.sigacts, p.exe
 	fds, fs := p.fds, p.fs

@@ -58,9 +58,6 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 	} else {
 		o.Offset = 0
 	}
-	if o.Shared {
-		t.proc.sharesMemory.Store(true) // see acquireRun
-	}
 	got, err := t.MM().Map(o)
 	return uintptr(got), err
 }

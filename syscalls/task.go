@@ -44,8 +44,8 @@ type Task struct {
 	wake chan struct{}
 	// cpuMu protects writes of cpu and its use by other goroutines (poke).
 	cpuMu sync.Mutex
-	// heldRun is the run token the task holds (task goroutine).
-	heldRun *runToken
+	// holdsRun: the task holds its process's run token (task goroutine).
+	holdsRun bool
 }
 
 // TID returns the thread id.
