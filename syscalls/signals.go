@@ -68,7 +68,7 @@ func sigInfoChild(c *Process, st ExitStatus) sigInfo {
 	}
 	si := newSigInfo(linux.SIGCHLD, code)
 	binary.LittleEndian.PutUint32(si[16:], uint32(c.pid))
-	binary.LittleEndian.PutUint32(si[20:], c.creds.RUID)
+	binary.LittleEndian.PutUint32(si[20:], c.Creds().RUID)
 	binary.LittleEndian.PutUint32(si[24:], uint32(status))
 	return si
 }
@@ -77,7 +77,7 @@ func sigInfoChild(c *Process, st ExitStatus) sigInfo {
 func sigInfoJob(c *Process, code int32, sig linux.Signal) sigInfo {
 	si := newSigInfo(linux.SIGCHLD, code)
 	binary.LittleEndian.PutUint32(si[16:], uint32(c.pid))
-	binary.LittleEndian.PutUint32(si[20:], c.creds.RUID)
+	binary.LittleEndian.PutUint32(si[20:], c.Creds().RUID)
 	binary.LittleEndian.PutUint32(si[24:], uint32(sig))
 	return si
 }

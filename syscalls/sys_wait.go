@@ -78,7 +78,7 @@ func (t *Task) waitChild(sel func(c *Process) bool, options uint32) (*waitResult
 		}
 		sort.Slice(kids, func(i, j int) bool { return kids[i].pid < kids[j].pid })
 		for _, c := range kids {
-			r := &waitResult{pid: c.pid, uid: c.creds.RUID, status: c.status}
+			r := &waitResult{pid: c.pid, uid: c.Creds().RUID, status: c.status}
 			consume := options&wNoWait == 0
 			switch {
 			case c.state == procZombie && options&wExited != 0:
