@@ -45,6 +45,22 @@ func hostFD(f File) (int, bool) {
 	return h.host, true
 }
 
+// hostFile returns the host descriptor behind the guest's fd and the
+// function that releases it: EBADF for no such fd, notHost for one that
+// is not a host file (a pipe).
+func (t *Task) hostFile(fd int32, notHost error) (int, func(), error) {
+	f, err := t.proc.fds.Get(fd)
+	if err != nil {
+		return 0, nil, err
+	}
+	h, ok := hostFD(f)
+	if !ok {
+		f.DecRef()
+		return 0, nil, notHost
+	}
+	return h, f.DecRef, nil
+}
+
 // HostFile is a file of the host: it owns a host file descriptor, closed
 // when the last reference goes.
 type HostFile struct {

@@ -205,33 +205,29 @@ func Setgroups(t *Task, a Args) (uintptr, error) {
 	})
 }
 
-// Setfsuid implements setfsuid(2): it returns the old fsuid either way.
-func Setfsuid(t *Task, a Args) (uintptr, error) {
-	uid := a.Uint(0)
-	var old uint32
-	t.setCreds(func(c *Creds) error {
-		old = c.FSUID
-		if c.EUID == 0 || allowed(uid, c.RUID, c.EUID, c.SUID, c.FSUID) {
-			c.FSUID = uid
-		}
-		return nil
-	})
-	return uintptr(old), nil
+// setfsID makes setfsuid/setfsgid: the fs id may become any of the
+// caller's ids (any id for root); the old one is returned either way.
+func setfsID(family func(*Creds) idSet) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		id := a.Uint(0)
+		var old uint32
+		t.setCreds(func(c *Creds) error {
+			f := family(c)
+			old = *f.fs
+			if c.EUID == 0 || allowed(id, *f.r, *f.e, *f.s, *f.fs) {
+				*f.fs = id
+			}
+			return nil
+		})
+		return uintptr(old), nil
+	}
 }
 
-// Setfsgid implements setfsgid(2).
-func Setfsgid(t *Task, a Args) (uintptr, error) {
-	gid := a.Uint(0)
-	var old uint32
-	t.setCreds(func(c *Creds) error {
-		old = c.FSGID
-		if c.EUID == 0 || allowed(gid, c.RGID, c.EGID, c.SGID, c.FSGID) {
-			c.FSGID = gid
-		}
-		return nil
-	})
-	return uintptr(old), nil
-}
+// Setfsuid and Setfsgid implement setfsuid(2) and setfsgid(2).
+var (
+	Setfsuid = setfsID(uids)
+	Setfsgid = setfsID(gids)
+)
 
 // Getpgid implements getpgid(2).
 func Getpgid(t *Task, a Args) (uintptr, error) {

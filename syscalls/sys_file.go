@@ -30,16 +30,11 @@ func (t *Task) atPath(dirfd int32, addr mm.Addr, emptyOK bool) (host int, path s
 	if len(path) > 0 && path[0] == '/' {
 		return -1, path, func() {}, nil
 	}
-	f, err := t.proc.fds.Get(dirfd)
+	h, release, err := t.hostFile(dirfd, linux.ENOTDIR)
 	if err != nil {
 		return 0, "", nil, err
 	}
-	h, ok := hostFD(f)
-	if !ok {
-		f.DecRef()
-		return 0, "", nil, linux.ENOTDIR
-	}
-	return h, path, f.DecRef, nil
+	return h, path, release, nil
 }
 
 // hostAt runs a host *at system call whose first two arguments are a
@@ -318,15 +313,11 @@ func Rename(t *Task, a Args) (uintptr, error) {
 // arguments.
 func fdCall(nr uintptr) Handler {
 	return func(t *Task, a Args) (uintptr, error) {
-		f, err := t.proc.fds.Get(a.Int(0))
+		h, release, err := t.hostFile(a.Int(0), linux.EINVAL)
 		if err != nil {
 			return 0, err
 		}
-		defer f.DecRef()
-		h, ok := hostFD(f)
-		if !ok {
-			return 0, linux.EINVAL
-		}
+		defer release()
 		r, _, e := syscall.Syscall(nr, uintptr(h), uintptr(a[1]), uintptr(a[2]))
 		if e != 0 {
 			return 0, linux.Errno(e)
@@ -345,15 +336,11 @@ var (
 
 // Getdents64 implements getdents64(2).
 func Getdents64(t *Task, a Args) (uintptr, error) {
-	f, err := t.proc.fds.Get(a.Int(0))
+	h, release, err := t.hostFile(a.Int(0), linux.ENOTDIR)
 	if err != nil {
 		return 0, err
 	}
-	defer f.DecRef()
-	h, ok := hostFD(f)
-	if !ok {
-		return 0, linux.ENOTDIR
-	}
+	defer release()
 	buf := make([]byte, min(a.Uint64(2), 1<<20))
 	r, _, e := syscall.Syscall(syscall.SYS_GETDENTS64, uintptr(h), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
 	if e != 0 {
@@ -482,15 +469,11 @@ const (
 // Ioctl implements the terminal queries static programs make; others are
 // ENOTTY.
 func Ioctl(t *Task, a Args) (uintptr, error) {
-	f, err := t.proc.fds.Get(a.Int(0))
+	h, release, err := t.hostFile(a.Int(0), linux.ENOTTY)
 	if err != nil {
 		return 0, err
 	}
-	defer f.DecRef()
-	h, ok := hostFD(f)
-	if !ok {
-		return 0, linux.ENOTTY
-	}
+	defer release()
 	var size int
 	switch a.Uint(1) {
 	case linux.TCGETS:
@@ -532,15 +515,11 @@ func utimensat(time32 bool) Handler {
 			tp = uintptr(unsafe.Pointer(&times))
 		}
 		if a.Pointer(1) == 0 { // futimens: the descriptor itself
-			f, err := t.proc.fds.Get(a.Int(0))
+			h, release, err := t.hostFile(a.Int(0), linux.EINVAL)
 			if err != nil {
 				return 0, err
 			}
-			defer f.DecRef()
-			h, ok := hostFD(f)
-			if !ok {
-				return 0, linux.EINVAL
-			}
+			defer release()
 			_, _, e := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(h), 0, tp, uintptr(a.Uint(3)), 0, 0)
 			if e != 0 {
 				return 0, linux.Errno(e)
@@ -586,15 +565,12 @@ func Statfs(t *Task, a Args) (uintptr, error) {
 
 // Fstatfs implements fstatfs(2).
 func Fstatfs(t *Task, a Args) (uintptr, error) {
-	f, err := t.proc.fds.Get(a.Int(0))
+	// Pipes have no file system to describe.
+	h, release, err := t.hostFile(a.Int(0), linux.ENOSYS)
 	if err != nil {
 		return 0, err
 	}
-	defer f.DecRef()
-	h, ok := hostFD(f)
-	if !ok {
-		return 0, linux.ENOSYS // pipes have no file system to describe
-	}
+	defer release()
 	var buf [statfsSize]byte
 	if _, _, e := syscall.Syscall(syscall.SYS_FSTATFS, uintptr(h), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
 		return 0, linux.Errno(e)

@@ -197,15 +197,11 @@ var (
 
 // Lseek implements lseek(2).
 func Lseek(t *Task, a Args) (uintptr, error) {
-	f, err := t.proc.fds.Get(a.Int(0))
+	h, release, err := t.hostFile(a.Int(0), linux.ESPIPE)
 	if err != nil {
 		return 0, err
 	}
-	defer f.DecRef()
-	h, ok := hostFD(f)
-	if !ok {
-		return 0, linux.ESPIPE
-	}
+	defer release()
 	off, err := syscall.Seek(h, a.Int64(1), int(a.Int(2)))
 	if err != nil {
 		return 0, hostErr(err)

@@ -5,6 +5,7 @@
 #define CMAEMU_GUEST_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,33 @@ static inline void say(const char *line)
 	fflush(stdout);
 }
 
+/* voutf formats one line and writes it to fd 1 with a single write(2),
+ * so that output from forked processes is never duplicated or torn. */
+static inline void voutf(const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof buf)
+		n = sizeof buf - 1;
+	for (char *p = buf; n > 0;) {
+		ssize_t w = write(1, p, (size_t)n);
+		if (w <= 0)
+			return;
+		p += w, n -= (int)w;
+	}
+}
+
+/* outf is voutf with its arguments. */
+static inline void outf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	voutf(fmt, ap);
+	va_end(ap);
+}
+
 #ifdef GUEST_CMA
 /* Cross Memory Attach helpers (process_vm_readv/process_vm_writev), for the
  * cma_*.c guests, which define GUEST_CMA before including this header.
@@ -98,25 +126,6 @@ static inline void say(const char *line)
 #define CMA_HI32 (1UL << 32)
 #endif
 
-/* outf formats one line and writes it to fd 1 with a single write(2). */
-static inline void outf(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof buf)
-		n = sizeof buf - 1;
-	for (char *p = buf; n > 0;) {
-		ssize_t w = write(1, p, (size_t)n);
-		if (w <= 0)
-			return;
-		p += w, n -= (int)w;
-	}
-}
 
 /* cma_rw is the raw syscall: process_vm_writev when write is set, else
  * process_vm_readv; every argument is passed at full register width. */
