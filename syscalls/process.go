@@ -96,7 +96,7 @@ type Process struct {
 	exitSignal linux.Signal  // sent to the parent at exit (SIGCHLD)
 	execed     bool          // has called execve (setpgid by the parent: EACCES)
 	subreaper  bool          // PR_SET_CHILD_SUBREAPER: adopts orphaned descendants
-	stopped    bool          // job control: stopped by a stop signal
+	stopped    bool          // job control: stopped by a stop signal (also in stoppedHint)
 	stopSig    linux.Signal  // the signal that stopped it
 	stopReport bool          // the stop is not yet reported to wait(WUNTRACED)
 	contReport bool          // a continue is not yet reported to wait(WCONTINUED)
@@ -122,9 +122,10 @@ type Process struct {
 	// Threads of a process run guest code one at a time: Unicorn
 	// translates locked instructions without host atomics, so tasks
 	// sharing memory must not interleave (see runToken).
-	threaded atomic.Bool   // the process has had more than one task
-	run      chan struct{} // the run token: held while a task runs guest code
-	runner   atomic.Pointer[Task]
+	threaded    atomic.Bool   // the process has had more than one task
+	stoppedHint atomic.Bool   // mirrors stopped, for the syscall path's check
+	run         chan struct{} // the run token: held while a task runs guest code
+	runner      atomic.Pointer[Task]
 }
 
 // PID returns the process id.

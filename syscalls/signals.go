@@ -212,6 +212,7 @@ func (k *Kernel) stopProcess(p *Process, sig linux.Signal) {
 		return
 	}
 	p.stopped, p.stopSig, p.stopReport, p.contReport = true, sig, true, false
+	p.stoppedHint.Store(true)
 	p.resume = make(chan struct{})
 	parent := p.parent
 	k.notifyChildEventLocked(parent)
@@ -231,6 +232,7 @@ func (k *Kernel) continueProcess(p *Process) {
 		return
 	}
 	p.stopped, p.stopReport, p.contReport = false, false, true
+	p.stoppedHint.Store(false)
 	close(p.resume)
 	parent := p.parent
 	k.notifyChildEventLocked(parent)
@@ -258,6 +260,9 @@ func (k *Kernel) tellParentJob(parent, c *Process, code int32, sig linux.Signal)
 // waitIfStopped blocks a task of a stopped process until it is continued
 // or killed.
 func (t *Task) waitIfStopped() {
+	if !t.proc.stoppedHint.Load() {
+		return // the common case, without the kernel lock
+	}
 	for {
 		t.k.mu.Lock()
 		stopped, resume := t.proc.stopped, t.proc.resume
