@@ -4,14 +4,12 @@ SHELL := /bin/bash
 DEPS := $(CURDIR)/.deps
 GO ?= go
 
-# Unicorn: the system's when pkg-config reports >= 2.1, else .deps/ (see scripts/setup.sh).
+# Unicorn: emu/unicorn's #cgo directives look in .deps/ (scripts/setup.sh);
+# a system Unicorn >= 2.1 in a non-default prefix is added through pkg-config.
 UC_SYSTEM := $(shell pkg-config --atleast-version=2.1 unicorn 2>/dev/null && echo yes)
 ifeq ($(UC_SYSTEM),yes)
 export CGO_CFLAGS := $(shell pkg-config --cflags unicorn)
 export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
-else
-export CGO_CFLAGS := -I$(DEPS)/usr/include
-export CGO_LDFLAGS := -L$(DEPS)/usr/lib/x86_64-linux-gnu
 endif
 export CGO_ENABLED := 1
 

@@ -1,4 +1,4 @@
-module cmaemu
+module github.com/cmaemu/cmaemu
 
 go 1.26.0
 

@@ -4,7 +4,7 @@
 // kernel builds and tests without the CPU engine.
 package arch
 
-import "cmaemu/mm"
+import "github.com/cmaemu/cmaemu/mm"
 
 // Mode is the CPU mode a task runs in.
 type Mode int

@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"cmaemu/arch"
-	"cmaemu/emu/unicorn"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/emu/unicorn"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // TCGBufferSize is the translated-code buffer of each engine. Unicorn's

@@ -3,8 +3,8 @@ package emu
 import (
 	"golang.org/x/arch/x86/x86asm"
 
-	"cmaemu/arch"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // refineFaultAddr makes a fault's address exact. Unicorn's TLB fill

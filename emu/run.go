@@ -6,9 +6,9 @@ import (
 	"runtime"
 	"syscall"
 
-	"cmaemu/arch"
-	"cmaemu/emu/unicorn"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/emu/unicorn"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // userFlags is RFLAGS on entry to user mode: IF set, as Linux starts tasks.

@@ -10,7 +10,7 @@ import (
 	"io/fs"
 	"slices"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Layout constants of a process without address space randomization.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // fakeMapping is a mapping recorded by fakeMem.

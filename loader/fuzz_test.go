@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // FuzzLoad checks that Load never panics, that a failure is classified by

@@ -10,7 +10,7 @@ import (
 	"io"
 	"slices"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Memory is what the loader needs of an address space (mm.MM implements it).

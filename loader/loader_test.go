@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // testProg has initialized data, a large bss and a TLS variable.

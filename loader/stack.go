@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 const (

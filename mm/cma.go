@@ -1,6 +1,6 @@
 package mm
 
-import "cmaemu/linux"
+import "github.com/cmaemu/cmaemu/linux"
 
 // Cross Memory Attach: the single copy that process_vm_readv and
 // process_vm_writev make between two address spaces.

@@ -3,7 +3,7 @@ package mm
 import (
 	"bytes"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // The copy functions move bytes between the kernel and guest memory with

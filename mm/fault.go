@@ -5,7 +5,7 @@ import (
 	"io"
 	"sync/atomic"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // vmaAllows reports whether a VMA with protection p admits the access, as

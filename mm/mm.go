@@ -12,7 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // TLB is a CPU's cache of translations of one address space. The MM calls

@@ -1,6 +1,6 @@
 package mm
 
-import "cmaemu/linux"
+import "github.com/cmaemu/cmaemu/linux"
 
 // mmapMinAddr is the lowest address mmap hands out (vm.mmap_min_addr).
 const mmapMinAddr Addr = 0x10000

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // PhysAddr is a guest-physical address: an offset into the RAM pool.

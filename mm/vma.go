@@ -5,7 +5,7 @@ import (
 	"sort"
 	"sync"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // File is the backing of a file mapping. The MM holds a reference for each

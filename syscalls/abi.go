@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"time"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // abi describes the structure layouts of one system call ABI where the

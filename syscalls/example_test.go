@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
-	"cmaemu/syscalls"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
+	"github.com/cmaemu/cmaemu/syscalls"
 )
 
 // iovecs lays out struct iovec elements in p's memory at addr.

@@ -8,8 +8,8 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // File is an open file description: a host file or one of the kernel's

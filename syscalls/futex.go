@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // futex operations.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // blocking are the calls that may wait for ever with arbitrary arguments

@@ -1,7 +1,7 @@
 package syscalls
 
 import (
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // readIovecs reads n struct iovec of the task's ABI at addr (for traces:

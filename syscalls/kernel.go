@@ -11,8 +11,8 @@ import (
 	"os"
 	"sync"
 
-	"cmaemu/arch"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // CPUFactory makes the processor of a new task (emu.New in the emulator,

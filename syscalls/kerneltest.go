@@ -3,9 +3,9 @@ package syscalls
 import (
 	"fmt"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // This file is the kernel's API for driving system calls from Go without

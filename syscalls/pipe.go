@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // pipeCapacity is the default pipe buffer (16 pages); pipeBuf is

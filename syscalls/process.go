@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Creds are a process's credentials. uid 0 holds every capability.

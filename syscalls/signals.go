@@ -3,9 +3,9 @@ package syscalls
 import (
 	"encoding/binary"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // sigaction flags.

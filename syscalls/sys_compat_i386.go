@@ -5,9 +5,9 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // The i386 (compat) side of the handlers: structure layouts, 32-bit time,

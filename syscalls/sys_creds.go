@@ -3,7 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // noChange is the (uid_t)-1 that leaves an id unchanged.

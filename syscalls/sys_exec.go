@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/loader"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/loader"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // image is a program loaded into a fresh address space, ready to run.

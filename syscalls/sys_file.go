@@ -4,8 +4,8 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // atPath resolves a guest (dirfd, path) pair to the host's: the host

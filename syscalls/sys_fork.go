@@ -3,10 +3,10 @@ package syscalls
 import (
 	"encoding/binary"
 
-	"cmaemu/arch"
+	"github.com/cmaemu/cmaemu/arch"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // clone(2) flags.

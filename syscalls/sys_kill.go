@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"time"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // canSignal reports whether sender may signal target (kill(2)'s rule: the

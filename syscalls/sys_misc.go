@@ -5,7 +5,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // Uname implements uname(2): the host's identity, as x86_64.

@@ -1,8 +1,8 @@
 package syscalls
 
 import (
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 const protMask = linux.PROT_READ | linux.PROT_WRITE | linux.PROT_EXEC

@@ -3,7 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // ExitGroup implements exit_group(2).

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Cross Memory Attach: process_vm_readv and process_vm_writev. The

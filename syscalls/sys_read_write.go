@@ -4,8 +4,8 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // hostErr turns an error of a host system call into the guest's errno

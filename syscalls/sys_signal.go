@@ -3,7 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // sigsetSize is the only sigsetsize the x86-64 kernel accepts.

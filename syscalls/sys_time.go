@@ -5,7 +5,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"cmaemu/linux"
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // ClockGettime implements clock_gettime(2) with the host's clocks.

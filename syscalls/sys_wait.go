@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"sort"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // wait options.

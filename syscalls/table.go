@@ -3,7 +3,7 @@ package syscalls
 import (
 	"strconv"
 
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Args are the six raw arguments of a system call.

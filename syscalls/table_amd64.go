@@ -1,6 +1,6 @@
 package syscalls
 
-import "cmaemu/linux"
+import "github.com/cmaemu/cmaemu/linux"
 
 // AMD64 is the x86-64 system call table. Numbers are those of
 // asm/unistd_64.h; every number not listed answers ENOSYS. (It is filled

@@ -1,6 +1,6 @@
 package syscalls
 
-import "cmaemu/linux"
+import "github.com/cmaemu/cmaemu/linux"
 
 // I386 is the i386 system call table (asm/unistd_32.h), for compat tasks.
 // Handlers that take only integers and pointers are shared with x86-64;

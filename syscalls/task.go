@@ -5,9 +5,9 @@ import (
 	"sync"
 	"time"
 
-	"cmaemu/arch"
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Task is a thread of a process: a CPU and per-thread kernel state. Its

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"cmaemu/linux"
-	"cmaemu/mm"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // ArgKind says how the tracer prints one argument, as strace does.

@@ -126,7 +126,7 @@ var (
 	rootErr  error
 )
 
-// RepoRoot is the directory holding the go.mod of module cmaemu, found by
+// RepoRoot is the directory holding the go.mod of module github.com/cmaemu/cmaemu, found by
 // walking up from the working directory (go test runs in tests/).
 func RepoRoot(t testing.TB) string {
 	t.Helper()
@@ -138,13 +138,13 @@ func RepoRoot(t testing.TB) string {
 		}
 		for {
 			mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-			if err == nil && bytes.HasPrefix(bytes.TrimSpace(mod), []byte("module cmaemu\n")) {
+			if err == nil && bytes.HasPrefix(bytes.TrimSpace(mod), []byte("module github.com/cmaemu/cmaemu\n")) {
 				rootDir = dir
 				return
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
-				rootErr = errors.New("no go.mod of module cmaemu above the working directory")
+				rootErr = errors.New("no go.mod of module github.com/cmaemu/cmaemu above the working directory")
 				return
 			}
 			dir = parent

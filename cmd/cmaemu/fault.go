@@ -5,8 +5,8 @@ import (
 
 	"golang.org/x/arch/x86/x86asm"
 
-	"cmaemu/arch"
-	"cmaemu/syscalls"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/syscalls"
 )
 
 // describeFault renders where a fatal fault happened: the address, and the

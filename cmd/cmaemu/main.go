@@ -14,12 +14,12 @@ import (
 	"strings"
 	"syscall"
 
-	"cmaemu/arch"
-	"cmaemu/emu"
-	"cmaemu/linux"
-	"cmaemu/loader"
-	"cmaemu/mm"
-	"cmaemu/syscalls"
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/emu"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/loader"
+	"github.com/cmaemu/cmaemu/mm"
+	"github.com/cmaemu/cmaemu/syscalls"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -38,7 +38,8 @@
 package unicorn
 
 /*
-#cgo LDFLAGS: -l:libunicorn.a -lm -lpthread
+#cgo CFLAGS: -I${SRCDIR}/../../.deps/usr/include
+#cgo LDFLAGS: -L${SRCDIR}/../../.deps/usr/lib/x86_64-linux-gnu -l:libunicorn.a -lm -lpthread
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write
