@@ -124,6 +124,9 @@ func (c *CPU) setup() error {
 	if err := c.setControlRegs(); err != nil {
 		return err
 	}
+	if err := c.setInitialFPU(); err != nil {
+		return err
+	}
 	if c.mode == arch.Mode64 {
 		c.regIDs = regs64[:]
 		err = c.uc.HookSyscall(c.onSyscall)
@@ -184,6 +187,27 @@ func (c *CPU) resetAfterFault() error {
 	}
 	c.entered = false
 	return c.SetRegs(&regs)
+}
+
+// Linux's FPU state of a new program (fpstate_init): x87 exceptions
+// masked, 64-bit precision, round to nearest; SSE exceptions masked.
+// Unicorn starts with both words 0, which runs long double arithmetic at
+// single precision (UNICORN.md, "Initial CPU state").
+const (
+	initialFCW   = 0x37f
+	initialMXCSR = 0x1f80
+)
+
+// setInitialFPU loads Linux's initial x87 control word and MXCSR. It runs
+// before the context that fault resets return to is saved.
+func (c *CPU) setInitialFPU() error {
+	if err := c.uc.RegWrite(unicorn.FPCW, initialFCW); err != nil {
+		return fmt.Errorf("emu: FPCW: %w", err)
+	}
+	if err := c.uc.RegWrite(unicorn.MXCSR, initialMXCSR); err != nil {
+		return fmt.Errorf("emu: MXCSR: %w", err)
+	}
+	return nil
 }
 
 // setControlRegs enables SSE (and FSGSBASE in 64-bit mode).
