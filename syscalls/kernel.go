@@ -2,6 +2,27 @@
 // credentials, file descriptors and signal state, and the per-ABI system
 // call tables with their handlers, one file per syscall family.
 //
+// Kernel is also a Go API for unit-testing syscall semantics without any
+// ELF program: NewKernel, Kernel.NewProcess (x86-64, or i386 with
+// ProcessOptions.I386), Process.Map and Process.Write to lay out memory,
+// Kernel.Fork, and Kernel.Call to invoke a syscall by number and get
+// (value, errno) back. The runnable examples in example_test.go show Cross
+// Memory Attach that way (go test -run Example -v ./syscalls):
+//
+//   - Example: a parent reads its forked child's memory with
+//     process_vm_readv;
+//   - ExampleKernel_Call_permission: another user's process is EPERM, root
+//     may read it;
+//   - ExampleKernel_Call_setuid: a process that drops root with setuid can
+//     no longer read another user's process;
+//   - ExampleKernel_Call_dumpable: a target that changed its ids with
+//     setuid is non-dumpable (EPERM even for its own uid) until
+//     prctl(PR_SET_DUMPABLE, 1);
+//   - ExampleKernel_Call_partial: a copy across a PROT_NONE page returns
+//     the bytes before it;
+//   - ExampleKernel_Call_i386: an i386 process calls the compat
+//     process_vm_readv (347) with 32-bit iovecs.
+//
 // Lock order: Kernel.mu, then Process.mu, then the mm locks.
 package syscalls
 
