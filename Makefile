@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test demo bench vet clean
+.PHONY: all setup build guests test golden demo bench vet clean
 
 all: build
 
@@ -36,6 +36,15 @@ test: build vet
 	@echo "== the guests with processes, threads and CMA, under cmaemu built with the race detector =="
 	$(GO) build -race -o bin/cmaemu-race ./cmd/cmaemu
 	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc)' ./tests
+	@echo "== the i386 guests against their golden files, as on a host that cannot run i386 =="
+	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
+
+# Records testdata/golden/ (the i386 oracle of hosts that cannot run i386):
+# natively where this host runs i386, else from the fallback oracles of
+# tests/golden_i386_test.go. Review the diff before committing it.
+golden: build
+	CMAEMU_GOLDEN=record $(GO) test -count=1 -v -run TestRecordGolden ./tests
+	@git status --short testdata/golden
 
 demo: build
 	bin/cmaemu demo

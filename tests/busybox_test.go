@@ -39,7 +39,7 @@ func runBusyboxSh(t testing.TB, cmaemu, dir, script string) Result {
 	if cmaemu == "" {
 		return RunNative(t, BusyboxPath(t), args, busyboxEnv, dir, "")
 	}
-	return RunEmulated(t, cmaemu, BusyboxPath(t), args, busyboxEnv, dir, "")
+	return RunEmulated(t, cmaemu, nil, BusyboxPath(t), args, busyboxEnv, dir, "")
 }
 
 // busyboxAttempts bounds the cmaemu runs of one busybox script. It is 1:

@@ -126,10 +126,10 @@ var (
 	rootErr  error
 )
 
-// RepoRoot is the directory holding the go.mod of module github.com/cmaemu/cmaemu, found by
-// walking up from the working directory (go test runs in tests/).
-func RepoRoot(t testing.TB) string {
-	t.Helper()
+// findRepoRoot is the directory holding the go.mod of module
+// github.com/cmaemu/cmaemu, found by walking up from the working
+// directory (go test runs in tests/).
+func findRepoRoot() (string, error) {
 	rootOnce.Do(func() {
 		dir, err := os.Getwd()
 		if err != nil {
@@ -150,18 +150,57 @@ func RepoRoot(t testing.TB) string {
 			dir = parent
 		}
 	})
-	require.NoError(t, rootErr, "locating the repository root")
-	return rootDir
+	return rootDir, rootErr
 }
 
-// CmaemuPath is the absolute path of the built emulator, bin/cmaemu under
-// the repository root, or $CMAEMU if set. When it is missing the test fails
-// (it does not skip).
+// RepoRoot is the repository root (see findRepoRoot).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := findRepoRoot()
+	require.NoError(t, err, "locating the repository root")
+	return dir
+}
+
+// builtCmaemu is the emulator PrepareBinaries built for this test run.
+var builtCmaemu string
+
+// PrepareBinaries makes the tests runnable by a plain `go test ./...`
+// after `make setup`: unless $CMAEMU names an emulator, it builds
+// cmd/cmaemu from the source under test into tmp, and it brings the
+// guests of testdata/ up to date (make -C testdata, incremental).
+func PrepareBinaries(tmp string) error {
+	root, err := findRepoRoot()
+	if err != nil {
+		return err
+	}
+	if os.Getenv("CMAEMU") == "" {
+		out := filepath.Join(tmp, "cmaemu")
+		cmd := exec.Command("go", "build", "-o", out, "./cmd/cmaemu")
+		cmd.Dir = root
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building cmd/cmaemu (has `make setup` run?): %v\n%s", err, msg)
+		}
+		builtCmaemu = out
+	}
+	cmd := exec.Command("make", "--no-print-directory", "-s", "-C", "testdata")
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the guests (make -C testdata; has `make setup` run?): %v\n%s", err, msg)
+	}
+	return nil
+}
+
+// CmaemuPath is the absolute path of the emulator under test: $CMAEMU if
+// set (e.g. a build with the race detector), else the one PrepareBinaries
+// built. When it is missing the test fails (it does not skip).
 func CmaemuPath(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(RepoRoot(t), "bin", "cmaemu")
+	p := builtCmaemu
 	if env := os.Getenv("CMAEMU"); env != "" {
-		p = env // e.g. a build with the race detector
+		p = env
+	}
+	if p == "" {
+		t.Fatal("no emulator: TestMain did not build one and $CMAEMU is unset")
 	}
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
 		t.Fatalf("%s not found: run `make build` first", p)
@@ -198,11 +237,12 @@ func RunNative(t testing.TB, prog string, args, env []string, dir, stdin string)
 	return Exec(t, Run{Argv: append([]string{prog}, args...), Env: env, Dir: dir, Stdin: stdin})
 }
 
-// RunEmulated runs `cmaemu run -- prog args...`, with the same environment,
-// directory and stdin as RunNative would use.
-func RunEmulated(t testing.TB, cmaemu, prog string, args, env []string, dir, stdin string) Result {
+// RunEmulated runs `cmaemu run FLAGS... -- prog args...`, with the same
+// environment, directory and stdin as RunNative would use.
+func RunEmulated(t testing.TB, cmaemu string, flags []string, prog string, args, env []string, dir, stdin string) Result {
 	t.Helper()
-	argv := append([]string{cmaemu, "run", "--", prog}, args...)
+	argv := append([]string{cmaemu, "run"}, flags...)
+	argv = append(append(argv, "--", prog), args...)
 	return Exec(t, Run{Argv: argv, Env: env, Dir: dir, Stdin: stdin})
 }
 
