@@ -106,6 +106,20 @@ type Dir interface {
 	Readdir() ([]Dirent, error)
 }
 
+// Caller is the process a resolution is done for.
+type Caller struct {
+	PID, TID int32
+	Creds    *Creds
+}
+
+// CallerDir is a directory whose entries depend on who looks (procfs's
+// root: "self" and "thread-self" name the caller). The VFS calls
+// LookupFor instead of Lookup when the directory implements it.
+type CallerDir interface {
+	Dir
+	LookupFor(c Caller, name string) (Inode, error)
+}
+
 // Owner is whom a new inode belongs to.
 type Owner struct {
 	UID, GID uint32

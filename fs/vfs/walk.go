@@ -69,9 +69,10 @@ const (
 // Resolver resolves names for one process: its mount namespace, root
 // directory and credentials.
 type Resolver struct {
-	NS    *Namespace
-	Root  Path // the process's root directory (chroot)
-	Creds *Creds
+	NS     *Namespace
+	Root   Path // the process's root directory (chroot)
+	Creds  *Creds
+	Caller Caller // for CallerDir lookups (Caller.Creds is Creds)
 }
 
 // Resolve walks name from start (relative names) or the root, following
@@ -256,7 +257,14 @@ func (w *walk) step(c string) error {
 		child.IncRef()
 	} else {
 		var err error
-		if child, err = dir.Lookup(c); err != nil {
+		if cd, ok := dir.(CallerDir); ok {
+			caller := w.r.Caller
+			caller.Creds = w.r.Creds
+			child, err = cd.LookupFor(caller, c)
+		} else {
+			child, err = dir.Lookup(c)
+		}
+		if err != nil {
 			return err
 		}
 	}
