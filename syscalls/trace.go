@@ -120,6 +120,9 @@ func (k ArgKind) atExit() bool {
 // and how many elements of an array.
 const maxStr = 32
 
+// resultColumn is where strace starts "= result" (-a 40).
+const resultColumn = 40
+
 // omitted stands for an argument strace does not print.
 const omitted = "\x00"
 
@@ -132,14 +135,15 @@ type tracer struct {
 
 // traceCall is a call between entry and exit.
 type traceCall struct {
-	e     *Entry
-	name  string
-	args  Args
-	entry []string // formatted arguments; "" for those printed at exit
+	e      *Entry
+	name   string
+	args   Args
+	entry  []string // formatted arguments; "" for those printed at exit
+	prefix bool     // the line starts with [pid N]
 }
 
 func (tr *tracer) enter(t *Task, nr uint64, e *Entry, a Args) *traceCall {
-	c := &traceCall{e: e, name: traceName(t.table, nr), args: a}
+	c := &traceCall{e: e, name: traceName(t.table, nr), args: a, prefix: manyTasks(t.k)}
 	if e == nil {
 		// strace shows a call it cannot decode with six raw arguments.
 		c.entry = make([]string, 6)
@@ -155,6 +159,16 @@ func (tr *tracer) enter(t *Task, nr uint64, e *Entry, a Args) *traceCall {
 		}
 	}
 	return c
+}
+
+// manyTasks reports whether more than one task is alive: strace -f starts
+// a line with [pid N] when it traces more than one (threads included;
+// one that exited no longer counts, reaped or not), as it stands when the
+// call starts.
+func manyTasks(k *Kernel) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.tasks) > 1
 }
 
 // traceName is the syscall's name, or strace's syscall_0x... for numbers
@@ -182,7 +196,7 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 		}
 	}
 	var b strings.Builder
-	if t.k.multiProcess() {
+	if c.prefix {
 		fmt.Fprintf(&b, "[pid %d] ", t.tid)
 	}
 	b.WriteString(c.name)
@@ -198,10 +212,14 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 		b.WriteString(p)
 		first = false
 	}
-	b.WriteString(") = ")
+	b.WriteString(") ")
+	for b.Len() < resultColumn {
+		b.WriteByte(' ')
+	}
+	b.WriteString("= ")
 	switch {
 	case c.e != nil && c.e.NoReturn && err == nil:
-		b.WriteString("?")
+		b.WriteString(noReturnResult(t))
 	case errors.Is(err, errRestart):
 		// The kernel's code for a call restarted after a handler (or
 		// turned into EINTR without SA_RESTART); strace shows it as is.
@@ -220,6 +238,32 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 	tr.mu.Lock()
 	io.WriteString(tr.w, b.String())
 	tr.mu.Unlock()
+}
+
+// noReturnResult is what strace shows for a call that does not return to
+// its caller: 0 for an execve that worked (the new program sees it), the
+// restored RAX for rt_sigreturn (the interrupted call's result, or the
+// number of a call about to restart), "?" for exit.
+func noReturnResult(t *Task) string {
+	switch {
+	case t.execMM != nil:
+		return "0"
+	case t.frame != nil && t.frame.KeepRegs && t.cpu != nil:
+		regs, err := t.cpu.Regs()
+		if err != nil {
+			return "?"
+		}
+		v := int64(regs.RAX)
+		if t.is32() {
+			v = int64(int32(regs.RAX))
+		}
+		if v < 0 && v >= -4095 {
+			e := linux.Errno(-v)
+			return "-1 " + e.Name() + " (" + strerror(e) + ")"
+		}
+		return itoa(v)
+	}
+	return "?"
 }
 
 // strerror is the C library's text for e, which strace prints:

@@ -21,11 +21,12 @@ import (
 // addresses, pids and descriptor numbers replaced by this test's: data at
 // 0x10000, an unmapped page at 0x14000 where the oracle passed 0x8 or an
 // address next to an unmapped page, pids from 1000. The padding strace
-// puts before "=" is collapsed to one space. Cases marked "source" could
-// not be run here (the host has no i386 support, and a wait status with
-// ptrace bits needs a ptracer): they follow strace 6.1's decoders
-// (print_iovec with 4-byte words, clone's i386 argument order,
-// print_user_desc, printstatus).
+// puts before "=" is collapsed to one space except in
+// TestTraceLineLayout, which keeps it. Cases marked "source" could not be
+// run here (the host has no i386 support, and a wait status with ptrace
+// bits needs a ptracer): they follow strace 6.1's decoders (print_iovec
+// with 4-byte words, clone's i386 argument order, print_user_desc,
+// printstatus).
 //
 // The handlers do not run (except in TestTraceProcessVMEndToEnd): each
 // case gives the result the call had under strace.
@@ -793,5 +794,82 @@ func TestTracePipe(t *testing.T) {
 		}, `pipe2(0x10000, O_EXCL|O_DIRECT) = -1 ENOPKG (Package not installed)`},
 		{"pipe2 NULL", func(e *traceEnv) string { return e.line(linux.SysAMD64Pipe2, 0, efault, 0, 0) },
 			`pipe2(NULL, 0) = -1 EFAULT (Bad address)`},
+	})
+}
+
+// strace puts "= " at column 40 (or one space after a longer call); the
+// lines are verbatim from strace where no address or pid is in them.
+func TestTraceLineLayout(t *testing.T) {
+	layout := func(nr uint64, ret uint64, err error, args ...uint64) func(e *traceEnv) string {
+		return func(e *traceEnv) string {
+			e.str(trData, "/tmp/st\x00abc")
+			e.trace(e.p, nr, ret, err, args...)
+			return e.traced(true)
+		}
+	}
+	path := uint64(trData)
+	cases := []traceCase{
+		{"short", layout(sysWrite, 0, ebadf, ^uint64(0), path+8, 3),
+			`write(-1, "abc", 3)                     = -1 EBADF (Bad file descriptor)`},
+		{"no return", layout(linux.SysAMD64ExitGroup, 0, nil, 0),
+			`exit_group(0)                           = ?`},
+		{"38 characters", layout(linux.SysAMD64Openat, 0, linux.EISDIR, uint64(uint32(0xffffff9c)), path, 3),
+			`openat(AT_FDCWD, "/tmp/st", O_ACCMODE)  = -1 EISDIR (Is a directory)`},
+		{"39 characters", layout(linux.SysAMD64ClockGetres, 0, nil, 4, 0),
+			`clock_getres(CLOCK_MONOTONIC_RAW, NULL) = 0`},
+		{"40 characters", layout(linux.SysAMD64ClockGetres, 0, einval, 8, 0),
+			`clock_getres(CLOCK_REALTIME_ALARM, NULL) = -1 EINVAL (Invalid argument)`},
+		{"longer", layout(linux.SysAMD64Openat, 7, nil, uint64(uint32(0xffffff9c)), path, 0o200000),
+			`openat(AT_FDCWD, "/tmp/st", O_RDONLY|O_DIRECTORY) = 7`},
+		{"an unknown number", layout(3333, 0, linux.ENOSYS, 1, 2, 3, 4, 5, 6),
+			`syscall_0xd05(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { assert.Equal(t, c.want, c.call(newTraceEnv(t, false))) })
+	}
+	t.Run("several processes: [pid N]", func(t *testing.T) {
+		e := newTraceEnv(t, false)
+		_, err := e.k.Fork(e.p)
+		require.NoError(t, err)
+		e.trace(e.p, linux.SysAMD64Umask, 0o22, nil, 0o22)
+		// strace: "[pid 23198] umask(022)                  = 022"
+		assert.Equal(t, `[pid 1000] umask(022)                   = 022`, e.traced(true))
+	})
+}
+
+// regsCPU is a CPU whose registers are given (the rest is unused).
+type regsCPU struct {
+	arch.CPU
+	regs arch.Regs
+}
+
+func (c *regsCPU) Regs() (arch.Regs, error) { return c.regs, nil }
+
+// Calls that do not return to their caller: strace shows 0 for an execve
+// that worked and the restored RAX for rt_sigreturn ("rt_sigreturn({mask=[]})
+// = -1 EINTR (Interrupted system call)", "= 0" before a restart; the
+// mask is not decoded here), "?" for exit.
+func TestTraceNoReturn(t *testing.T) {
+	sigreturn := func(rax uint64) func(e *traceEnv) string {
+		return func(e *traceEnv) string {
+			task := e.p.Main()
+			task.cpu = &regsCPU{regs: arch.Regs{RAX: rax}}
+			task.frame = &arch.SyscallFrame{KeepRegs: true}
+			defer func() { task.cpu, task.frame = nil, nil }()
+			return e.line(linux.SysAMD64RtSigreturn, 0, nil)
+		}
+	}
+	neg := func(e linux.Errno) uint64 { return uint64(-int64(e)) }
+	runTraceCases(t, false, []traceCase{
+		{"rt_sigreturn to an interrupted call", sigreturn(neg(linux.EINTR)),
+			`rt_sigreturn() = -1 EINTR (Interrupted system call)`},
+		{"rt_sigreturn before a restart of read", sigreturn(0), `rt_sigreturn() = 0`},
+		{"execve", func(e *traceEnv) string {
+			task := e.p.Main()
+			task.execMM = e.p.MM() // what a successful execve leaves
+			defer func() { task.execMM = nil }()
+			return e.line(linux.SysAMD64Execve, 0, nil, e.str(trData, "./x\x00"), 0x7fffffffe590, 0x7fffffffe580)
+		}, `execve("./x", 0x7fffffffe590, 0x7fffffffe580) = 0`},
+		{"exit", func(e *traceEnv) string { return e.line(linux.SysAMD64Exit, 0, nil, 0) }, `exit(0) = ?`},
 	})
 }
