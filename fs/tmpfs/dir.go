@@ -747,11 +747,17 @@ func (h *dirHandle) Close() error {
 // Getdents implements vfs.DirHandle: "." and ".." first, then the
 // entries newest first; next is the position of the entry after each (of
 // the first entry for "..", dirOffsetEOD after the last), as Linux
-// reports d_off.
+// reports d_off. A removed directory is ENOENT (iterate_dir).
 func (h *dirHandle) Getdents(emit func(d vfs.Dirent, next int64) bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	d := h.d
+	d.fs.mu.RLock()
+	dead := d.nlink == 0
+	d.fs.mu.RUnlock()
+	if dead {
+		return linux.ENOENT
+	}
 	defer d.touchAtime()
 	if h.pos < dirOffsetFirst {
 		d.fs.mu.RLock()

@@ -235,10 +235,15 @@ func TestLinkCounts(t *testing.T) {
 	assert.Equal(t, f, lookup(t, root, "g"))
 
 	b := subdir(t, a, "b")
+	bh, err := b.Open(linux.O_RDONLY)
+	require.NoError(t, err)
+	defer bh.Close()
 	require.NoError(t, a.Rmdir("b"))
+	assert.Equal(t, linux.ENOENT, bh.(vfs.DirHandle).Getdents(func(vfs.Dirent, int64) bool { return true }),
+		"getdents of a removed directory")
 	assert.Equal(t, uint64(3), attr(t, a).Nlink)
 	assert.Equal(t, uint64(0), attr(t, b).Nlink, "a removed directory has no links")
-	_, err := b.Lookup("x")
+	_, err = b.Lookup("x")
 	assert.Equal(t, linux.ENOENT, err)
 }
 
