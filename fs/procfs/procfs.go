@@ -538,3 +538,89 @@ func (fs *FS) lookupSys(c vfs.Caller, dir, name string) (vfs.Inode, error) {
 	}
 	return nil, linux.ENOENT
 }
+
+// ---- the caller-aware operations ----
+
+// The VFS knows the caller of a lookup (vfs.CallerDir) but not yet of an
+// open or of reading and following a link: those are done as the caller
+// the inode was looked up for. The methods below take the caller
+// explicitly, for a VFS that passes it (an inode held across callers,
+// such as a directory descriptor inherited over fork, is then checked
+// against whoever uses it), as vfs.CallerDir does for lookups.
+
+// OpenFor opens the directory for c.
+func (d *dirNode) OpenFor(c vfs.Caller, flags uint32) (vfs.Handle, error) { return d.Open(flags) }
+
+// CheckPermission is the permission check of the directory for c
+// (proc_fd_permission): the mode, but a process may always search and
+// list its own fd directory.
+func (d *dirNode) CheckPermission(c vfs.Caller, mask int) error {
+	a, err := d.Attr()
+	if err != nil {
+		return err
+	}
+	creds := c.Creds
+	if creds == nil {
+		creds = &vfs.Creds{UID: vfs.NoID, GID: vfs.NoID}
+	}
+	err = creds.Permission(a, mask)
+	if err != nil && d.kind == fdDir && c.PID != 0 && c.PID == d.x.p.PID() {
+		return nil
+	}
+	return err
+}
+
+// OpenFor opens the file for c.
+func (f *file) OpenFor(c vfs.Caller, flags uint32) (vfs.Handle, error) {
+	g := *f
+	g.caller = c
+	return g.Open(flags)
+}
+
+// ReadlinkFor reads the link for c.
+func (l *symlink) ReadlinkFor(c vfs.Caller) (string, error) {
+	m := *l
+	m.caller = c
+	return m.Readlink()
+}
+
+// ReadlinkFor reads the link for c.
+func (l *pathLink) ReadlinkFor(c vfs.Caller) (string, error) {
+	m := *l
+	m.proc = l.as(c)
+	return m.Readlink()
+}
+
+// FollowFor follows the link for c.
+func (l *pathLink) FollowFor(c vfs.Caller) (vfs.Path, error) {
+	m := *l
+	m.proc = l.as(c)
+	return m.Follow()
+}
+
+// ReadlinkFor reads the link for c.
+func (l *fdLink) ReadlinkFor(c vfs.Caller) (string, error) {
+	m := *l
+	m.proc = l.as(c)
+	return m.Readlink()
+}
+
+// FollowFor follows the link for c.
+func (l *fdLink) FollowFor(c vfs.Caller) (vfs.Path, error) {
+	m := *l
+	m.proc = l.as(c)
+	return m.Follow()
+}
+
+// The interfaces of the VFS that procfs's inodes implement.
+var (
+	_ vfs.CallerDir = (*dirNode)(nil)
+	_ vfs.Opener    = (*dirNode)(nil)
+	_ vfs.Opener    = (*file)(nil)
+	_ vfs.Symlink   = (*symlink)(nil)
+	_ vfs.MagicLink = (*pathLink)(nil)
+	_ vfs.MagicLink = (*fdLink)(nil)
+	_ vfs.DirHandle = (*dirHandle)(nil)
+	_ vfs.Handle    = (*seqHandle)(nil)
+	_ vfs.Handle    = (*memHandle)(nil)
+)

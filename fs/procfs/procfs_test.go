@@ -898,3 +898,58 @@ func TestBitmapFormats(t *testing.T) {
 	assert.Equal(t, "ffffffff,ffffffff", bitmapHex(64, 64))
 	assert.Equal(t, "0-3", bitmapList(4))
 }
+
+// TestCallerAwareOperations: an inode looked up by one caller and used by
+// another (a directory descriptor kept over fork and setuid) is checked
+// against the one that uses it, through the *For methods.
+func TestCallerAwareOperations(t *testing.T) {
+	s := newScene(t)
+	r := s.resolver(1000, 1000)
+	lookup := func(name string) vfs.Inode {
+		p, err := r.Resolve(r.Root, name, vfs.NoFollow)
+		require.NoError(t, err)
+		defer p.DecRef()
+		return p.Inode
+	}
+	other := vfs.Caller{PID: 2000, TID: 2000}
+	type openFor interface {
+		OpenFor(vfs.Caller, uint32) (vfs.Handle, error)
+	}
+	type linkFor interface {
+		ReadlinkFor(vfs.Caller) (string, error)
+		FollowFor(vfs.Caller) (vfs.Path, error)
+	}
+	environ := lookup("/proc/1000/environ")
+	_, err := environ.(vfs.Opener).Open(0)
+	assert.NoError(t, err, "as the caller that looked it up")
+	_, err = environ.(openFor).OpenFor(other, 0)
+	assert.ErrorIs(t, err, linux.EACCES)
+
+	exe := lookup("/proc/1000/exe")
+	_, err = exe.(linkFor).ReadlinkFor(other)
+	assert.ErrorIs(t, err, linux.EACCES)
+	_, err = exe.(linkFor).FollowFor(other)
+	assert.ErrorIs(t, err, linux.EACCES)
+	text, err := exe.(linkFor).ReadlinkFor(vfs.Caller{PID: 900, TID: 900})
+	require.NoError(t, err)
+	assert.Equal(t, "/usr/bin/cat", text)
+
+	self := lookup("/proc/self")
+	text, err = self.(interface {
+		ReadlinkFor(vfs.Caller) (string, error)
+	}).ReadlinkFor(other)
+	require.NoError(t, err)
+	assert.Equal(t, "2000", text)
+
+	// proc_fd_permission: a process that is not dumpable may still list
+	// its own descriptors (the directory belongs to root, mode 0500).
+	s.cat.setInfo(func(i *ProcessInfo) { i.Dumpable = false })
+	fd := lookup("/proc/1000/fd").(interface {
+		CheckPermission(vfs.Caller, int) error
+	})
+	own := vfs.Caller{PID: 1000, TID: 1001, Creds: &vfs.Creds{UID: 1000, GID: 1000}}
+	assert.NoError(t, fd.CheckPermission(own, vfs.MayRead|vfs.MayExec))
+	child := vfs.Caller{PID: 1002, TID: 1002, Creds: &vfs.Creds{UID: 1000, GID: 1000}}
+	assert.ErrorIs(t, fd.CheckPermission(child, vfs.MayRead), linux.EACCES)
+	assert.NoError(t, fd.CheckPermission(vfs.Caller{PID: 900, TID: 900, Creds: &vfs.Creds{FileCaps: true}}, vfs.MayRead))
+}
