@@ -17,8 +17,8 @@ type Kernel interface {
 	// a host process or the emulator itself.
 	PIDs() []int32
 	// Task returns the thread whose id is tid, of any process (a
-	// thread-group leader's tid is its pid), or nil if there is none or
-	// it has been reaped.
+	// thread-group leader's tid is its pid), or nil (an interface nil,
+	// not a nil pointer in one) if there is none or it has been reaped.
 	Task(tid int32) Task
 	// MayAccess is __ptrace_may_access(target, mode) with c as current:
 	// true if c is in target's thread group; else, with the caller's
