@@ -19,6 +19,27 @@
 // Process (tgid) and Description (an id the kernel gives each open file
 // description) values.
 //
+// # Use by the kernel
+//
+// With one Table[K] for the emulator (K, say, a device and inode number):
+//
+//   - fcntl F_SETLK, F_SETLKW, F_GETLK (and their 64-bit and i386 forms):
+//     SetLk and GetLk with Process(tgid) and the struct flock read from the
+//     guest; F_OFD_SETLK, F_OFD_SETLKW, F_OFD_GETLK: the same with
+//     Description(id). F_SETLKW passes a WaitFunc that blocks the task and
+//     returns an error when a signal needs it; F_SETLK passes nil. GetLk
+//     rewrites the flock to copy back (through Flock.FixupCompat first for
+//     an i386 guest's 32-bit struct flock).
+//   - close(2) of any descriptor of a file, and every other way a
+//     descriptor goes (dup2 over it, close_range, close-on-exec):
+//     Release(file, Process(tgid)).
+//   - the last reference of an open file description:
+//     Release(file, Description(id)).
+//   - exit of a process (when its descriptor table goes):
+//     ReleaseAll(Process(tgid)).
+//   - F_SETLEASE, F_GETLEASE: SetLease and GetLease with Description(id);
+//     an open or truncate of a file: BreakLease.
+//
 // # Locking
 //
 // Table.mu protects everything in the table; it is the only lock of the
@@ -354,7 +375,9 @@ func (t *Table[F]) Records() int {
 	return t.records
 }
 
-// file is the lock state of one file.
+// file is the lock state of one file. All its fields, and those of the
+// held, record, lease and waiter values it points to, are protected by
+// Table.mu.
 type file struct {
 	// held lists the owners with record locks on the file, in the order
 	// of their first lock (Linux's flc_posix order, which F_GETLK

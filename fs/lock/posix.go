@@ -14,7 +14,10 @@ const maxDeadlockSteps = 10
 // does (FlockRange's errors; EINVAL for a bad l_type; EBADF for a read lock
 // through a description not open for reading or a write lock through one
 // not open for writing; EINVAL for an OFD command with l_pid not 0), then
-// calls Set.
+// calls Set. (Linux also undoes a POSIX lock that was set while another
+// thread closed the descriptor: when, after SetLk, the descriptor no longer
+// names the description, the kernel unlocks the range with Set and returns
+// EBADF.)
 func (t *Table[F]) SetLk(file F, o Owner, l Flock, d Desc, wait WaitFunc) error {
 	r, err := FlockRange(l.Whence, l.Start, l.Len, d.Pos, d.Size)
 	if err != nil {
