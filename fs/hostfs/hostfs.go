@@ -88,10 +88,15 @@ func (fs *FS) newInode(fd int) *Inode {
 // IncRef takes a reference.
 func (n *Inode) IncRef() { n.refs.Add(1) }
 
-// DecRef drops a reference; the last closes the descriptor.
+// DecRef drops a reference; the last closes the descriptor. Dropping
+// more references than were taken would close a descriptor number that
+// may since name another file: it panics instead.
 func (n *Inode) DecRef() {
-	if n.refs.Add(-1) == 0 {
+	switch r := n.refs.Add(-1); {
+	case r == 0:
 		syscall.Close(n.fd)
+	case r < 0:
+		panic("hostfs: inode released more often than referenced")
 	}
 }
 

@@ -100,6 +100,23 @@ func (ns *Namespace) mountOfLocked(path string) *Mount {
 	}
 }
 
+// Remount changes the flags of the newest mount at point (MS_REMOUNT):
+// EINVAL when point is no mount point. Mounts are immutable once made (a
+// Path's Mount is read without locks): the mount is replaced by a copy
+// with the new flags, which names resolved from now on reach.
+func (ns *Namespace) Remount(point string, flags uint32) error {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ms := ns.byPath[point]
+	if len(ms) == 0 {
+		return linux.EINVAL
+	}
+	m := *ms[len(ms)-1]
+	m.Flags = flags & (MountReadOnly | MountNoSUID | MountNoDev | MountNoExec)
+	ms[len(ms)-1] = &m
+	return nil
+}
+
 // Unmount removes the newest mount at point: EINVAL if there is none (or
 // it is the root), EBUSY while another mount lies beneath it.
 func (ns *Namespace) Unmount(point string) error {

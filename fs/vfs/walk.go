@@ -15,8 +15,12 @@ type Path struct {
 	Name  string
 }
 
-// IncRef takes another reference on the inode.
-func (p Path) IncRef() { p.Inode.IncRef() }
+// IncRef takes another reference on the inode (if any).
+func (p Path) IncRef() {
+	if p.Inode != nil {
+		p.Inode.IncRef()
+	}
+}
 
 // DecRef drops the reference.
 func (p Path) DecRef() {
@@ -73,11 +77,18 @@ type Resolver struct {
 	Root   Path // the process's root directory (chroot)
 	Creds  *Creds
 	Caller Caller // for CallerDir lookups (Caller.Creds is Creds)
+	// Sysroot, if not nil, is qemu-user's -L overlay: an absolute name
+	// that exists under it (outside /proc, /dev and /sys) resolves there
+	// first.
+	Sysroot *Namespace
 }
 
 // Resolve walks name from start (relative names) or the root, following
 // symlinks except a last one with NoFollow. The result carries a reference.
 func (r *Resolver) Resolve(start Path, name string, flags int) (Path, error) {
+	if p, ok := r.resolveSysroot(name, flags); ok {
+		return p, nil
+	}
 	w, err := r.newWalk(start, name)
 	if err != nil {
 		return Path{}, err
@@ -101,6 +112,27 @@ func (r *Resolver) Resolve(start Path, name string, flags int) (Path, error) {
 	}
 	p.IncRef()
 	return p, nil
+}
+
+// resolveSysroot resolves an absolute name under the -L overlay, if there
+// is one and the name exists there.
+func (r *Resolver) resolveSysroot(name string, flags int) (Path, bool) {
+	if r.Sysroot == nil || !strings.HasPrefix(name, "/") {
+		return Path{}, false
+	}
+	for _, own := range []string{"/proc", "/dev", "/sys"} {
+		if name == own || strings.HasPrefix(name, own+"/") {
+			return Path{}, false
+		}
+	}
+	root := r.Sysroot.Root()
+	defer root.DecRef()
+	sub := &Resolver{NS: r.Sysroot, Root: root, Creds: r.Creds, Caller: r.Caller}
+	p, err := sub.Resolve(root, name, flags)
+	if err != nil {
+		return Path{}, false
+	}
+	return p, true
 }
 
 // ResolveParent walks every component of name but the last, and returns
@@ -178,11 +210,12 @@ func (r *Resolver) newWalk(start Path, name string) (*walk, error) {
 	return w, nil
 }
 
-// split returns the components of name without empty ones and ".".
+// split returns the components of name without empty ones. "." stays: it
+// costs a search permission check on its directory, as in Linux.
 func split(name string) []string {
 	var out []string
 	for _, c := range strings.Split(name, "/") {
-		if c != "" && c != "." {
+		if c != "" {
 			out = append(out, c)
 		}
 	}
