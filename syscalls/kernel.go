@@ -31,8 +31,11 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/fs/hostfs"
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/mm"
 )
 
@@ -48,6 +51,12 @@ type Config struct {
 	Trace io.Writer
 	// TraceMM adds the page walks of Cross Memory Attach copies to Trace.
 	TraceMM bool
+	// Root is the host directory that is the guest's "/" ("": the host's
+	// own root). No name the guest resolves leads outside it.
+	Root string
+	// Sysroot ("": none) is qemu-user's -L: absolute names that exist
+	// under this host directory resolve there first.
+	Sysroot string
 }
 
 // Kernel is the emulated kernel: the process table and what all processes
@@ -62,16 +71,22 @@ type Kernel struct {
 	procs   map[int32]*Process
 	nextPID int32
 	reaper  *Process // pid 1: adopts orphans and reaps them
+	fgPgrp  int32    // the host terminal's foreground group, in guest pids (0: unset)
 
 	futexes futexTable
 
 	sharedMu    sync.Mutex // protects sharedFiles
 	sharedFiles map[fileID]*mm.SharedObject
+
+	boot     time.Time      // when the kernel started (/proc's uptime)
+	ns       *vfs.Namespace // the mount table every process sees
+	hostRoot string         // the host directory mounted at "/"
+	sysroot  *vfs.Namespace // the -L overlay, or nil
 }
 
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
-	k := &Kernel{ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
+	k := &Kernel{boot: time.Now(), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
 		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}}
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
 		childEvent: make(chan struct{}), done: make(chan struct{})}
@@ -79,7 +94,22 @@ func NewKernel(cfg Config) *Kernel {
 	if cfg.Trace != nil {
 		k.tracer = &tracer{w: cfg.Trace, mm: cfg.TraceMM}
 	}
+	if err := k.mountDefaults(cfg.Root, cfg.Sysroot); err != nil {
+		panic(fmt.Sprintf("syscalls: the guest's filesystem view: %v", err))
+	}
 	return k
+}
+
+// CheckRoot reports whether dir can be a guest's root directory (for
+// Config.Root): an existing host directory outside the host's /proc and
+// /sys.
+func CheckRoot(dir string) error {
+	fs, err := hostfs.New(dir)
+	if err != nil {
+		return err
+	}
+	fs.Root().DecRef()
+	return nil
 }
 
 // firstPID is the pid of the first guest process; lower pids are the

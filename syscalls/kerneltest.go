@@ -26,10 +26,7 @@ type ProcessOptions struct {
 // NewProcess creates a process with an empty address space, no open
 // files and one task that runs no code.
 func (k *Kernel) NewProcess(o ProcessOptions) (*Process, error) {
-	fs, err := newFSContext("")
-	if err != nil {
-		return nil, err
-	}
+	fs := k.newFSContext("", o.Creds.fsCreds())
 	layout, mode, table := mm.Layout64, arch.Mode64, &AMD64
 	if o.I386 {
 		layout, mode, table = mm.Layout32, arch.Mode32, &I386

@@ -37,6 +37,7 @@ type pipeEnd struct {
 	write  bool
 	refs   atomic.Int32
 	status atomic.Uint32 // O_NONBLOCK and friends
+	own    fileOwner     // F_SETOWN
 }
 
 var pipeIDs atomic.Uint64

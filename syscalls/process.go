@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -112,10 +113,16 @@ type Process struct {
 	dumpable bool
 	sigacts  [linux.NSig]linux.SigAction
 	pending  linux.SigSet // process-directed signals not yet delivered
-	exe      string
-	exiting  *ExitStatus // set once the group is being torn down
-	alarm    *time.Timer // alarm(2)
-	alarmAt  time.Time
+	exe      vfs.Path     // the program file
+	exeName  string       // the name it was run by
+	exec     *execInfo    // the last execve's layout and auxv (for /proc)
+	comm     string       // the name /proc/PID/comm shows (per process here)
+	start    time.Duration
+	// oom_score_adj and the lowest value it may be set to unprivileged.
+	oomAdj, oomAdjMin int16
+	exiting           *ExitStatus // set once the group is being torn down
+	alarm             *time.Timer // alarm(2)
+	alarmAt           time.Time
 
 	done chan struct{} // closed when the process becomes a zombie
 
@@ -169,7 +176,7 @@ type SpawnOptions struct {
 // newProcess makes a process with no tasks, child of parent (the reaper
 // if nil). Caller holds no locks.
 func (k *Kernel) newProcess(parent *Process) *Process {
-	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true,
+	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true, start: time.Since(k.boot),
 		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
 		run: make(chan struct{}, 1)}
 	p.run <- struct{}{}
@@ -189,10 +196,7 @@ func (k *Kernel) newProcess(parent *Process) *Process {
 // path) and starts it. The process leads its own session and group. Errors
 // are those of loading: the loader's error types or an errno.
 func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
-	fs, err := newFSContext(opts.Cwd)
-	if err != nil {
-		return nil, err
-	}
+	fs := k.newFSContext(opts.Cwd, opts.Creds.fsCreds())
 	fds, err := newStdioTable(opts.Stdio)
 	if err != nil {
 		fs.release()
@@ -204,12 +208,12 @@ func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
 	k.mu.Unlock()
 	p.fds, p.fs, p.creds = fds, fs, opts.Creds.clone()
 	t := k.newTask(p)
-	img, err := t.loadProgram(path, opts.Args, opts.Env)
+	img, err := t.loadProgram(fs.cwd, path, nil, opts.Args, opts.Env)
 	if err != nil {
 		k.discard(p, t)
 		return nil, err
 	}
-	p.mm, p.exe = img.mm, img.exe
+	p.mm, p.exe, p.exeName, p.exec, p.comm = img.mm, img.exe, img.exeName, img.info, commOf(img.exeName)
 	t.startRegs, t.mode, t.table = &img.regs, img.mode, img.table
 	go t.run()
 	return p, nil
@@ -255,9 +259,10 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	if p.alarm != nil {
 		p.alarm.Stop()
 	}
-	as, fds, fs := p.mm, p.fds, p.fs
-	p.mm, p.fds, p.fs = nil, nil, nil
+	as, fds, fs, exe := p.mm, p.fds, p.fs, p.exe
+	p.mm, p.fds, p.fs, p.exe = nil, nil, nil, vfs.Path{}
 	p.mu.Unlock()
+	exe.DecRef()
 	if as != nil {
 		as.DropUser()
 	}

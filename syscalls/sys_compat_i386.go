@@ -412,16 +412,13 @@ func (t *Task) putStat64(addr mm.Addr, st [statSize]byte) error {
 	return err
 }
 
-// hostStatAt stats (dirfd, path) on the host.
+// hostStatAt stats (dirfd, path) as struct stat.
 func (t *Task) hostStatAt(dirfd int32, addr mm.Addr, flags uint32) ([statSize]byte, error) {
-	var st [statSize]byte
-	dir, path, release, err := t.atPath(dirfd, addr, flags&linux.AT_EMPTY_PATH != 0)
+	a, err := t.statAt(dirfd, addr, flags)
 	if err != nil {
-		return st, err
+		return [statSize]byte{}, err
 	}
-	defer release()
-	_, err = hostAt(syscall.SYS_NEWFSTATAT, dir, path, uintptr(unsafe.Pointer(&st)), uintptr(flags), 0)
-	return st, err
+	return encodeStat(a), nil
 }
 
 // Fstatat64 implements fstatat64(2).
@@ -594,4 +591,74 @@ func ProcessVMWritev32(t *Task, a Args) (uintptr, error) { return processVM32(t,
 func processVM32(t *Task, a Args, dir mm.CopyDirection) (uintptr, error) {
 	return processVMCore(t, a.Int(0), a.Pointer(1), uint64(a.Uint(2)), a.Pointer(3), uint64(a.Uint(4)),
 		uint64(a.Uint(5)), dir, iovec32)
+}
+
+// Truncate32 implements i386 truncate(2): a signed 32-bit length.
+func Truncate32(t *Task, a Args) (uintptr, error) {
+	return Truncate(t, Args{a[0], uint64(int64(a.Int(1)))})
+}
+
+// Truncate64_32 implements i386 truncate64(2) (length in two registers).
+func Truncate64_32(t *Task, a Args) (uintptr, error) {
+	return Truncate(t, Args{a[0], split64(a[1], a[2])})
+}
+
+// Fallocate32 implements i386 fallocate(2): offset and length in two
+// registers each.
+func Fallocate32(t *Task, a Args) (uintptr, error) {
+	return fallocate(t, a.Int(0), a.Int(1), int64(split64(a[2], a[3])), int64(split64(a[4], a[5])))
+}
+
+// Fadvise64_32 implements i386 fadvise64(2): a 64-bit offset and a 32-bit
+// length.
+func Fadvise64_32(t *Task, a Args) (uintptr, error) {
+	return fadvise(t, a.Int(0), int64(uint32(a[3])), a.Int(4))
+}
+
+// Fadvise6464_32 implements i386 fadvise64_64(2).
+func Fadvise6464_32(t *Task, a Args) (uintptr, error) {
+	return fadvise(t, a.Int(0), int64(split64(a[3], a[4])), a.Int(5))
+}
+
+// statfs64Size is sizeof(struct statfs64) on i386 (4-byte aligned).
+const statfs64Size = 84
+
+// toStatfs64 converts an x86-64 struct statfs into i386's struct
+// statfs64.
+func toStatfs64(b [statfsSize]byte) [statfs64Size]byte {
+	le := binary.LittleEndian
+	var o [statfs64Size]byte
+	le.PutUint32(o[0:], uint32(le.Uint64(b[0:])))   // f_type
+	le.PutUint32(o[4:], uint32(le.Uint64(b[8:])))   // f_bsize
+	copy(o[8:48], b[16:56])                         // f_blocks .. f_ffree
+	copy(o[48:56], b[56:64])                        // f_fsid
+	le.PutUint32(o[56:], uint32(le.Uint64(b[64:]))) // f_namelen
+	le.PutUint32(o[60:], uint32(le.Uint64(b[72:]))) // f_frsize
+	le.PutUint32(o[64:], uint32(le.Uint64(b[80:]))) // f_flags
+	return o
+}
+
+// putStatfs64 writes b as struct statfs64 at out; size must be its size.
+func (t *Task) putStatfs64(size uint64, out mm.Addr, b [statfsSize]byte, err error) (uintptr, error) {
+	if err != nil {
+		return 0, err
+	}
+	if size != statfs64Size {
+		return 0, linux.EINVAL
+	}
+	o := toStatfs64(b)
+	_, err = t.MM().CopyOut(out, o[:])
+	return 0, err
+}
+
+// Statfs64 implements i386 statfs64(2).
+func Statfs64(t *Task, a Args) (uintptr, error) {
+	b, err := t.statfsPath(a.Pointer(0))
+	return t.putStatfs64(a.Uint64(1), a.Pointer(2), b, err)
+}
+
+// Fstatfs64 implements i386 fstatfs64(2).
+func Fstatfs64(t *Task, a Args) (uintptr, error) {
+	b, err := t.statfsFD(a.Int(0))
+	return t.putStatfs64(a.Uint64(1), a.Pointer(2), b, err)
 }

@@ -6,11 +6,11 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/loader"
 	"github.com/cmaemu/cmaemu/mm"
@@ -22,31 +22,43 @@ type image struct {
 	regs  arch.Regs
 	mode  arch.Mode
 	table *Table
-	exe   string
+	// exe is the program file (its reference passes to the process);
+	// exeName the name it was run by.
+	exe     vfs.Path
+	exeName string
+	info    *execInfo // for /proc/PID
+}
+
+// release drops what an image holds when it is not used.
+func (img *image) release() {
+	img.mm.Release()
+	img.exe.DecRef()
 }
 
 // maxShebangDepth bounds interpreter chains, as Linux does.
 const maxShebangDepth = 4
 
-// loadProgram loads the program at path (resolved on the host, relative
-// to the process's working directory) with argv and envp. Scripts that
-// start with #! run their interpreter.
-func (t *Task) loadProgram(path string, argv, envv []string) (*image, error) {
+// loadProgram loads the program at path (resolved in the guest's view
+// from start, the working directory or execveat's directory; or, with an
+// empty path, the file of) with argv and envp. Scripts that start with #!
+// run their interpreter.
+func (t *Task) loadProgram(start vfs.Path, path string, file *openFile, argv, envv []string) (*image, error) {
 	for depth := 0; ; depth++ {
-		f, err := t.openExecutable(path)
+		f, err := t.openExecutable(start, path, file)
 		if err != nil {
 			return nil, err
 		}
+		file = nil
 		interp, arg, isScript, err := readShebang(f)
 		if err != nil {
-			f.Close()
+			f.DecRef()
 			return nil, err
 		}
 		if !isScript {
-			defer f.Close()
+			defer f.DecRef()
 			return t.loadELF(f, path, argv, envv)
 		}
-		f.Close()
+		f.DecRef()
 		if depth == maxShebangDepth {
 			return nil, linux.ELOOP
 		}
@@ -62,31 +74,65 @@ func (t *Task) loadProgram(path string, argv, envv []string) (*image, error) {
 	}
 }
 
-// openExecutable opens path for execution with execve's checks.
-func (t *Task) openExecutable(path string) (*os.File, error) {
-	if path == "" {
-		return nil, linux.ENOENT
+// openExecutable opens path (or takes file, when not nil) for execution
+// with execve's checks: a regular file with execute permission for the
+// caller, on a mount that allows it. Read permission is not needed.
+func (t *Task) openExecutable(start vfs.Path, path string, file *openFile) (*openFile, error) {
+	var p vfs.Path
+	if file != nil {
+		p = file.Path()
+		if p.Inode == nil {
+			return nil, linux.EACCES
+		}
+		p.IncRef()
+	} else {
+		if path == "" {
+			return nil, linux.ENOENT
+		}
+		ref, err := t.at(linux.AT_FDCWD, path, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(path, "/") {
+			ref.start.DecRef()
+			start.IncRef()
+			ref.start = start
+		}
+		p, err = ref.r.Resolve(ref.start, path, 0)
+		ref.release()
+		if err != nil {
+			return nil, err
+		}
 	}
-	if t.isOwnExe(path) {
-		path = t.proc.exe
+	a, err := p.Attr()
+	if err == nil {
+		switch {
+		case !a.IsRegular():
+			err = linux.EACCES
+		case p.Mount != nil && p.Mount.Flags&vfs.MountNoExec != 0:
+			err = linux.EACCES
+		default:
+			err = t.proc.Creds().fsCreds().Permission(a, vfs.MayExec)
+		}
 	}
-	abs := absPath(t.proc.fs, path)
-	st, err := os.Stat(abs)
+	var h vfs.Handle
+	if err == nil {
+		o, ok := p.Inode.(vfs.Opener)
+		if !ok {
+			err = linux.EACCES
+		} else {
+			h, err = o.Open(linux.O_RDONLY)
+		}
+	}
 	if err != nil {
-		return nil, hostErr(errors.Unwrap(err))
+		p.DecRef()
+		return nil, err
 	}
-	if st.IsDir() || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return nil, linux.EACCES
-	}
-	f, err := os.Open(abs)
-	if err != nil {
-		return nil, hostErr(errors.Unwrap(err))
-	}
-	return f, nil
+	return newOpenFile(p, h, linux.O_RDONLY), nil
 }
 
 // readShebang reads a "#!interp [arg]" line.
-func readShebang(f *os.File) (interp, arg string, ok bool, err error) {
+func readShebang(f io.ReaderAt) (interp, arg string, ok bool, err error) {
 	buf := make([]byte, 256)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && err != io.EOF {
@@ -111,7 +157,7 @@ func readShebang(f *os.File) (interp, arg string, ok bool, err error) {
 }
 
 // loadELF loads a static ELF program into a new address space.
-func (t *Task) loadELF(f *os.File, path string, argv, envv []string) (*image, error) {
+func (t *Task) loadELF(f *openFile, path string, argv, envv []string) (*image, error) {
 	ef, err := loader.Check(f)
 	switch {
 	case errors.Is(err, loader.ErrArgListTooLong):
@@ -140,8 +186,10 @@ func (t *Task) loadELF(f *os.File, path string, argv, envv []string) (*image, er
 		return nil, &execError{err}
 	}
 	as.SetBrk(img.BrkStart)
+	exe := f.Path()
+	exe.IncRef()
 	return &image{mm: as, regs: arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP), RFLAGS: 0x202},
-		mode: mode, table: table, exe: f.Name()}, nil
+		mode: mode, table: table, exe: exe, exeName: path, info: newExecInfo(img, as, mode)}, nil
 }
 
 // execError is a program that cannot be run: the guest sees ENOEXEC, the
@@ -208,24 +256,39 @@ func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags ui
 	if t.cpu == nil {
 		return 0, linux.ENOSYS // a task that runs no code (kerneltest)
 	}
-	path, err := t.MM().CopyInString(pathAddr, linux.PATH_MAX-1)
+	path, err := t.pathName(pathAddr)
 	if err != nil {
 		return 0, err
 	}
+	if flags&^(linux.AT_EMPTY_PATH|linux.AT_SYMLINK_NOFOLLOW) != 0 {
+		return 0, linux.EINVAL
+	}
+	// The directory relative names start at, or, for an empty name with
+	// AT_EMPTY_PATH, the descriptor's own file (fexecve).
+	root, start := t.proc.fs.dirs()
+	root.DecRef()
+	defer func() { start.DecRef() }()
+	var file *openFile
 	if dirfd != linux.AT_FDCWD && !strings.HasPrefix(path, "/") {
-		f, err := t.proc.fds.Get(dirfd)
+		f, err := t.vfsFile(dirfd, linux.ENOTDIR)
 		if err != nil {
 			return 0, err
 		}
-		name := f.Name()
-		f.DecRef()
+		defer f.DecRef()
 		if path == "" {
 			if flags&linux.AT_EMPTY_PATH == 0 {
 				return 0, linux.ENOENT
 			}
-			path = name
+			file = f
+			path = f.Name()
 		} else {
-			path = name + "/" + path
+			p := f.Path()
+			if a, err := p.Attr(); p.Inode == nil || err != nil || !a.IsDir() {
+				return 0, linux.ENOTDIR
+			}
+			p.IncRef()
+			start.DecRef()
+			start = p
 		}
 	}
 	argv, err := t.readStringArray(argvAddr)
@@ -236,7 +299,7 @@ func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags ui
 	if err != nil {
 		return 0, err
 	}
-	img, err := t.loadProgram(path, argv, envv)
+	img, err := t.loadProgram(start, path, file, argv, envv)
 	if err != nil {
 		return 0, err
 	}
@@ -260,12 +323,14 @@ func (t *Task) commitExec(img *image) {
 			p.sigacts[i] = linux.SigAction{}
 		}
 	}
-	p.exe = img.exe
+	old := p.exe
+	p.exe, p.exeName, p.exec, p.comm = img.exe, img.exeName, img.info, commOf(img.exeName)
 	c := &p.creds
 	c.SUID, c.SGID = c.EUID, c.EGID
 	// begin_new_exec: dumpable unless the ids differ (suid_dumpable 0).
 	p.dumpable = c.EUID == c.RUID && c.EGID == c.RGID
 	p.mu.Unlock()
+	old.DecRef()
 	// Last: a parent that sees these descriptors close finds the new
 	// process state (setpgid refused, ids and dumpable updated).
 	p.fds.closeOnExec()
@@ -298,10 +363,4 @@ func (t *Task) becomeLeader() {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-// isOwnExe reports whether path names the process's own program
-// (/proc/self/exe and /proc/PID/exe are the host's otherwise).
-func (t *Task) isOwnExe(path string) bool {
-	return path == "/proc/self/exe" || path == "/proc/"+itoa(int64(t.proc.pid))+"/exe"
 }

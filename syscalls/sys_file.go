@@ -1,75 +1,52 @@
 package syscalls
 
 import (
+	"encoding/binary"
+	"strings"
 	"syscall"
 	"unsafe"
 
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
 
-// atPath resolves a guest (dirfd, path) pair to the host's: the host
-// directory descriptor to use and the path string. release drops the
-// reference on the directory.
-func (t *Task) atPath(dirfd int32, addr mm.Addr, emptyOK bool) (host int, path string, release func(), err error) {
-	path, err = t.MM().CopyInString(addr, linux.PATH_MAX-1)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	if path == "" && !emptyOK {
-		return 0, "", nil, linux.ENOENT
-	}
-	if dirfd == linux.AT_FDCWD {
-		fs := t.proc.fs
-		fs.mu.Lock()
-		dir := fs.cwd
-		dir.IncRef()
-		fs.mu.Unlock()
-		return dir.host, path, dir.DecRef, nil
-	}
-	if len(path) > 0 && path[0] == '/' {
-		return -1, path, func() {}, nil
-	}
-	h, release, err := t.hostFile(dirfd, linux.ENOTDIR)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	return h, path, release, nil
-}
+// The path system calls: every name goes through the VFS (fs/vfs), which
+// resolves it against the process's root and working directory and checks
+// Linux's permissions with the process's fsuid, fsgid and groups.
 
-// hostAt runs a host *at system call whose first two arguments are a
-// directory descriptor and a path, restarting on EINTR.
-func hostAt(nr uintptr, dir int, path string, a2, a3, a4 uintptr) (uintptr, error) {
-	p, err := syscall.BytePtrFromString(path)
+// withPath reads the path at addr and runs op with the resolution context
+// of (dirfd, path).
+func (t *Task) withPath(dirfd int32, addr mm.Addr, op func(ref *pathRef, name string) error) error {
+	name, err := t.pathName(addr)
 	if err != nil {
-		return 0, linux.EINVAL
+		return err
 	}
-	for {
-		r, _, e := syscall.Syscall6(nr, uintptr(dir), uintptr(unsafe.Pointer(p)), a2, a3, a4, 0)
-		if e == syscall.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, linux.Errno(e)
-		}
-		return r, nil
+	if name == "" {
+		return linux.ENOENT
 	}
+	ref, err := t.at(dirfd, name, nil)
+	if err != nil {
+		return err
+	}
+	defer ref.release()
+	return op(ref, name)
 }
 
 func (t *Task) openAt(dirfd int32, addr mm.Addr, flags, mode uint32) (uintptr, error) {
-	dir, path, release, err := t.atPath(dirfd, addr, false)
-	if err != nil {
-		return 0, err
+	if flags&linux.O_TMPFILE == linux.O_TMPFILE {
+		return 0, linux.EOPNOTSUPP
 	}
-	defer release()
-	if t.isOwnExe(path) {
-		path = t.proc.exe
-	}
-	host, err := hostAt(syscall.SYS_OPENAT, dir, path, uintptr(flags|linux.O_CLOEXEC), uintptr(mode), 0)
-	if err != nil {
-		return 0, err
-	}
-	fd, err := t.proc.fds.Install(newHostFile(int(host), path), 0, flags&linux.O_CLOEXEC != 0)
+	var fd int32
+	err := t.withPath(dirfd, addr, func(ref *pathRef, name string) error {
+		p, h, err := ref.r.Open(ref.start, name, flags, mode, ref.umask)
+		if err != nil {
+			return err
+		}
+		f := newOpenFile(p, h, flags)
+		fd, err = t.proc.fds.Install(f, 0, flags&linux.O_CLOEXEC != 0)
+		return err
+	})
 	return uintptr(fd), err
 }
 
@@ -88,25 +65,29 @@ func Creat(t *Task, a Args) (uintptr, error) {
 	return t.openAt(linux.AT_FDCWD, a.Pointer(0), syscall.O_CREAT|syscall.O_WRONLY|syscall.O_TRUNC, a.Uint(1))
 }
 
-// Close implements close(2).
-func Close(t *Task, a Args) (uintptr, error) {
-	return 0, t.proc.fds.Close(a.Int(0))
-}
-
 // statSize is sizeof(struct stat) on x86-64.
 const statSize = 144
 
-// fstatAt stats (dirfd, path) on the host into the guest's buf.
+// statAt returns the attributes of (dirfd, path) with the *at flags.
+func (t *Task) statAt(dirfd int32, addr mm.Addr, flags uint32) (vfs.Attr, error) {
+	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH|linux.AT_NO_AUTOMOUNT) != 0 {
+		return vfs.Attr{}, linux.EINVAL
+	}
+	p, err := t.resolveAt(dirfd, addr, flags, nil)
+	if err != nil {
+		return vfs.Attr{}, err
+	}
+	defer p.DecRef()
+	return p.Attr()
+}
+
+// fstatAt stats (dirfd, path) into the guest's struct stat at buf.
 func (t *Task) fstatAt(dirfd int32, addr mm.Addr, buf mm.Addr, flags uint32) (uintptr, error) {
-	dir, path, release, err := t.atPath(dirfd, addr, flags&linux.AT_EMPTY_PATH != 0)
+	a, err := t.statAt(dirfd, addr, flags)
 	if err != nil {
 		return 0, err
 	}
-	defer release()
-	var st [statSize]byte
-	if _, err := hostAt(syscall.SYS_NEWFSTATAT, dir, path, uintptr(unsafe.Pointer(&st)), uintptr(flags), 0); err != nil {
-		return 0, err
-	}
+	st := encodeStat(a)
 	_, err = t.MM().CopyOut(buf, st[:])
 	return 0, err
 }
@@ -126,68 +107,85 @@ func Lstat(t *Task, a Args) (uintptr, error) {
 	return t.fstatAt(linux.AT_FDCWD, a.Pointer(0), a.Pointer(1), linux.AT_SYMLINK_NOFOLLOW)
 }
 
-// Fstat implements fstat(2).
-func Fstat(t *Task, a Args) (uintptr, error) {
-	f, err := t.proc.fds.Get(a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	_, err = t.MM().CopyOut(a.Pointer(1), st[:])
-	return 0, err
-}
-
-// statxSize is sizeof(struct statx).
-const statxSize = 256
-
 // Statx implements statx(2).
 func Statx(t *Task, a Args) (uintptr, error) {
 	flags := a.Uint(2)
-	dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), flags&linux.AT_EMPTY_PATH != 0)
+	if flags&0x6000 == 0x6000 { // AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC
+		return 0, linux.EINVAL
+	}
+	if a.Uint(3)&0x80000000 != 0 { // STATX__RESERVED
+		return 0, linux.EINVAL
+	}
+	at, err := t.statAt(a.Int(0), a.Pointer(1), flags&^0x6000)
 	if err != nil {
 		return 0, err
 	}
-	defer release()
-	var st [statxSize]byte
-	if _, err := hostAt(sysStatx, dir, path, uintptr(flags), uintptr(a.Uint(3)), uintptr(unsafe.Pointer(&st))); err != nil {
-		return 0, err
-	}
+	st := encodeStatx(at)
 	_, err = t.MM().CopyOut(a.Pointer(4), st[:])
 	return 0, err
 }
 
-// Host syscall numbers the syscall package lacks.
-const (
-	sysStatx      = 332
-	sysRenameat2  = 316
-	sysFaccessat2 = 439
-)
-
-// Faccessat implements faccessat(2) and faccessat2(2).
-func Faccessat(t *Task, a Args) (uintptr, error) {
-	dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), false)
+// access checks mode on (dirfd, path): with the real ids, or the
+// effective ones for AT_EACCESS.
+func (t *Task) access(dirfd int32, addr mm.Addr, mode, flags uint32) (uintptr, error) {
+	if flags&^(linux.AT_EACCESS|linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 || mode&^7 != 0 {
+		return 0, linux.EINVAL
+	}
+	c := t.proc.Creds()
+	creds := c.realCreds()
+	if flags&linux.AT_EACCESS != 0 {
+		creds = c.fsCreds()
+	}
+	p, err := t.resolveAt(dirfd, addr, flags&^linux.AT_EACCESS, creds)
 	if err != nil {
 		return 0, err
 	}
-	defer release()
-	return hostAt(sysFaccessat2, dir, path, uintptr(a.Uint(2)), uintptr(a.Uint(3)), 0)
+	defer p.DecRef()
+	a, err := p.Attr()
+	if err != nil || mode == 0 {
+		return 0, err
+	}
+	if err := creds.Permission(a, int(mode)); err != nil {
+		return 0, err
+	}
+	if mode&vfs.MayWrite != 0 && a.Mode&vfs.ModeType != vfs.ModeChar && a.Mode&vfs.ModeType != vfs.ModeFIFO &&
+		a.Mode&vfs.ModeType != vfs.ModeSocket {
+		return 0, p.Writable()
+	}
+	return 0, nil
+}
+
+// Faccessat implements faccessat(2) (no flags argument).
+func Faccessat(t *Task, a Args) (uintptr, error) {
+	return t.access(a.Int(0), a.Pointer(1), a.Uint(2), 0)
+}
+
+// Faccessat2 implements faccessat2(2).
+func Faccessat2(t *Task, a Args) (uintptr, error) {
+	return t.access(a.Int(0), a.Pointer(1), a.Uint(2), a.Uint(3))
 }
 
 // Access implements access(2).
 func Access(t *Task, a Args) (uintptr, error) {
-	return Faccessat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], a[1]})
+	return t.access(linux.AT_FDCWD, a.Pointer(0), a.Uint(1), 0)
 }
 
-// Getcwd implements getcwd(2).
+// Getcwd implements getcwd(2): the working directory's name below the
+// process's root, or "(unreachable)" before it when it lies outside.
 func Getcwd(t *Task, a Args) (uintptr, error) {
-	fs := t.proc.fs
-	fs.mu.Lock()
-	path := fs.path
-	fs.mu.Unlock()
+	root, cwd := t.proc.fs.dirs()
+	path := cwd.Name
+	switch {
+	case root.Name == "/":
+	case path == root.Name:
+		path = "/"
+	case strings.HasPrefix(path, root.Name+"/"):
+		path = path[len(root.Name):]
+	default:
+		path = "(unreachable)" + path
+	}
+	root.DecRef()
+	cwd.DecRef()
 	b := append([]byte(path), 0)
 	if uint64(len(b)) > a.Uint64(1) {
 		return 0, linux.ERANGE
@@ -200,340 +198,423 @@ func Getcwd(t *Task, a Args) (uintptr, error) {
 
 // Chdir implements chdir(2).
 func Chdir(t *Task, a Args) (uintptr, error) {
-	dir, path, release, err := t.atPath(linux.AT_FDCWD, a.Pointer(0), false)
-	if err != nil {
-		return 0, err
-	}
-	defer release()
-	host, err := hostAt(syscall.SYS_OPENAT, dir, path, linux.O_PATH|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0, 0)
-	if err != nil {
-		return 0, err
-	}
-	fs := t.proc.fs
-	fs.mu.Lock()
-	old := fs.cwd
-	fs.cwd = newHostFile(int(host), path)
-	fs.path = absPath(fs, path)
-	fs.mu.Unlock()
-	old.DecRef()
-	return 0, nil
-}
-
-// Readlinkat implements readlinkat(2); /proc/self/exe names the guest's
-// program.
-func Readlinkat(t *Task, a Args) (uintptr, error) {
-	dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), false)
-	if err != nil {
-		return 0, err
-	}
-	defer release()
-	size := a.Int(3)
-	if size <= 0 {
-		return 0, linux.EINVAL
-	}
-	var target []byte
-	if t.isOwnExe(path) {
-		target = []byte(t.proc.exe)
-	} else {
-		buf := make([]byte, linux.PATH_MAX)
-		n, err := hostAt(syscall.SYS_READLINKAT, dir, path, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0)
+	return 0, t.withPath(linux.AT_FDCWD, a.Pointer(0), func(ref *pathRef, name string) error {
+		p, err := ref.r.Resolve(ref.start, name, vfs.MustDir)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		target = buf[:n]
-	}
-	target = target[:min(len(target), int(size))]
-	_, err = t.MM().CopyOut(a.Pointer(2), target)
-	return uintptr(len(target)), err
-}
-
-// Readlink implements readlink(2).
-func Readlink(t *Task, a Args) (uintptr, error) {
-	return Readlinkat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], a[1], a[2]})
-}
-
-// pathCall makes a handler for a host *at call taking (dirfd, path, arg).
-func pathCall(nr uintptr, dirArg bool) Handler {
-	return func(t *Task, a Args) (uintptr, error) {
-		dirfd, pa, rest := int32(linux.AT_FDCWD), a.Pointer(0), a[1:]
-		if dirArg {
-			dirfd, pa, rest = a.Int(0), a.Pointer(1), a[2:]
+		a, err := p.Attr()
+		if err == nil {
+			err = ref.r.Creds.Permission(a, vfs.MayExec)
 		}
-		dir, path, release, err := t.atPath(dirfd, pa, false)
 		if err != nil {
-			return 0, err
+			p.DecRef()
+			return err
 		}
-		defer release()
-		return hostAt(nr, dir, path, uintptr(rest[0]), 0, 0)
-	}
+		t.proc.fs.setCwd(p)
+		return nil
+	})
 }
 
-// Unlinkat, Mkdirat and friends are passed to the host.
-var (
-	Unlinkat = pathCall(syscall.SYS_UNLINKAT, true)
-	Mkdirat  = pathCall(syscall.SYS_MKDIRAT, true)
-	Fchmodat = pathCall(syscall.SYS_FCHMODAT, true)
-	Mkdir    = pathCall(syscall.SYS_MKDIRAT, false)
-	Chmod    = pathCall(syscall.SYS_FCHMODAT, false)
-)
-
-// Unlink implements unlink(2).
-func Unlink(t *Task, a Args) (uintptr, error) {
-	return Unlinkat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], 0})
-}
-
-// Rmdir implements rmdir(2).
-func Rmdir(t *Task, a Args) (uintptr, error) {
-	return Unlinkat(t, Args{uint64(uint32(linux.AT_FDCWD & 0xffffffff)), a[0], linux.AT_REMOVEDIR})
-}
-
-// Renameat2 implements renameat2(2).
-func Renameat2(t *Task, a Args) (uintptr, error) {
-	odir, opath, orel, err := t.atPath(a.Int(0), a.Pointer(1), false)
-	if err != nil {
-		return 0, err
-	}
-	defer orel()
-	ndir, npath, nrel, err := t.atPath(a.Int(2), a.Pointer(3), false)
-	if err != nil {
-		return 0, err
-	}
-	defer nrel()
-	np, _ := syscall.BytePtrFromString(npath)
-	return hostAt(sysRenameat2, odir, opath, uintptr(ndir), uintptr(unsafe.Pointer(np)), uintptr(a.Uint(4)))
-}
-
-// Rename implements rename(2).
-func Rename(t *Task, a Args) (uintptr, error) {
-	cwd := uint64(uint32(linux.AT_FDCWD & 0xffffffff))
-	return Renameat2(t, Args{cwd, a[0], cwd, a[1], 0})
-}
-
-// fdCall makes a handler for a host call on a descriptor plus plain
-// arguments.
-func fdCall(nr uintptr) Handler {
-	return func(t *Task, a Args) (uintptr, error) {
-		h, release, err := t.hostFile(a.Int(0), linux.EINVAL)
-		if err != nil {
-			return 0, err
-		}
-		defer release()
-		r, _, e := syscall.Syscall(nr, uintptr(h), uintptr(a[1]), uintptr(a[2]))
-		if e != 0 {
-			return 0, linux.Errno(e)
-		}
-		return r, nil
-	}
-}
-
-// Descriptor calls passed to the host.
-var (
-	Ftruncate = fdCall(syscall.SYS_FTRUNCATE)
-	Fsync     = fdCall(syscall.SYS_FSYNC)
-	Fdatasync = fdCall(syscall.SYS_FDATASYNC)
-	Fchmod    = fdCall(syscall.SYS_FCHMOD)
-)
-
-// Getdents64 implements getdents64(2).
-func Getdents64(t *Task, a Args) (uintptr, error) {
-	h, release, err := t.hostFile(a.Int(0), linux.ENOTDIR)
-	if err != nil {
-		return 0, err
-	}
-	defer release()
-	buf := make([]byte, min(a.Uint64(2), 1<<20))
-	r, _, e := syscall.Syscall(syscall.SYS_GETDENTS64, uintptr(h), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
-	if e != 0 {
-		return 0, linux.Errno(e)
-	}
-	_, err = t.MM().CopyOut(a.Pointer(1), buf[:r])
-	return r, err
-}
-
-// Umask implements umask(2).
-func Umask(t *Task, a Args) (uintptr, error) {
-	fs := t.proc.fs
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	old := fs.umask
-	fs.umask = a.Uint(0) & 0o777
-	return uintptr(old), nil
-}
-
-// Dup implements dup(2).
-func Dup(t *Task, a Args) (uintptr, error) {
-	f, err := t.proc.fds.Get(a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	fd, err := t.proc.fds.Install(f, 0, false)
-	return uintptr(fd), err
-}
-
-// Dup3 implements dup3(2).
-func Dup3(t *Task, a Args) (uintptr, error) {
-	if a.Int(0) == a.Int(1) {
-		return 0, linux.EINVAL
-	}
-	if a.Uint(2)&^linux.O_CLOEXEC != 0 {
-		return 0, linux.EINVAL
-	}
-	return dupTo(t, a.Int(0), a.Int(1), a.Uint(2)&linux.O_CLOEXEC != 0)
-}
-
-// Dup2 implements dup2(2).
-func Dup2(t *Task, a Args) (uintptr, error) {
-	if a.Int(0) == a.Int(1) {
-		f, err := t.proc.fds.Get(a.Int(0))
-		if err != nil {
-			return 0, err
-		}
-		f.DecRef()
-		return uintptr(a.Int(1)), nil
-	}
-	return dupTo(t, a.Int(0), a.Int(1), false)
-}
-
-func dupTo(t *Task, old, new int32, cloexec bool) (uintptr, error) {
-	f, err := t.proc.fds.Get(old)
-	if err != nil {
-		return 0, err
-	}
-	if err := t.proc.fds.Set(new, f, cloexec); err != nil {
-		return 0, err
-	}
-	return uintptr(new), nil
-}
-
-// Fcntl implements fcntl(2) for descriptor flags, status flags and dup.
-func Fcntl(t *Task, a Args) (uintptr, error) {
-	fd := a.Int(0)
-	switch a.Int(1) {
-	case linux.F_DUPFD, linux.F_DUPFD_CLOEXEC:
-		f, err := t.proc.fds.Get(fd)
-		if err != nil {
-			return 0, err
-		}
-		if a.Int(2) < 0 || a.Int(2) >= maxFDs {
-			f.DecRef()
-			return 0, linux.EINVAL
-		}
-		nfd, err := t.proc.fds.Install(f, a.Int(2), a.Int(1) == linux.F_DUPFD_CLOEXEC)
-		return uintptr(nfd), err
-	case linux.F_GETFD:
-		ce, err := t.proc.fds.CloseOnExec(fd, nil)
-		if ce {
-			return linux.FD_CLOEXEC, err
-		}
-		return 0, err
-	case linux.F_SETFD:
-		set := a.Uint(2)&linux.FD_CLOEXEC != 0
-		_, err := t.proc.fds.CloseOnExec(fd, &set)
-		return 0, err
-	case fGetPipeSz, fSetPipeSz:
-		f, err := t.proc.fds.Get(fd)
-		if err != nil {
-			return 0, err
-		}
-		defer f.DecRef()
-		if _, ok := f.(*pipeEnd); !ok {
-			return 0, linux.EBADF
-		}
-		return pipeCapacity, nil // the size is fixed
-	case linux.F_GETFL, linux.F_SETFL:
-		f, err := t.proc.fds.Get(fd)
-		if err != nil {
-			return 0, err
-		}
-		defer f.DecRef()
-		if a.Int(1) == linux.F_SETFL {
-			return 0, f.SetStatus(a.Uint(2))
-		}
-		fl, err := f.Status()
-		return uintptr(fl), err
-	}
-	f, err := t.proc.fds.Get(fd)
+// Fchdir implements fchdir(2).
+func Fchdir(t *Task, a Args) (uintptr, error) {
+	p, f, err := t.fdPath(a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	f.DecRef()
-	return 0, linux.EINVAL
+	at, err := p.Attr()
+	switch {
+	case err != nil:
+	case !at.IsDir():
+		err = linux.ENOTDIR
+	default:
+		err = t.proc.Creds().fsCreds().Permission(at, vfs.MayExec)
+	}
+	if err != nil {
+		p.DecRef()
+		return 0, err
+	}
+	t.proc.fs.setCwd(p)
+	return 0, nil
 }
 
-// fcntl commands for pipe sizes.
-const (
-	fSetPipeSz = 1031
-	fGetPipeSz = 1032
-)
+// Chroot implements chroot(2): CAP_SYS_CHROOT (root) only.
+func Chroot(t *Task, a Args) (uintptr, error) {
+	return 0, t.withPath(linux.AT_FDCWD, a.Pointer(0), func(ref *pathRef, name string) error {
+		p, err := ref.r.Resolve(ref.start, name, vfs.MustDir)
+		if err != nil {
+			return err
+		}
+		a, err := p.Attr()
+		if err == nil {
+			err = ref.r.Creds.Permission(a, vfs.MayExec)
+		}
+		if err == nil && t.proc.Creds().EUID != 0 {
+			err = linux.EPERM
+		}
+		if err != nil {
+			p.DecRef()
+			return err
+		}
+		t.proc.fs.setRoot(p)
+		return nil
+	})
+}
 
-// Ioctl implements the terminal queries static programs make; others are
-// ENOTTY.
-func Ioctl(t *Task, a Args) (uintptr, error) {
-	h, release, err := t.hostFile(a.Int(0), linux.ENOTTY)
+// Readlinkat implements readlinkat(2).
+func Readlinkat(t *Task, a Args) (uintptr, error) {
+	size := a.Int(3)
+	if size <= 0 {
+		return 0, linux.EINVAL
+	}
+	var target string
+	name, err := t.pathName(a.Pointer(1))
 	if err != nil {
 		return 0, err
 	}
-	defer release()
-	var size int
-	switch a.Uint(1) {
-	case linux.TCGETS:
-		size = 60
-	case linux.TIOCGWINSZ:
-		size = 8
-	default:
-		return 0, linux.ENOTTY
+	if name == "" { // readlinkat(fd, "") of an O_PATH symlink
+		p, f, err := t.fdPath(a.Int(0))
+		if err != nil {
+			return 0, linux.ENOENT
+		}
+		f.DecRef()
+		defer p.DecRef()
+		l, ok := p.Inode.(vfs.Symlink)
+		if at, _ := p.Attr(); !ok || !at.IsSymlink() {
+			return 0, linux.ENOENT
+		}
+		if target, err = l.Readlink(); err != nil {
+			return 0, err
+		}
+	} else {
+		err = t.withPath(a.Int(0), a.Pointer(1), func(ref *pathRef, name string) error {
+			var err error
+			target, err = ref.r.Readlink(ref.start, name)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
 	}
-	var buf [64]byte
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(h), uintptr(a.Uint(1)), uintptr(unsafe.Pointer(&buf))); e != 0 {
-		return 0, linux.Errno(e)
+	b := []byte(target)
+	b = b[:min(len(b), int(size))]
+	_, err = t.MM().CopyOut(a.Pointer(2), b)
+	return uintptr(len(b)), err
+}
+
+// Readlink implements readlink(2).
+func Readlink(t *Task, a Args) (uintptr, error) {
+	return Readlinkat(t, Args{atCWD, a[0], a[1], a[2]})
+}
+
+// atCWD is AT_FDCWD as a syscall argument.
+const atCWD = uint64(uint32(linux.AT_FDCWD & 0xffffffff))
+
+// Mkdirat implements mkdirat(2).
+func Mkdirat(t *Task, a Args) (uintptr, error) {
+	return 0, t.withPath(a.Int(0), a.Pointer(1), func(ref *pathRef, name string) error {
+		return ref.r.Mkdir(ref.start, name, a.Uint(2), ref.umask)
+	})
+}
+
+// Mkdir implements mkdir(2).
+func Mkdir(t *Task, a Args) (uintptr, error) { return Mkdirat(t, Args{atCWD, a[0], a[1]}) }
+
+// Mknodat implements mknodat(2): FIFOs, sockets and regular files.
+func Mknodat(t *Task, a Args) (uintptr, error) {
+	return 0, t.withPath(a.Int(0), a.Pointer(1), func(ref *pathRef, name string) error {
+		return ref.r.Mknod(ref.start, name, a.Uint(2), ref.umask, a.Uint64(3))
+	})
+}
+
+// Mknod implements mknod(2).
+func Mknod(t *Task, a Args) (uintptr, error) { return Mknodat(t, Args{atCWD, a[0], a[1], a[2]}) }
+
+// Unlinkat implements unlinkat(2).
+func Unlinkat(t *Task, a Args) (uintptr, error) {
+	flags := a.Uint(2)
+	if flags&^linux.AT_REMOVEDIR != 0 {
+		return 0, linux.EINVAL
 	}
-	_, err = t.MM().CopyOut(a.Pointer(2), buf[:size])
-	return 0, err
+	return 0, t.withPath(a.Int(0), a.Pointer(1), func(ref *pathRef, name string) error {
+		if flags&linux.AT_REMOVEDIR != 0 {
+			return ref.r.Rmdir(ref.start, name)
+		}
+		return ref.r.Unlink(ref.start, name)
+	})
+}
+
+// Unlink implements unlink(2).
+func Unlink(t *Task, a Args) (uintptr, error) { return Unlinkat(t, Args{atCWD, a[0], 0}) }
+
+// Rmdir implements rmdir(2).
+func Rmdir(t *Task, a Args) (uintptr, error) {
+	return Unlinkat(t, Args{atCWD, a[0], linux.AT_REMOVEDIR})
+}
+
+// twoPaths resolves the contexts of two (dirfd, path) pairs and runs op.
+func (t *Task) twoPaths(d1 int32, a1 mm.Addr, d2 int32, a2 mm.Addr, op func(r1 *pathRef, n1 string, r2 *pathRef, n2 string) error) error {
+	return t.withPath(d1, a1, func(r1 *pathRef, n1 string) error {
+		return t.withPath(d2, a2, func(r2 *pathRef, n2 string) error {
+			return op(r1, n1, r2, n2)
+		})
+	})
+}
+
+// Renameat2 implements renameat2(2).
+func Renameat2(t *Task, a Args) (uintptr, error) {
+	return 0, t.twoPaths(a.Int(0), a.Pointer(1), a.Int(2), a.Pointer(3), func(r1 *pathRef, n1 string, r2 *pathRef, n2 string) error {
+		return r1.r.Rename(r1.start, n1, r2.start, n2, a.Uint(4))
+	})
+}
+
+// Renameat implements renameat(2).
+func Renameat(t *Task, a Args) (uintptr, error) {
+	return Renameat2(t, Args{a[0], a[1], a[2], a[3], 0})
+}
+
+// Rename implements rename(2).
+func Rename(t *Task, a Args) (uintptr, error) {
+	return Renameat2(t, Args{atCWD, a[0], atCWD, a[1], 0})
+}
+
+// Linkat implements linkat(2).
+func Linkat(t *Task, a Args) (uintptr, error) {
+	flags := a.Uint(4)
+	if flags&^(linux.AT_SYMLINK_FOLLOW|linux.AT_EMPTY_PATH) != 0 {
+		return 0, linux.EINVAL
+	}
+	if flags&linux.AT_EMPTY_PATH != 0 {
+		name, err := t.pathName(a.Pointer(1))
+		if err != nil {
+			return 0, err
+		}
+		if name == "" {
+			if t.proc.Creds().EUID != 0 { // CAP_DAC_READ_SEARCH
+				return 0, linux.ENOENT
+			}
+			old, f, err := t.fdPath(a.Int(0))
+			if err != nil {
+				return 0, err
+			}
+			f.DecRef()
+			defer old.DecRef()
+			return 0, t.withPath(a.Int(2), a.Pointer(3), func(ref *pathRef, name string) error {
+				return ref.r.LinkPath(old, ref.start, name)
+			})
+		}
+	}
+	return 0, t.twoPaths(a.Int(0), a.Pointer(1), a.Int(2), a.Pointer(3), func(r1 *pathRef, n1 string, r2 *pathRef, n2 string) error {
+		return r1.r.Link(r1.start, n1, r2.start, n2, flags&linux.AT_SYMLINK_FOLLOW != 0)
+	})
+}
+
+// Link implements link(2).
+func Link(t *Task, a Args) (uintptr, error) { return Linkat(t, Args{atCWD, a[0], atCWD, a[1], 0}) }
+
+// Symlinkat implements symlinkat(2).
+func Symlinkat(t *Task, a Args) (uintptr, error) {
+	target, err := t.pathName(a.Pointer(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.withPath(a.Int(1), a.Pointer(2), func(ref *pathRef, name string) error {
+		return ref.r.Symlink(target, ref.start, name)
+	})
+}
+
+// Symlink implements symlink(2).
+func Symlink(t *Task, a Args) (uintptr, error) { return Symlinkat(t, Args{a[0], atCWD, a[1]}) }
+
+// onPath resolves (dirfd, path) with *at flags and runs op on the result.
+func (t *Task) onPath(dirfd int32, addr mm.Addr, atFlags uint32, op func(r *vfs.Resolver, p vfs.Path) error) error {
+	p, err := t.resolveAt(dirfd, addr, atFlags, nil)
+	if err != nil {
+		return err
+	}
+	defer p.DecRef()
+	return op(&vfs.Resolver{Creds: t.proc.Creds().fsCreds()}, p)
+}
+
+// onFD runs op on the file of descriptor fd (O_PATH descriptors: EBADF,
+// as for fchmod and fchown).
+func (t *Task) onFD(fd int32, op func(r *vfs.Resolver, p vfs.Path, f *openFile) error) error {
+	p, f, err := t.fdPath(fd)
+	if err != nil {
+		return err
+	}
+	defer f.DecRef()
+	defer p.DecRef()
+	if f.pathOnly() {
+		return linux.EBADF
+	}
+	return op(&vfs.Resolver{Creds: t.proc.Creds().fsCreds()}, p, f)
+}
+
+// Fchmodat implements fchmodat(2) (and fchmodat2's flags).
+func Fchmodat(t *Task, a Args) (uintptr, error) {
+	return 0, t.onPath(a.Int(0), a.Pointer(1), 0, func(r *vfs.Resolver, p vfs.Path) error {
+		return r.Chmod(p, a.Uint(2))
+	})
+}
+
+// Chmod implements chmod(2).
+func Chmod(t *Task, a Args) (uintptr, error) { return Fchmodat(t, Args{atCWD, a[0], a[1]}) }
+
+// Fchmod implements fchmod(2).
+func Fchmod(t *Task, a Args) (uintptr, error) {
+	return 0, t.onFD(a.Int(0), func(r *vfs.Resolver, p vfs.Path, _ *openFile) error {
+		return r.Chmod(p, a.Uint(1))
+	})
+}
+
+// Fchownat implements fchownat(2).
+func Fchownat(t *Task, a Args) (uintptr, error) {
+	flags := a.Uint(4)
+	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
+		return 0, linux.EINVAL
+	}
+	return 0, t.onPath(a.Int(0), a.Pointer(1), flags, func(r *vfs.Resolver, p vfs.Path) error {
+		return r.Chown(p, a.Uint(2), a.Uint(3))
+	})
+}
+
+// Chown implements chown(2).
+func Chown(t *Task, a Args) (uintptr, error) { return Fchownat(t, Args{atCWD, a[0], a[1], a[2], 0}) }
+
+// Lchown implements lchown(2).
+func Lchown(t *Task, a Args) (uintptr, error) {
+	return Fchownat(t, Args{atCWD, a[0], a[1], a[2], linux.AT_SYMLINK_NOFOLLOW})
+}
+
+// Fchown implements fchown(2).
+func Fchown(t *Task, a Args) (uintptr, error) {
+	return 0, t.onFD(a.Int(0), func(r *vfs.Resolver, p vfs.Path, _ *openFile) error {
+		return r.Chown(p, a.Uint(1), a.Uint(2))
+	})
+}
+
+// chown16 adapts the i386 16-bit chown calls: 0xffff is "unchanged".
+func chown16(h Handler, uidArg int) Handler {
+	return func(t *Task, a Args) (uintptr, error) {
+		for _, i := range []int{uidArg, uidArg + 1} {
+			if uint16(a[i]) == 0xffff {
+				a[i] = uint64(vfs.NoID)
+			} else {
+				a[i] = uint64(uint16(a[i]))
+			}
+		}
+		return h(t, a)
+	}
+}
+
+// Truncate implements truncate(2).
+func Truncate(t *Task, a Args) (uintptr, error) {
+	return 0, t.onPath(linux.AT_FDCWD, a.Pointer(0), 0, func(r *vfs.Resolver, p vfs.Path) error {
+		return r.Truncate(p, a.Int64(1), true)
+	})
+}
+
+// Ftruncate implements ftruncate(2): the descriptor must be open for
+// writing.
+func Ftruncate(t *Task, a Args) (uintptr, error) {
+	f, err := t.proc.fds.Get(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	of, ok := f.(*openFile)
+	if !ok || of.pathOnly() {
+		if ok {
+			return 0, linux.EBADF
+		}
+		return 0, linux.EINVAL
+	}
+	if of.accMode() == linux.O_RDONLY {
+		return 0, linux.EINVAL
+	}
+	if a.Int64(1) < 0 {
+		return 0, linux.EINVAL
+	}
+	if fd, isHost := of.host(); isHost {
+		if err := syscall.Ftruncate(fd, a.Int64(1)); err != nil {
+			return 0, hostErr(err)
+		}
+		return 0, nil
+	}
+	r := &vfs.Resolver{Creds: t.proc.Creds().fsCreds()}
+	return 0, r.Truncate(of.Path(), a.Int64(1), false)
 }
 
 // utimensat handles utimensat(2); time32 selects i386's old_timespec32.
 func utimensat(time32 bool) Handler {
 	return func(t *Task, a Args) (uintptr, error) {
-		var times [4]int64
-		tp := uintptr(0)
-		if a.Pointer(2) != 0 {
-			size := mm.Addr(16)
-			if time32 {
-				size = 8
-			}
-			for i := 0; i < 2; i++ {
-				var b [16]byte
-				if _, err := t.MM().CopyIn(a.Pointer(2)+mm.Addr(i)*size, b[:size]); err != nil {
-					return 0, err
-				}
-				if time32 {
-					times[2*i], times[2*i+1] = int64(int32(leUint32(b[:]))), int64(int32(leUint32(b[4:])))
-				} else {
-					times[2*i], times[2*i+1] = int64(leUint64(b[:])), int64(leUint64(b[8:]))
-				}
-			}
-			tp = uintptr(unsafe.Pointer(&times))
+		flags := a.Uint(3)
+		if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
+			return 0, linux.EINVAL
 		}
-		if a.Pointer(1) == 0 { // futimens: the descriptor itself
-			h, release, err := t.hostFile(a.Int(0), linux.EINVAL)
-			if err != nil {
-				return 0, err
-			}
-			defer release()
-			_, _, e := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(h), 0, tp, uintptr(a.Uint(3)), 0, 0)
-			if e != 0 {
-				return 0, linux.Errno(e)
-			}
-			return 0, nil
-		}
-		dir, path, release, err := t.atPath(a.Int(0), a.Pointer(1), a.Uint(3)&linux.AT_EMPTY_PATH != 0)
+		s, err := t.readUtimes(a.Pointer(2), time32)
 		if err != nil {
 			return 0, err
 		}
-		defer release()
-		return hostAt(syscall.SYS_UTIMENSAT, dir, path, tp, uintptr(a.Uint(3)), 0)
+		op := func(r *vfs.Resolver, p vfs.Path) error { return r.Utimes(p, s) }
+		if a.Pointer(1) == 0 { // futimens: the descriptor itself
+			return 0, t.onFD(a.Int(0), func(r *vfs.Resolver, p vfs.Path, _ *openFile) error { return op(r, p) })
+		}
+		return 0, t.onPath(a.Int(0), a.Pointer(1), flags, op)
 	}
 }
+
+// readUtimes reads utimensat's two timespecs (NULL: both now).
+func (t *Task) readUtimes(addr mm.Addr, time32 bool) (vfs.Setattr, error) {
+	s := vfs.Setattr{Mask: vfs.SetAtimeNow | vfs.SetMtimeNow}
+	if addr == 0 {
+		return s, nil
+	}
+	s.Mask = 0
+	size := mm.Addr(16)
+	if time32 {
+		size = 8
+	}
+	for i := 0; i < 2; i++ {
+		var b [16]byte
+		if _, err := t.MM().CopyIn(addr+mm.Addr(i)*size, b[:size]); err != nil {
+			return s, err
+		}
+		var ts vfs.Timespec
+		if time32 {
+			ts = vfs.Timespec{Sec: int64(int32(leUint32(b[:]))), Nsec: int64(int32(leUint32(b[4:])))}
+		} else {
+			ts = vfs.Timespec{Sec: int64(leUint64(b[:])), Nsec: int64(leUint64(b[8:]))}
+		}
+		now, set := vfs.SetAtimeNow, vfs.SetAtime
+		if i == 1 {
+			now, set = vfs.SetMtimeNow, vfs.SetMtime
+		}
+		switch {
+		case ts.Nsec == utimeNow:
+			s.Mask |= now
+		case ts.Nsec == utimeOmit:
+		case ts.Nsec < 0 || ts.Nsec > 999999999:
+			return s, linux.EINVAL
+		default:
+			s.Mask |= set
+			if i == 0 {
+				s.Atime = ts
+			} else {
+				s.Mtime = ts
+			}
+		}
+	}
+	return s, nil
+}
+
+// utimensat's special nanosecond values.
+const (
+	utimeNow  = (1 << 30) - 1
+	utimeOmit = (1 << 30) - 2
+)
 
 // Utimensat implements utimensat(2).
 var Utimensat = utimensat(false)
@@ -541,23 +622,75 @@ var Utimensat = utimensat(false)
 // statfsSize is sizeof(struct statfs) on x86-64.
 const statfsSize = 120
 
-// Statfs implements statfs(2) with the host's answer.
+// Magic numbers of the kernel's own filesystems for statfs.
+var fsMagic = map[string]uint64{"proc": 0x9fa0, "tmpfs": 0x01021994, "devtmpfs": 0x01021994, "sysfs": 0x62656572}
+
+// statfs fills struct statfs for p: the host's answer for host files, a
+// small fixed one for the kernel's own filesystems.
+func statfs(p vfs.Path) ([statfsSize]byte, error) {
+	var buf [statfsSize]byte
+	if h, ok := p.Inode.(interface{ HostFD() int }); ok {
+		if _, _, e := syscall.Syscall(syscall.SYS_FSTATFS, uintptr(h.HostFD()), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
+			return buf, linux.Errno(e)
+		}
+		return buf, nil
+	}
+	le := binary.LittleEndian
+	le.PutUint64(buf[0:], fsMagic[p.Mount.FSType]) // f_type
+	le.PutUint64(buf[8:], 4096)                    // f_bsize
+	le.PutUint64(buf[64:], 255)                    // f_namelen
+	le.PutUint64(buf[72:], 4096)                   // f_frsize
+	flags := uint64(0x20)                          // ST_VALID
+	if p.Mount.ReadOnly() {
+		flags |= 1
+	}
+	le.PutUint64(buf[80:], flags)
+	return buf, nil
+}
+
+// statfsPath is struct statfs of the file at path.
+func (t *Task) statfsPath(addr mm.Addr) ([statfsSize]byte, error) {
+	var buf [statfsSize]byte
+	err := t.onPath(linux.AT_FDCWD, addr, 0, func(_ *vfs.Resolver, p vfs.Path) error {
+		var err error
+		buf, err = statfs(p)
+		return err
+	})
+	return buf, err
+}
+
+// statfsFD is struct statfs of the file of descriptor fd.
+func (t *Task) statfsFD(fd int32) ([statfsSize]byte, error) {
+	var buf [statfsSize]byte
+	f, err := t.proc.fds.Get(fd)
+	if err != nil {
+		return buf, err
+	}
+	defer f.DecRef()
+	of, ok := f.(*openFile)
+	if !ok { // pipefs
+		le := binary.LittleEndian
+		le.PutUint64(buf[0:], 0x50495045)
+		le.PutUint64(buf[8:], 4096)
+		le.PutUint64(buf[64:], 255)
+		le.PutUint64(buf[72:], 4096)
+		le.PutUint64(buf[80:], 0x20)
+		return buf, nil
+	}
+	if h, isHost := of.host(); isHost {
+		if _, _, e := syscall.Syscall(syscall.SYS_FSTATFS, uintptr(h), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
+			return buf, linux.Errno(e)
+		}
+		return buf, nil
+	}
+	return statfs(of.Path())
+}
+
+// Statfs implements statfs(2).
 func Statfs(t *Task, a Args) (uintptr, error) {
-	dir, path, release, err := t.atPath(linux.AT_FDCWD, a.Pointer(0), false)
+	buf, err := t.statfsPath(a.Pointer(0))
 	if err != nil {
 		return 0, err
-	}
-	defer release()
-	if dir >= 0 && path[0] != '/' {
-		path = "/proc/self/fd/" + itoa(int64(dir)) + "/" + path
-	}
-	var buf [statfsSize]byte
-	p, err := syscall.BytePtrFromString(path)
-	if err != nil {
-		return 0, linux.EINVAL
-	}
-	if _, _, e := syscall.Syscall(syscall.SYS_STATFS, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
-		return 0, linux.Errno(e)
 	}
 	_, err = t.MM().CopyOut(a.Pointer(1), buf[:])
 	return 0, err
@@ -565,58 +698,91 @@ func Statfs(t *Task, a Args) (uintptr, error) {
 
 // Fstatfs implements fstatfs(2).
 func Fstatfs(t *Task, a Args) (uintptr, error) {
-	// Pipes have no file system to describe.
-	h, release, err := t.hostFile(a.Int(0), linux.ENOSYS)
+	buf, err := t.statfsFD(a.Int(0))
 	if err != nil {
 		return 0, err
-	}
-	defer release()
-	var buf [statfsSize]byte
-	if _, _, e := syscall.Syscall(syscall.SYS_FSTATFS, uintptr(h), uintptr(unsafe.Pointer(&buf)), 0); e != 0 {
-		return 0, linux.Errno(e)
 	}
 	_, err = t.MM().CopyOut(a.Pointer(1), buf[:])
 	return 0, err
 }
 
-// Sendfile implements sendfile(2) between host files; with a pipe on
-// either side it is EINVAL, and callers fall back to read and write.
-func Sendfile(t *Task, a Args) (uintptr, error) {
-	out, err := t.proc.fds.Get(a.Int(0))
+// getdents writes the entries of directory fd into the guest's buffer in
+// linux_dirent64 (d64) or the old linux_dirent layout (with 32-bit fields
+// for i386: compat).
+func (t *Task) getdents(fd int32, addr mm.Addr, size uint64, d64, compat bool) (uintptr, error) {
+	f, err := t.vfsFile(fd, linux.ENOTDIR)
 	if err != nil {
 		return 0, err
 	}
-	defer out.DecRef()
-	in, err := t.proc.fds.Get(a.Int(1))
+	defer f.DecRef()
+	if f.pathOnly() {
+		return 0, linux.EBADF
+	}
+	dh, ok := f.h.(vfs.DirHandle)
+	if !ok {
+		return 0, linux.ENOTDIR
+	}
+	size = min(size, 1<<20)
+	buf := make([]byte, 0, size)
+	tooSmall := false
+	err = dh.Getdents(func(d vfs.Dirent, next int64) bool {
+		rec := direntRecord(d, next, d64, compat)
+		if uint64(len(buf)+len(rec)) > size {
+			tooSmall = len(buf) == 0
+			return false
+		}
+		buf = append(buf, rec...)
+		return true
+	})
 	if err != nil {
 		return 0, err
 	}
-	defer in.DecRef()
-	ho, ok1 := hostFD(out)
-	hi, ok2 := hostFD(in)
-	if !ok1 || !ok2 {
+	if tooSmall {
 		return 0, linux.EINVAL
 	}
-	var off int64
-	offp := uintptr(0)
-	if a.Pointer(2) != 0 {
-		var b [8]byte
-		if _, err := t.MM().CopyIn(a.Pointer(2), b[:]); err != nil {
-			return 0, err
-		}
-		off = int64(leUint64(b[:]))
-		offp = uintptr(unsafe.Pointer(&off))
+	_, err = t.MM().CopyOut(addr, buf)
+	return uintptr(len(buf)), err
+}
+
+// direntRecord lays out one directory entry.
+func direntRecord(d vfs.Dirent, next int64, d64, compat bool) []byte {
+	le := binary.LittleEndian
+	if d64 { // ino u64, off s64, reclen u16, type u8, name
+		n := (19 + len(d.Name) + 1 + 7) &^ 7
+		b := make([]byte, n)
+		le.PutUint64(b[0:], d.Ino)
+		le.PutUint64(b[8:], uint64(next))
+		le.PutUint16(b[16:], uint16(n))
+		b[18] = d.Type
+		copy(b[19:], d.Name)
+		return b
 	}
-	n, _, e := syscall.Syscall6(syscall.SYS_SENDFILE, uintptr(ho), uintptr(hi), offp, uintptr(min(a.Uint64(3), linux.MAX_RW_COUNT)), 0, 0)
-	if e != 0 {
-		return 0, linux.Errno(e)
+	word := 8
+	if compat {
+		word = 4
 	}
-	if offp != 0 {
-		var b [8]byte
-		putU64(b[:], uint64(off))
-		if _, err := t.MM().CopyOut(a.Pointer(2), b[:]); err != nil {
-			return 0, err
-		}
+	// ino ulong, off ulong, reclen u16, name, NUL, type (last byte)
+	n := (2*word + 2 + len(d.Name) + 2 + word - 1) &^ (word - 1)
+	b := make([]byte, n)
+	if compat {
+		le.PutUint32(b[0:], uint32(d.Ino))
+		le.PutUint32(b[4:], uint32(next))
+	} else {
+		le.PutUint64(b[0:], d.Ino)
+		le.PutUint64(b[8:], uint64(next))
 	}
-	return n, nil
+	le.PutUint16(b[2*word:], uint16(n))
+	copy(b[2*word+2:], d.Name)
+	b[n-1] = d.Type
+	return b
+}
+
+// Getdents64 implements getdents64(2).
+func Getdents64(t *Task, a Args) (uintptr, error) {
+	return t.getdents(a.Int(0), a.Pointer(1), a.Uint64(2), true, false)
+}
+
+// Getdents implements the old getdents(2).
+func Getdents(t *Task, a Args) (uintptr, error) {
+	return t.getdents(a.Int(0), a.Pointer(1), a.Uint64(2), false, t.mode32())
 }

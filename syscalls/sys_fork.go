@@ -149,7 +149,9 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 	}
 	np := t.k.newProcess(parent)
 	p.mu.Lock()
-	np.mm, np.creds, np.dumpable, np.sigacts, np.exe = as, p.creds.clone(), p.dumpable, p.sigacts, p.exe
+	p.exe.IncRef()
+	np.mm, np.creds, np.dumpable, np.sigacts, np.exe, np.exeName = as, p.creds.clone(), p.dumpable, p.sigacts, p.exe, p.exeName
+	np.exec, np.comm, np.oomAdj, np.oomAdjMin = p.exec, p.comm, p.oomAdj, p.oomAdjMin
 	fds, fs := p.fds, p.fs
 	p.mu.Unlock()
 	if flags&cloneFiles != 0 {

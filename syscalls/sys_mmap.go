@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -31,8 +32,21 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 			return 0, err
 		}
 		defer f.DecRef()
-		hf, ok := f.(*HostFile)
-		if !ok {
+		hf, ok := f.(*openFile)
+		if !ok || hf.pathOnly() {
+			if ok {
+				return 0, linux.EBADF
+			}
+			return 0, linux.ENODEV
+		}
+		at, err := hf.attr()
+		if err != nil {
+			return 0, err
+		}
+		if !at.IsRegular() {
+			if at.Mode&vfs.ModeType == vfs.ModeChar && at.Rdev == devZero {
+				return mapAnonymous(t, o) // /dev/zero: anonymous memory
+			}
 			return 0, linux.ENODEV
 		}
 		fl, err := f.Status()
@@ -56,8 +70,18 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 			o.File = hf
 		}
 	} else {
-		o.Offset = 0
+		return mapAnonymous(t, o)
 	}
+	got, err := t.MM().Map(o)
+	return uintptr(got), err
+}
+
+// devZero is /dev/zero's device number (1:5).
+const devZero = 1<<8 | 5
+
+// mapAnonymous maps anonymous memory (private, or shared with forks).
+func mapAnonymous(t *Task, o mm.MapOpts) (uintptr, error) {
+	o.Offset = 0
 	got, err := t.MM().Map(o)
 	return uintptr(got), err
 }

@@ -197,14 +197,17 @@ var (
 
 // Lseek implements lseek(2).
 func Lseek(t *Task, a Args) (uintptr, error) {
-	h, release, err := t.hostFile(a.Int(0), linux.ESPIPE)
+	f, err := t.vfsFile(a.Int(0), linux.ESPIPE)
 	if err != nil {
 		return 0, err
 	}
-	defer release()
-	off, err := syscall.Seek(h, a.Int64(1), int(a.Int(2)))
+	defer f.DecRef()
+	if a.Int(2) < 0 || a.Int(2) > 4 { // SEEK_SET .. SEEK_HOLE
+		return 0, linux.EINVAL
+	}
+	off, err := f.Seek(a.Int64(1), int(a.Int(2)))
 	if err != nil {
-		return 0, hostErr(err)
+		return 0, err
 	}
 	return uintptr(off), nil
 }

@@ -41,6 +41,13 @@ Run flags:
   --memory SIZE       guest RAM, e.g. 4G or 512M (default 8G, reserved lazily)
   --uid N, --gid N    start the program with these user and group ids
                       (default: cmaemu's own)
+  --root DIR          make the host directory DIR the program's "/": no
+                      name leads outside it (PROGRAM is looked up inside)
+  -L DIR              qemu-user's sysroot: absolute names that exist under
+                      DIR are taken from there first (e.g. an i386 sysroot)
+
+The program sees cmaemu's own /proc, /dev (with a tmpfs at /dev/shm) and
+/sys, never the host's; files are checked against its user and groups.
 
 The program's stdin, stdout and stderr are cmaemu's. The exit status is the
 program's; a program killed by signal N exits with 128+N.
@@ -132,6 +139,8 @@ func runCmd(args []string, stderr io.Writer) int {
 	fs.Var(&memory, "memory", "")
 	uid := fs.Uint("uid", uint(os.Getuid()), "")
 	gid := fs.Uint("gid", uint(os.Getgid()), "")
+	root := fs.String("root", "", "")
+	sysroot := fs.String("L", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(os.Stdout, usage)
@@ -148,14 +157,24 @@ func runCmd(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cmaemu: run: --uid and --gid take ids from 0 to 4294967294")
 		return 2
 	}
+	for _, d := range []struct{ flag, dir string }{{"--root", *root}, {"-L", *sysroot}} {
+		if d.dir == "" {
+			continue
+		}
+		if err := syscalls.CheckRoot(d.dir); err != nil {
+			fmt.Fprintf(stderr, "cmaemu: run: %s: %v\n", d.flag, oneLine(err))
+			return 2
+		}
+	}
 	prog, argv := fs.Arg(0), fs.Args()
-	path, code, err := lookPath(prog)
+	path, code, err := lookPath(prog, *root)
 	if err != nil {
 		fmt.Fprintf(stderr, "cmaemu: %s: %v\n", prog, err)
 		return code
 	}
 
-	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return emu.New(as, mode) }}
+	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return emu.New(as, mode) },
+		Root: *root, Sysroot: *sysroot}
 	if trace.what != "" {
 		out := io.Writer(os.Stderr)
 		if *traceFile != "" {
@@ -194,9 +213,31 @@ func runCmd(args []string, stderr io.Writer) int {
 	return st.ShellStatus()
 }
 
+// oneLine is err's message up to its first newline.
+func oneLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
 // lookPath finds the program as execvp would, with the shell's exit codes
-// for failures (127 not found, 126 not executable).
-func lookPath(prog string) (string, int, error) {
+// for failures (127 not found, 126 not executable). Under --root the
+// program is a name in the guest's view, which the kernel resolves: a bare
+// name is looked up in $PATH's directories inside root.
+func lookPath(prog, root string) (string, int, error) {
+	if root != "" {
+		if strings.Contains(prog, "/") {
+			return prog, 0, nil
+		}
+		for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+			if !filepath.IsAbs(dir) {
+				continue
+			}
+			if st, err := os.Stat(filepath.Join(root, dir, prog)); err == nil && !st.IsDir() {
+				return filepath.Join(dir, prog), 0, nil
+			}
+		}
+		return "", 127, errors.New("command not found")
+	}
 	if !strings.Contains(prog, "/") {
 		p, err := exec.LookPath(prog)
 		if err != nil {
@@ -219,7 +260,7 @@ func lookPath(prog string) (string, int, error) {
 func describeSpawnError(err error) (string, int) {
 	var pe *os.PathError
 	switch {
-	case errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT):
+	case errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT), errors.Is(err, linux.ENOENT):
 		return "No such file or directory", 127
 	case errors.Is(err, linux.EACCES) || errors.Is(err, syscall.EACCES):
 		return "Permission denied", 126

@@ -1,0 +1,68 @@
+package syscalls
+
+import (
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/cmaemu/cmaemu/fs/devfs"
+	"github.com/cmaemu/cmaemu/fs/hostfs"
+	"github.com/cmaemu/cmaemu/fs/procfs"
+	"github.com/cmaemu/cmaemu/fs/sysfs"
+	"github.com/cmaemu/cmaemu/fs/tmpfs"
+	"github.com/cmaemu/cmaemu/fs/vfs"
+	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
+)
+
+// mountDefaults builds the guest's filesystem view: the host directory
+// root ("" for "/") at "/", and over it the kernel's own /proc, /dev
+// (with a tmpfs at /dev/shm) and /sys. sysroot, if not "", is the -L
+// overlay.
+func (k *Kernel) mountDefaults(root, sysroot string) error {
+	if root == "" {
+		root = "/"
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	host, err := hostfs.New(abs)
+	if err != nil {
+		return err
+	}
+	k.hostRoot = abs
+	k.ns = vfs.NewNamespace(host.Root(), "hostfs", abs, true)
+	if sysroot != "" {
+		sr, err := hostfs.New(sysroot)
+		if err != nil {
+			return err
+		}
+		k.sysroot = vfs.NewNamespace(sr.Root(), "hostfs", sysroot, true)
+	}
+	const kernelFS = vfs.MountNoSUID | vfs.MountNoExec
+	k.ns.Mount("/proc", procfs.New(procKernel{k}).Root(), "proc", "proc", "", kernelFS|vfs.MountNoDev, false)
+	dev := devfs.New(devfs.Config{OpenTTY: openHostTTY})
+	k.ns.Mount("/dev", dev.Root(), "devtmpfs", "udev", "mode=755", vfs.MountNoSUID, false)
+	shm := tmpfs.New(tmpfs.Options{Mode: 0o1777, MountPoint: "/dev/shm"})
+	k.ns.Mount("/dev/shm", shm.Root(), "tmpfs", "tmpfs", shm.MountOptions(), vfs.MountNoSUID|vfs.MountNoDev, false)
+	sys, err := sysfs.New(sysfs.Config{CPUs: runtime.NumCPU(), MemTotal: k.ram.Size(),
+		MemFree: func() uint64 { return k.ram.Size() - uint64(k.ram.UsedFrames())*mm.PageSize }})
+	if err != nil {
+		return err
+	}
+	k.ns.Mount("/sys", sys.Root(), "sysfs", "sysfs", "", kernelFS|vfs.MountNoDev, false)
+	return nil
+}
+
+// openHostTTY opens the host's controlling terminal for /dev/tty.
+func openHostTTY(flags uint32) (vfs.Handle, error) {
+	fd, err := syscall.Open("/dev/tty", int(flags&(linux.O_ACCMODE|linux.O_NONBLOCK))|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, linux.ENXIO
+	}
+	return hostfs.NewHandle(fd), nil
+}
