@@ -127,6 +127,12 @@ var guests = []Guest{
 	// build execs the other ABI's build of itself as the remote.
 	{Name: "cma_cross", Variants: cmaVariants, Want: Exited(0), CMA: true, CrossABI: true},
 
+	// The filesystem view: path resolution and errors, and permissions
+	// with the guest's credentials (as root, and as uid 1000 after
+	// setuid).
+	{Name: "fs_path", Args: []string{DirArg}, Want: Exited(0)},
+	{Name: "fs_perm", Args: []string{DirArg}, Want: Exited(0), AsRoot: true},
+
 	// The process model (proc_*.c; the helpers are in src/proc.h). Each
 	// guest is a table of cases and argv names the cases to run (all of
 	// them without arguments). A case whose run under cmaemu differs from

@@ -44,6 +44,16 @@ static inline const char *errname(int e)
 	case ENOSYS: return "ENOSYS";
 	case ENOTEMPTY: return "ENOTEMPTY";
 	case EOVERFLOW: return "EOVERFLOW";
+	case ELOOP: return "ELOOP";
+	case EXDEV: return "EXDEV";
+	case EROFS: return "EROFS";
+	case ENXIO: return "ENXIO";
+	case ENODEV: return "ENODEV";
+	case ENOTTY: return "ENOTTY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ETXTBSY: return "ETXTBSY";
+	case EDEADLK: return "EDEADLK";
+	case ENOLCK: return "ENOLCK";
 	}
 	snprintf(other, sizeof other, "errno%d", e);
 	return other;
