@@ -49,6 +49,11 @@ type FDTable struct {
 	mu    sync.Mutex // protects fds
 	fds   map[int32]fdEntry
 	users atomic.Int32 // processes sharing the table (CLONE_FILES)
+	// closing, if set, is told of every file a descriptor of the table
+	// stops naming by close, dup2 over it or close-on-exec (POSIX
+	// record locks go then); it is called with no lock held, before the
+	// table's reference is dropped.
+	closing func(File)
 }
 
 func newFDTable() *FDTable {
@@ -104,9 +109,17 @@ func (t *FDTable) Set(fd int32, f File, cloexec bool) error {
 	t.fds[fd] = fdEntry{file: f, cloexec: cloexec}
 	t.mu.Unlock()
 	if had {
-		old.file.DecRef()
+		t.closed(old.file)
 	}
 	return nil
+}
+
+// closed tells the closing hook about f and drops the table's reference.
+func (t *FDTable) closed(f File) {
+	if t.closing != nil {
+		t.closing(f)
+	}
+	f.DecRef()
 }
 
 // Close removes fd.
@@ -118,7 +131,7 @@ func (t *FDTable) Close(fd int32) error {
 	if !ok {
 		return linux.EBADF
 	}
-	e.file.DecRef()
+	t.closed(e.file)
 	return nil
 }
 
@@ -186,7 +199,7 @@ func (t *FDTable) closeOnExec() {
 	}
 	t.mu.Unlock()
 	for _, f := range gone {
-		f.DecRef()
+		t.closed(f)
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/fs/hostfs"
+	"github.com/cmaemu/cmaemu/fs/lock"
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -78,15 +79,16 @@ type Kernel struct {
 	sharedMu    sync.Mutex // protects sharedFiles
 	sharedFiles map[fileID]*mm.SharedObject
 
-	boot     time.Time      // when the kernel started (/proc's uptime)
-	ns       *vfs.Namespace // the mount table every process sees
-	hostRoot string         // the host directory mounted at "/"
-	sysroot  *vfs.Namespace // the -L overlay, or nil
+	boot     time.Time           // when the kernel started (/proc's uptime)
+	locks    *lock.Table[fileID] // POSIX, OFD locks and leases of every file
+	ns       *vfs.Namespace      // the mount table every process sees
+	hostRoot string              // the host directory mounted at "/"
+	sysroot  *vfs.Namespace      // the -L overlay, or nil
 }
 
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
-	k := &Kernel{boot: time.Now(), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
+	k := &Kernel{boot: time.Now(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
 		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}}
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
 		childEvent: make(chan struct{}), done: make(chan struct{})}

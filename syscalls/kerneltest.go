@@ -41,6 +41,7 @@ func (k *Kernel) NewProcess(o ProcessOptions) (*Process, error) {
 	p.pgid, p.sid = p.pid, p.pid
 	k.mu.Unlock()
 	p.mm, p.fds, p.fs, p.creds = as, newFDTable(), fs, o.Creds.clone()
+	k.watchCloses(p.fds, p.pid)
 	t := k.newTask(p)
 	t.mode, t.table = mode, table
 	return p, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/fs/lock"
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
@@ -207,6 +208,7 @@ func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
 	p.pgid, p.sid = p.pid, p.pid
 	k.mu.Unlock()
 	p.fds, p.fs, p.creds = fds, fs, opts.Creds.clone()
+	k.watchCloses(fds, p.pid)
 	t := k.newTask(p)
 	img, err := t.loadProgram(fs.cwd, path, nil, opts.Args, opts.Env)
 	if err != nil {
@@ -272,6 +274,7 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	if fs != nil {
 		fs.release()
 	}
+	k.locks.ReleaseAll(lock.Process(p.pid))
 
 	k.mu.Lock()
 	p.status = status

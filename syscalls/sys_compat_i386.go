@@ -497,6 +497,10 @@ func Ftruncate64_32(t *Task, a Args) (uintptr, error) {
 // Fcntl64 implements fcntl64(2) for the commands fcntl supports.
 func Fcntl64(t *Task, a Args) (uintptr, error) {
 	a[2] = uint64(uint32(a[2]))
+	switch a.Int(1) {
+	case fGetLk64, fSetLk64, fSetLkW64:
+		return t.fcntlLock(a.Int(0), a.Int(1), a.Pointer(2))
+	}
 	return Fcntl(t, a)
 }
 

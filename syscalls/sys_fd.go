@@ -171,6 +171,8 @@ func Fcntl(t *Task, a Args) (uintptr, error) {
 			return 0, linux.EBADF
 		}
 		return pipeCapacity, nil // the size is fixed
+	case fGetLk, fSetLk, fSetLkW, fOFDGetLk, fOFDSetLk, fOFDSetLkW, fSetLease, fGetLease:
+		return t.fcntlLock(fd, a.Int(1), a.Pointer(2))
 	case fSetOwn, fGetOwn, fSetSig, fGetSig, fSetOwnEx, fGetOwnEx:
 		f, err := t.proc.fds.Get(fd)
 		if err != nil {

@@ -158,6 +158,7 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 		np.fds = fds.share()
 	} else {
 		np.fds = fds.fork()
+		t.k.watchCloses(np.fds, np.pid)
 	}
 	if flags&cloneFS != 0 {
 		np.fs = fs.share()

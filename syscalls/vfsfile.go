@@ -27,6 +27,8 @@ type openFile struct {
 	mu     sync.Mutex // protects status
 	status uint32     // O_ACCMODE and status flags (host handles: the host's)
 	own    fileOwner  // F_SETOWN
+	lockID uint64     // the description's id for OFD locks and leases (0: none yet)
+	onLast func()     // run when the last reference goes (lock release)
 }
 
 func newOpenFile(p vfs.Path, h vfs.Handle, flags uint32) *openFile {
@@ -41,6 +43,9 @@ func (f *openFile) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference; the last closes the handle.
 func (f *openFile) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		if f.onLast != nil {
+			f.onLast()
+		}
 		if f.h != nil {
 			f.h.Close()
 		}

@@ -132,6 +132,7 @@ var guests = []Guest{
 	// setuid).
 	{Name: "fs_path", Args: []string{DirArg}, Want: Exited(0)},
 	{Name: "fs_perm", Args: []string{DirArg}, Want: Exited(0), AsRoot: true},
+	{Name: "fs_lock", Args: []string{DirArg}, Want: Exited(0)},
 
 	// The process model (proc_*.c; the helpers are in src/proc.h). Each
 	// guest is a table of cases and argv names the cases to run (all of
