@@ -175,10 +175,7 @@ func (pp procProcess) Info() procfs.ProcessInfo {
 	var info procfs.ProcessInfo
 	k.mu.Lock()
 	if p.parent != nil {
-		info.PPID = p.parent.pid
-		if p.parent == k.reaper {
-			info.PPID = 0
-		}
+		info.PPID = p.parent.pid // the reaper is 1, as getppid says
 	}
 	info.PGID, info.SID, info.ExitSignal = p.pgid, p.sid, int32(p.exitSignal)
 	info.TPGID = -1

@@ -133,6 +133,8 @@ var guests = []Guest{
 	{Name: "fs_path", Args: []string{DirArg}, Want: Exited(0)},
 	{Name: "fs_perm", Args: []string{DirArg}, Want: Exited(0), AsRoot: true},
 	{Name: "fs_lock", Args: []string{DirArg}, Want: Exited(0)},
+	// /proc as a process sees itself and its child, /proc/PID/mem.
+	{Name: "proc_self", Want: Exited(0), AsRoot: true},
 
 	// The process model (proc_*.c; the helpers are in src/proc.h). Each
 	// guest is a table of cases and argv names the cases to run (all of

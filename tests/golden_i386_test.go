@@ -128,6 +128,19 @@ var i386Fallbacks = map[string]I386Fallback{
 		"writev local total 1023*TASK_SIZE+100: ret=100",
 	))},
 
+	// /proc is the kernel's own view of the process: qemu-user shows
+	// the host's /proc of qemu itself, so the oracle is the x86-64
+	// build, whose lines are the i386 build's but for its name.
+	"proc_self": {From: FromAMD64, Edits: Edits{{
+		From: "stat pid=1 ppid=1 pgrp=1 comm=proc_self.glibc",
+		To:   "stat pid=1 ppid=1 pgrp=1 comm=proc_self.i386",
+		Why:  "the program's name is its file's",
+	}, {
+		From: "comm: proc_self.glibc",
+		To:   "comm: proc_self.i386",
+		Why:  "the program's name is its file's",
+	}}},
+
 	// Guests without CMA: qemu-i386's result, except where qemu-user
 	// differs from Linux. Each such line is the x86-64 native result,
 	// which Linux gives i386 tasks too.
