@@ -133,6 +133,7 @@ var guests = []Guest{
 	{Name: "fs_path", Args: []string{DirArg}, Want: Exited(0)},
 	{Name: "fs_perm", Args: []string{DirArg}, Want: Exited(0), AsRoot: true},
 	{Name: "fs_lock", Args: []string{DirArg}, Want: Exited(0)},
+	{Name: "fs_shm", Args: []string{DirArg}, Want: Exited(0), AsRoot: true},
 	// /proc as a process sees itself and its child, /proc/PID/mem.
 	{Name: "proc_self", Want: Exited(0), AsRoot: true},
 

@@ -97,3 +97,16 @@ func TestProcSelfMemIsTheGuests(t *testing.T) {
 	assert.NotContains(t, res.Stdout, "cmaemu", "/proc/self/exe names the emulator")
 	assert.True(t, strings.HasSuffix(strings.TrimSpace(res.Stdout), "busybox"), "exe: %q", res.Stdout)
 }
+
+// /dev/shm is cmaemu's own tmpfs: a file a guest leaves there is not on
+// the host and is gone with the emulator.
+func TestDevShmIsTheEmulators(t *testing.T) {
+	dir := t.TempDir()
+	name := "cmaemu-test-" + strconv.Itoa(os.Getpid())
+	res := runBusyboxSh(t, CmaemuPath(t), dir, "echo kept > /dev/shm/"+name+" && cat /dev/shm/"+name)
+	require.Equal(t, "kept\n", res.Stdout, "stderr: %s", res.Stderr)
+	_, err := os.Stat("/dev/shm/" + name)
+	assert.True(t, os.IsNotExist(err), "the guest's /dev/shm file is on the host")
+	res = runBusyboxSh(t, CmaemuPath(t), dir, "cat /dev/shm/"+name+" 2>/dev/null || echo gone")
+	assert.Equal(t, "gone\n", res.Stdout, "a /dev/shm file outlived its emulator")
+}
