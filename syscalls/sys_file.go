@@ -196,23 +196,32 @@ func Getcwd(t *Task, a Args) (uintptr, error) {
 	return uintptr(len(b)), nil
 }
 
+// searchableDir resolves name to a directory the caller may search
+// (chdir, chroot).
+func searchableDir(ref *pathRef, name string) (vfs.Path, error) {
+	p, err := ref.r.Resolve(ref.start, name, vfs.MustDir)
+	if err != nil {
+		return p, err
+	}
+	a, err := p.Attr()
+	if err == nil {
+		err = ref.r.Creds.Permission(a, vfs.MayExec)
+	}
+	if err != nil {
+		p.DecRef()
+		return vfs.Path{}, err
+	}
+	return p, nil
+}
+
 // Chdir implements chdir(2).
 func Chdir(t *Task, a Args) (uintptr, error) {
 	return 0, t.withPath(linux.AT_FDCWD, a.Pointer(0), func(ref *pathRef, name string) error {
-		p, err := ref.r.Resolve(ref.start, name, vfs.MustDir)
-		if err != nil {
-			return err
-		}
-		a, err := p.Attr()
+		p, err := searchableDir(ref, name)
 		if err == nil {
-			err = ref.r.Creds.Permission(a, vfs.MayExec)
+			t.proc.fs.setCwd(p)
 		}
-		if err != nil {
-			p.DecRef()
-			return err
-		}
-		t.proc.fs.setCwd(p)
-		return nil
+		return err
 	})
 }
 
@@ -242,20 +251,13 @@ func Fchdir(t *Task, a Args) (uintptr, error) {
 // Chroot implements chroot(2): CAP_SYS_CHROOT (root) only.
 func Chroot(t *Task, a Args) (uintptr, error) {
 	return 0, t.withPath(linux.AT_FDCWD, a.Pointer(0), func(ref *pathRef, name string) error {
-		p, err := ref.r.Resolve(ref.start, name, vfs.MustDir)
+		p, err := searchableDir(ref, name)
 		if err != nil {
 			return err
 		}
-		a, err := p.Attr()
-		if err == nil {
-			err = ref.r.Creds.Permission(a, vfs.MayExec)
-		}
-		if err == nil && t.proc.Creds().EUID != 0 {
-			err = linux.EPERM
-		}
-		if err != nil {
+		if t.proc.Creds().EUID != 0 {
 			p.DecRef()
-			return err
+			return linux.EPERM
 		}
 		t.proc.fs.setRoot(p)
 		return nil

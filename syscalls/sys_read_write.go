@@ -2,7 +2,6 @@ package syscalls
 
 import (
 	"syscall"
-	"unsafe"
 
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
@@ -94,38 +93,6 @@ func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uint
 		}
 	}
 	return total, nil
-}
-
-// hostVectorIO is one host readv/writev/preadv/pwritev, restarted on EINTR.
-// Errors are errnos.
-func hostVectorIO(fd int, bufs [][]byte, read bool, off int64) (int, error) {
-	iov := make([]syscall.Iovec, len(bufs))
-	for i, b := range bufs {
-		if len(b) > 0 {
-			iov[i].Base = &b[0]
-		}
-		iov[i].SetLen(len(b))
-	}
-	nr := uintptr(syscall.SYS_WRITEV)
-	switch {
-	case read && off < 0:
-		nr = syscall.SYS_READV
-	case read:
-		nr = syscall.SYS_PREADV
-	case off >= 0:
-		nr = syscall.SYS_PWRITEV
-	}
-	for {
-		n, _, e := syscall.Syscall6(nr, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(iov))), uintptr(len(iov)),
-			uintptr(off), uintptr(uint64(off)>>32), 0)
-		if e == syscall.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, linux.Errno(e)
-		}
-		return int(n), nil
-	}
 }
 
 // Read implements read(2).

@@ -512,33 +512,7 @@ func (r *Resolver) Link(oldStart Path, oldName string, newStart Path, newName st
 		return err
 	}
 	defer old.DecRef()
-	oa, err := old.Inode.Attr()
-	if err != nil {
-		return err
-	}
-	if oa.IsDir() {
-		return linux.EPERM
-	}
-	dir, last, slash, err := r.ResolveParent(newStart, newName)
-	if err != nil {
-		return err
-	}
-	defer dir.DecRef()
-	if isDot(last) {
-		return linux.EEXIST
-	}
-	if slash {
-		return linux.ENOENT
-	}
-	if old.Mount != dir.Mount {
-		return linux.EXDEV
-	}
-	if err := r.mayLinkProtected(oa); err != nil {
-		return err
-	}
-	return r.makeEntry(dir, last, func(w DirWriter, _ Owner) error {
-		return w.Link(last, old.Inode)
-	})
+	return r.LinkPath(old, newStart, newName)
 }
 
 // LinkPath makes newName a new name of the resolved old (linkat with
@@ -563,6 +537,9 @@ func (r *Resolver) LinkPath(old Path, newStart Path, newName string) error {
 		return linux.ENOENT
 	case old.Mount != dir.Mount:
 		return linux.EXDEV
+	}
+	if err := r.mayLinkProtected(oa); err != nil {
+		return err
 	}
 	return r.makeEntry(dir, last, func(w DirWriter, _ Owner) error {
 		return w.Link(last, old.Inode)
