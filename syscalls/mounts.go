@@ -1,7 +1,9 @@
 package syscalls
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"runtime"
 	"syscall"
 
@@ -35,7 +37,8 @@ func (k *Kernel) mountDefaults(root, sysroot string) error {
 		return err
 	}
 	k.hostRoot = abs
-	k.ns = vfs.NewNamespace(host.Root(), "hostfs", abs, true)
+	fstype, source := hostMountOf(abs)
+	k.ns = vfs.NewNamespace(host.Root(), fstype, source, true)
 	if sysroot != "" {
 		sr, err := hostfs.New(sysroot)
 		if err != nil {
@@ -56,6 +59,33 @@ func (k *Kernel) mountDefaults(root, sysroot string) error {
 	}
 	k.ns.Mount("/sys", sys.Root(), "sysfs", "sysfs", "", kernelFS|vfs.MountNoDev, false)
 	return nil
+}
+
+// hostMountOf names the host filesystem that holds dir as the host's
+// mount table does (type and source), so that the guest's /proc/mounts
+// and df describe its root as the host would; "hostfs" when the table
+// cannot be read.
+func hostMountOf(dir string) (fstype, source string) {
+	fstype, source = "hostfs", dir
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	best := -1
+	for _, line := range strings.Split(string(data), "\n") {
+		// id parent major:minor root point options ... - type source super
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 2 {
+			continue
+		}
+		point := f[4]
+		inside := point == "/" || dir == point || strings.HasPrefix(dir, point+"/")
+		if inside && len(point) >= best {
+			best, fstype, source = len(point), g[0], g[1]
+		}
+	}
+	return
 }
 
 // openHostTTY opens the host's controlling terminal for /dev/tty.
