@@ -1,8 +1,10 @@
 package mm
 
 // Fork returns a copy of the address space as fork(2) makes it: the same
-// VMAs; private pages shared copy-on-write (both sides lose write access
-// until their first write); shared pages shared.
+// VMAs but those marked MADV_DONTFORK, without their memory locks;
+// private pages shared copy-on-write (both sides lose write access until
+// their first write), except in MADV_WIPEONFORK mappings, which the child
+// gets empty; shared pages shared. mlockall(MCL_FUTURE) is not inherited.
 func (m *MM) Fork() (*MM, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -11,9 +13,18 @@ func (m *MM) Fork() (*MM, error) {
 		return nil, err
 	}
 	child.brkStart, child.brk = m.brkStart, m.brk
+	child.defFlags = m.defFlags & VMNoHugePage
 	var ferr error
 	for _, v := range m.vmas.list {
-		child.vmas.list = append(child.vmas.list, v.clone(v.Range))
+		if v.Flags&VMDontCopy != 0 {
+			continue
+		}
+		cv := v.clone(v.Range)
+		cv.Flags &^= VMLocked | VMLockOnFault
+		child.vmas.list = append(child.vmas.list, cv)
+		if v.Flags&VMWipeOnFork != 0 {
+			continue
+		}
 		m.pt.forEachLeaf(v.Range.Start, v.Range.End, func(va Addr, slot *uint64) {
 			if ferr != nil {
 				return
@@ -32,6 +43,7 @@ func (m *MM) Fork() (*MM, error) {
 			store(cslot, e)
 		})
 	}
+	child.vmas.merge()
 	m.shootdown(AddrRange{})
 	if ferr != nil {
 		child.Release()

@@ -42,9 +42,9 @@ var Layout32 = Layout{Limit: 0xffffe000, MmapBase: 0xf7fff000}
 
 // MM is one address space: its VMAs, its page table and its brk.
 //
-// mu protects vmas, the page-table structure, brk. Leaf PTEs are read
-// atomically without mu by Translate's fast path, so every change of a
-// present leaf is followed by a TLB flush before frames are freed.
+// mu protects vmas, the page-table structure, brk and defFlags. Leaf PTEs
+// are read atomically without mu by Translate's fast path, so every change
+// of a present leaf is followed by a TLB flush before frames are freed.
 type MM struct {
 	ram    *RAM
 	layout Layout
@@ -54,6 +54,9 @@ type MM struct {
 	pt       *PageTable
 	brkStart Addr
 	brk      Addr
+	// defFlags are the flags every new mapping gets (mm->def_flags:
+	// VMLocked after mlockall(MCL_FUTURE)).
+	defFlags VMAFlags
 
 	tlbMu sync.Mutex // protects tlbs
 	tlbs  []TLB

@@ -19,6 +19,12 @@ type MapOpts struct {
 	Object *SharedObject
 	Offset uint64
 	Name   string
+	// Flags are added to the mapping's flags (VMLocked for MAP_LOCKED),
+	// with the address space's default flags (mlockall(MCL_FUTURE)).
+	Flags VMAFlags
+	// Populate faults the pages in (MAP_POPULATE), as a locked mapping
+	// (VMLocked without VMLockOnFault) is; failures are ignored.
+	Populate bool
 }
 
 // Map creates a mapping with mmap's rules and returns its address.
@@ -60,7 +66,8 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 			return 0, linux.ENOMEM
 		}
 	}
-	v := &VMA{Range: r, Prot: o.Prot, Shared: o.Shared, File: o.File, Offset: o.Offset, Name: o.Name}
+	v := &VMA{Range: r, Prot: o.Prot, Shared: o.Shared, File: o.File, Offset: o.Offset, Name: o.Name,
+		Flags: o.Flags | m.defFlags}
 	switch {
 	case o.Object != nil:
 		o.Object.incRef()
@@ -75,6 +82,9 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 	}
 	m.vmas.insert(v)
 	m.vmas.merge()
+	if o.Populate || v.Flags&(VMLocked|VMLockOnFault) == VMLocked {
+		m.prefaultLocked(r, true /* ignore errors */)
+	}
 	return r.Start, nil
 }
 
@@ -248,8 +258,11 @@ func (m *MM) Brk(want Addr) Addr {
 		if m.vmas.overlaps(r) {
 			return m.brk
 		}
-		m.vmas.insert(&VMA{Range: r, Prot: ProtRead | ProtWrite, Name: "[heap]"})
+		m.vmas.insert(&VMA{Range: r, Prot: ProtRead | ProtWrite, Name: "[heap]", Flags: m.defFlags})
 		m.vmas.merge()
+		if m.defFlags&(VMLocked|VMLockOnFault) == VMLocked {
+			m.prefaultLocked(r, true /* ignore errors */)
+		}
 	}
 	m.brk = want
 	return m.brk

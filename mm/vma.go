@@ -153,6 +153,7 @@ type VMA struct {
 	Offset uint64        // file offset of Range.Start, or page offset into Object
 	Object *SharedObject // backing of shared anonymous memory
 	Name   string        // "[heap]", "[stack]" or ""
+	Flags  VMAFlags      // mlock and madvise state (VM_LOCKED, VM_DONTCOPY, ...)
 }
 
 // Anonymous reports whether the VMA has no file behind it.
@@ -291,5 +292,6 @@ func (s *vmaSet) merge() {
 // kind of memory, so they can be one VMA.
 func mergeable(a, b *VMA) bool {
 	return a.Range.End == b.Range.Start && a.Prot == b.Prot && a.Shared == b.Shared &&
-		a.File == nil && b.File == nil && a.Object == nil && b.Object == nil && a.Name == b.Name
+		a.File == nil && b.File == nil && a.Object == nil && b.Object == nil && a.Name == b.Name &&
+		a.Flags == b.Flags
 }
