@@ -23,21 +23,49 @@ const (
 	StackTop32 mm.Addr = 0xffffe000
 	// StackSize is the size of the stack mapping (the default RLIMIT_STACK).
 	StackSize = 8 << 20
-	// DynBase64 is where a 64-bit static-pie executable is loaded
-	// (ELF_ET_DYN_BASE = 2/3 of the address space, page-aligned).
+	// DynBase64 is where a 64-bit ET_DYN program with an interpreter (a
+	// PIE) is loaded: ELF_ET_DYN_BASE, 2/3 of the address space, aligned
+	// down to its largest PT_LOAD alignment.
 	DynBase64 mm.Addr = 0x555555554000
-	// DynBase32 is where an i386 static-pie executable is loaded.
+	// DynBase32 is where an i386 PIE is loaded on an x86-64 kernel
+	// (COMPAT_ELF_ET_DYN_BASE = TASK_UNMAPPED_BASE + 16 MiB).
 	DynBase32 mm.Addr = 0x56555000
+	// MmapBase64 is the top of the mmap area of a 64-bit process
+	// (mmap_base: the stack top less a gap of at least 128 MiB). The
+	// interpreter and an ET_DYN file run without one (ld.so run directly,
+	// a static-pie) are placed below it, top-down, as mmap places them.
+	MmapBase64 mm.Addr = StackTop64 - mmapGap
+	// MmapBase32 is the same for an i386 process on an x86-64 kernel
+	// (mmap_compat_base).
+	MmapBase32 mm.Addr = StackTop32 - mmapGap
+	// LoaderBrk64 is the program break of a 64-bit ET_DYN file run
+	// without an interpreter: ELF_ET_DYN_BASE (0x555555554aaa) rounded up
+	// to a page, away from the mmap area it is loaded in.
+	LoaderBrk64 mm.Addr = 0x555555555000
+	// LoaderBrk32 is the same for i386 (COMPAT_ELF_ET_DYN_BASE).
+	LoaderBrk32 mm.Addr = DynBase32
 	// MinAddr is the lowest address a segment may occupy (vm.mmap_min_addr).
 	MinAddr mm.Addr = 0x10000
 )
 
 const (
+	// mmapGap is the distance from the stack top to the mmap base: the
+	// stack limit plus the guard gap, clamped to at least 128 MiB.
+	mmapGap = 128 << 20
 	// maxPhdrSize bounds the program header table, as Linux does
 	// (load_elf_phdrs: at most ELF_MIN_ALIGN bytes).
 	maxPhdrSize = mm.PageSize
-	// maxInterpLen bounds the PT_INTERP string that is read (PATH_MAX).
+	// maxInterpLen bounds the PT_INTERP string with its NUL (PATH_MAX).
 	maxInterpLen = 4096
+)
+
+// gnuStack is what PT_GNU_STACK says of the stack.
+type gnuStack int
+
+const (
+	stackDefault gnuStack = iota // no PT_GNU_STACK
+	stackNoExec                  // PT_GNU_STACK without PF_X
+	stackExec                    // PT_GNU_STACK with PF_X
 )
 
 // segment is a PT_LOAD segment to map, with the load bias applied.
@@ -57,19 +85,37 @@ func (s segment) pages() mm.AddrRange {
 	return mm.AddrRange{Start: s.vaddr.RoundDown(), End: e}
 }
 
+// filePages returns the page-aligned range the segment maps from the
+// file (empty without file data).
+func (s segment) filePages() mm.AddrRange {
+	if s.filesz == 0 {
+		return mm.AddrRange{Start: s.vaddr.RoundDown(), End: s.vaddr.RoundDown()}
+	}
+	e, _ := (s.vaddr + mm.Addr(s.filesz)).RoundUp()
+	return mm.AddrRange{Start: s.vaddr.RoundDown(), End: e}
+}
+
 // plan is a validated executable, ready to be loaded.
 type plan struct {
-	file     *elf.File
-	class    elf.Class
-	size     int64 // file size
-	bias     mm.Addr
-	entry    mm.Addr
-	phdr     mm.Addr
-	phent    uint64
-	phnum    uint64
-	segs     []segment // sorted by address, memsz > 0
-	brk      mm.Addr
+	file  *elf.File
+	class elf.Class
+	typ   elf.Type
+	size  int64 // file size
+	bias  mm.Addr
+	entry mm.Addr
+	phdr  mm.Addr
+	phent uint64
+	phnum uint64
+	segs  []segment // sorted by address, memsz > 0
+	brk   mm.Addr
+	// stackTop is the top of the stack of the process: the end of the
+	// address space (TASK_SIZE) for the segments.
 	stackTop mm.Addr
+	// interp is the PT_INTERP path of a program (not read for an
+	// interpreter, whose PT_INTERP Linux ignores); stack is what its
+	// PT_GNU_STACK says.
+	interp string
+	stack  gnuStack
 }
 
 // wordSize returns the size of a pointer of the guest.
@@ -80,19 +126,37 @@ func (p *plan) wordSize() int {
 	return 8
 }
 
+// readImpliesExec reports whether the process gets the READ_IMPLIES_EXEC
+// personality (elf_read_implies_exec on x86): an i386 program without
+// PT_GNU_STACK, whose readable mappings are all executable.
+func (p *plan) readImpliesExec() bool {
+	return p.class == elf.ELFCLASS32 && p.stack == stackDefault
+}
+
 // Check validates the executable read from r: an ELF64 EM_X86_64 or ELF32
-// EM_386 little-endian ET_EXEC or static-pie ET_DYN file without PT_INTERP,
-// whose program headers and PT_LOAD segments are within the file and within
-// the guest address space, below the stack and without overlap. It returns
-// the file parsed by debug/elf. Errors match ErrNotELF, ErrWrongArch,
-// ErrUnsupported or ErrBadELF (see the error types); I/O errors of r are
-// returned wrapped.
+// EM_386 little-endian ET_EXEC or ET_DYN file whose program headers and
+// PT_LOAD segments are within the file and within the guest address
+// space, below the stack and without overlap, and whose PT_INTERP, if
+// any, is a NUL-terminated path of at most PATH_MAX bytes. It returns the
+// file parsed by debug/elf. The interpreter itself is not looked at.
+// Errors match ErrNotELF, ErrWrongArch or ErrBadELF (see the error
+// types); I/O errors of r are returned wrapped.
 func Check(r io.ReaderAt) (*elf.File, error) {
-	p, err := analyze(r)
+	p, err := analyze(r, nil, 0)
 	if err != nil {
 		return nil, err
 	}
 	return p.file, nil
+}
+
+// Interp returns the PT_INTERP path of the executable read from r, or ""
+// for a statically linked one. It checks the file as Check does.
+func Interp(r io.ReaderAt) (string, error) {
+	p, err := analyze(r, nil, 0)
+	if err != nil {
+		return "", err
+	}
+	return p.interp, nil
 }
 
 // readAt reads len(buf) bytes at off; it returns the number of bytes read,
@@ -114,6 +178,8 @@ func fileSize(r io.ReaderAt) (int64, error) {
 	switch v := r.(type) {
 	case interface{ Size() int64 }:
 		return v.Size(), nil
+	case interface{ Size() (int64, error) }:
+		return v.Size()
 	case interface{ Stat() (fs.FileInfo, error) }:
 		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
 			return fi.Size(), nil
@@ -206,8 +272,10 @@ func parseELF(r io.ReaderAt, hdr []byte, class elf.Class) (f *elf.File, err erro
 	return nil, fmt.Errorf("loader: %w", err2)
 }
 
-// analyze validates the executable and computes where everything goes.
-func analyze(r io.ReaderAt) (*plan, error) {
+// analyze validates an executable and computes where everything goes:
+// the program (prog nil) or the interpreter of prog. mmapBase is the top
+// of the mmap area (0: Linux's for the class).
+func analyze(r io.ReaderAt, prog *plan, mmapBase mm.Addr) (*plan, error) {
 	hdr := make([]byte, 64)
 	n, err := readAt(r, hdr, 0)
 	if err != nil {
@@ -240,8 +308,15 @@ func analyze(r io.ReaderAt) (*plan, error) {
 	archOK := data == elf.ELFDATA2LSB &&
 		(class == elf.ELFCLASS64 && machine == elf.EM_X86_64 ||
 			class == elf.ELFCLASS32 && (machine == elf.EM_386 || machine == elf.EM_486))
-	if !archOK {
-		return nil, &ArchError{Class: class, Data: data, Machine: machine}
+	if !archOK || prog != nil && class != prog.class {
+		// An interpreter must be for the program's machine (Linux's
+		// elf_check_arch: the binfmt that loads an ELF64 x86-64 program
+		// only loads an x86-64 interpreter, the compat one an i386 one).
+		ae := &ArchError{Class: class, Data: data, Machine: machine}
+		if prog != nil {
+			ae.Program = prog.class
+		}
+		return nil, ae
 	}
 	if n < hsize {
 		return nil, truncated(0, "ELF header is %d bytes, want %d", n, hsize)
@@ -251,7 +326,7 @@ func analyze(r io.ReaderAt) (*plan, error) {
 	p := &plan{class: class, phent: 56, stackTop: StackTop64}
 	var phoff, entry uint64
 	phnumOff := int64(56)
-	typ := elf.Type(le.Uint16(hdr[16:]))
+	p.typ = elf.Type(le.Uint16(hdr[16:]))
 	if class == elf.ELFCLASS64 {
 		entry, phoff = le.Uint64(hdr[24:]), le.Uint64(hdr[32:])
 		if le.Uint16(hdr[54:]) != 56 {
@@ -268,8 +343,8 @@ func analyze(r io.ReaderAt) (*plan, error) {
 		phnumOff = 44
 		p.stackTop = StackTop32
 	}
-	if typ != elf.ET_EXEC && typ != elf.ET_DYN {
-		return nil, badELF(16, "ELF type %s is not an executable", typ)
+	if p.typ != elf.ET_EXEC && p.typ != elf.ET_DYN {
+		return nil, badELF(16, "ELF type %s is not an executable", p.typ)
 	}
 	if p.phnum == 0 {
 		return nil, badELF(phnumOff, "no program headers")
@@ -296,47 +371,36 @@ func analyze(r io.ReaderAt) (*plan, error) {
 	p.file = f
 	phOffOf := func(i int) int64 { return int64(phoff + uint64(i)*p.phent) }
 
-	// A dynamically linked program is rejected before anything else.
-	for _, ph := range f.Progs {
-		if ph.Type == elf.PT_INTERP {
-			ue := &UnsupportedError{}
-			if ph.Filesz <= maxInterpLen && ph.Off <= size && ph.Filesz <= size-ph.Off {
-				b := make([]byte, ph.Filesz)
-				if _, err := readAt(r, b, int64(ph.Off)); err == nil {
-					if j := bytes.IndexByte(b, 0); j >= 0 {
-						b = b[:j]
-					}
-					ue.Interp = string(b)
+	// The program's first PT_INTERP names its interpreter and its
+	// PT_GNU_STACK the stack's protection; the kernel reads neither in
+	// the interpreter.
+	if prog == nil {
+		for i, ph := range f.Progs {
+			if ph.Type == elf.PT_INTERP {
+				if p.interp, err = readInterp(r, ph, phOffOf(i), size); err != nil {
+					return nil, err
 				}
+				break
 			}
-			return nil, ue
+		}
+		for _, ph := range f.Progs {
+			if ph.Type == elf.PT_GNU_STACK {
+				p.stack = stackNoExec
+				if ph.Flags&elf.PF_X != 0 {
+					p.stack = stackExec
+				}
+				break
+			}
 		}
 	}
 
 	limit := p.stackTop // TASK_SIZE
 	stack := mm.AddrRange{Start: p.stackTop - StackSize, End: p.stackTop}
-
-	// The load bias of a static-pie: the base aligned to the largest
-	// PT_LOAD alignment, less the first segment's address (load_elf_binary).
-	if typ == elf.ET_DYN {
-		base, align := DynBase64, uint64(mm.PageSize)
+	if mmapBase == 0 {
+		mmapBase = MmapBase64
 		if class == elf.ELFCLASS32 {
-			base = DynBase32
+			mmapBase = MmapBase32
 		}
-		first := true
-		for _, ph := range f.Progs {
-			if ph.Type != elf.PT_LOAD {
-				continue
-			}
-			if ph.Align&(ph.Align-1) == 0 && ph.Align > align {
-				align = ph.Align
-			}
-			if first {
-				first = false
-				p.bias = mm.Addr(ph.Vaddr) // subtracted below
-			}
-		}
-		p.bias = ((base &^ mm.Addr(align-1)) - p.bias).RoundDown()
 	}
 
 	for i, ph := range f.Progs {
@@ -353,12 +417,24 @@ func analyze(r io.ReaderAt) (*plan, error) {
 		if ph.Filesz > 0 && ph.Off%mm.PageSize != ph.Vaddr%mm.PageSize {
 			return nil, badELF(at, "PT_LOAD p_offset %#x and p_vaddr %#x differ modulo the page size", ph.Off, ph.Vaddr)
 		}
-		if ph.Memsz == 0 {
+		if _, ok := mm.Addr(ph.Vaddr).AddLength(ph.Memsz); !ok || ph.Memsz > uint64(limit) {
+			return nil, badELF(at, "PT_LOAD [%#x, +%#x) beyond the end of the address space %#x", ph.Vaddr, ph.Memsz, limit)
+		}
+	}
+	if p.typ == elf.ET_DYN {
+		if p.bias, err = p.placeDyn(prog, mmapBase); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, ph := range f.Progs {
+		if ph.Type != elf.PT_LOAD || ph.Memsz == 0 {
 			continue
 		}
+		at := phOffOf(i)
 		va := mm.Addr(ph.Vaddr) + p.bias
 		end, ok := va.AddLength(ph.Memsz)
-		if !ok || end > limit || ph.Memsz > uint64(limit) {
+		if !ok || end > limit {
 			return nil, badELF(at, "PT_LOAD [%#x, +%#x) beyond the end of the address space %#x", ph.Vaddr, ph.Memsz, limit)
 		}
 		if va.RoundDown() < MinAddr {
@@ -367,6 +443,13 @@ func analyze(r io.ReaderAt) (*plan, error) {
 		s := segment{vaddr: va, off: ph.Off, filesz: ph.Filesz, memsz: ph.Memsz, prot: protOf(ph.Flags)}
 		if s.pages().Overlaps(stack) {
 			return nil, badELF(at, "PT_LOAD [%#x, %#x) overlaps the stack [%#x, %#x)", va, end, stack.Start, stack.End)
+		}
+		if prog != nil {
+			for _, o := range prog.segs {
+				if s.pages().Overlaps(o.pages()) {
+					return nil, badELF(at, "PT_LOAD [%#x, %#x) overlaps the program's [%#x, %#x)", va, end, o.vaddr, o.end())
+				}
+			}
 		}
 		p.segs = append(p.segs, s)
 		if e, _ := end.RoundUp(); e > p.brk {
@@ -389,6 +472,14 @@ func analyze(r io.ReaderAt) (*plan, error) {
 		a, b := p.segs[i-1], p.segs[i]
 		if b.vaddr < a.end() {
 			return nil, badELF(int64(phoff), "PT_LOAD segments [%#x, %#x) and [%#x, %#x) overlap", a.vaddr, a.end(), b.vaddr, b.end())
+		}
+	}
+	// A loader run directly has its break away from the mmap area it is
+	// loaded in (load_elf_binary without CONFIG_COMPAT_BRK).
+	if prog == nil && p.typ == elf.ET_DYN && p.interp == "" {
+		p.brk = LoaderBrk64
+		if class == elf.ELFCLASS32 {
+			p.brk = LoaderBrk32
 		}
 	}
 
@@ -422,6 +513,106 @@ func analyze(r io.ReaderAt) (*plan, error) {
 		p.phdr &= 0xffffffff
 	}
 	return p, nil
+}
+
+// readInterp reads the PT_INTERP path as load_elf_binary does: between 2
+// and PATH_MAX bytes ending with a NUL; the path ends at its first NUL.
+func readInterp(r io.ReaderAt, ph *elf.Prog, at int64, size uint64) (string, error) {
+	if ph.Filesz > maxInterpLen || ph.Filesz < 2 {
+		return "", badELF(at, "PT_INTERP of %d bytes, want 2 to %d", ph.Filesz, maxInterpLen)
+	}
+	if ph.Off > size || ph.Filesz > size-ph.Off {
+		return "", truncated(at, "PT_INTERP [%#x, %#x) beyond end of file %#x", ph.Off, ph.Off+ph.Filesz, size)
+	}
+	b := make([]byte, ph.Filesz)
+	got, err := readAt(r, b, int64(ph.Off))
+	if err != nil {
+		return "", err
+	}
+	if got < len(b) {
+		return "", truncated(int64(ph.Off), "file shrank while reading PT_INTERP")
+	}
+	if b[len(b)-1] != 0 {
+		return "", badELF(int64(ph.Off), "PT_INTERP %q is not NUL-terminated", b)
+	}
+	return cstring(string(b)), nil
+}
+
+// placeDyn returns the load bias of an ET_DYN file, as load_elf_binary
+// and load_elf_interp choose it without randomization: a program with an
+// interpreter (a PIE) at ELF_ET_DYN_BASE aligned down to its largest
+// PT_LOAD alignment; a program without (a loader such as ld.so run
+// directly, or a static-pie) and an interpreter where mmap would put
+// their whole extent, top-down below mmapBase, a loader's base then
+// aligned down to its largest alignment. The interpreter keeps clear of
+// the program's pages.
+func (p *plan) placeDyn(prog *plan, mmapBase mm.Addr) (mm.Addr, error) {
+	align := uint64(mm.PageSize)
+	var first mm.Addr
+	lo, hi := ^mm.Addr(0), mm.Addr(0)
+	seen := false
+	for _, ph := range p.file.Progs {
+		if ph.Type != elf.PT_LOAD {
+			continue
+		}
+		if ph.Align&(ph.Align-1) == 0 && ph.Align > align {
+			align = ph.Align
+		}
+		if !seen {
+			first = mm.Addr(ph.Vaddr)
+			seen = true
+		}
+		lo = min(lo, mm.Addr(ph.Vaddr).RoundDown())
+		hi = max(hi, mm.Addr(ph.Vaddr)+mm.Addr(ph.Memsz)) // bounded by analyze
+	}
+	if !seen {
+		return 0, badELF(0, "no loadable segment")
+	}
+	if prog == nil && p.interp != "" {
+		base := DynBase64
+		if p.class == elf.ELFCLASS32 {
+			base = DynBase32
+		}
+		return ((base &^ mm.Addr(align-1)) - first).RoundDown(), nil
+	}
+	total, ok := (hi - lo).RoundUp()
+	var avoid []mm.AddrRange
+	if prog != nil {
+		for _, s := range prog.segs {
+			avoid = append(avoid, s.pages())
+		}
+	}
+	base, found := topDown(mmapBase, uint64(total), avoid)
+	if !ok || !found {
+		return 0, badELF(0, "PT_LOAD segments of %#x bytes do not fit below %#x", hi-lo, mmapBase)
+	}
+	if prog == nil {
+		base &^= mm.Addr(align - 1)
+		return (base - first).RoundDown(), nil
+	}
+	return base - first.RoundDown(), nil
+}
+
+// topDown returns the start of the highest free range of size bytes below
+// top and at or above MinAddr, free meaning clear of avoid, as a top-down
+// mmap finds it.
+func topDown(top mm.Addr, size uint64, avoid []mm.AddrRange) (mm.Addr, bool) {
+	for {
+		if uint64(top) < size || top-mm.Addr(size) < MinAddr {
+			return 0, false
+		}
+		r := mm.AddrRange{Start: top - mm.Addr(size), End: top}
+		next := top
+		for _, a := range avoid {
+			if a.Overlaps(r) {
+				next = min(next, a.Start)
+			}
+		}
+		if next == top {
+			return r.Start, true
+		}
+		top = next
+	}
 }
 
 // protOf converts PT_LOAD p_flags to a protection.

@@ -7,9 +7,11 @@ import (
 )
 
 // Sentinel errors. Every error returned by Check and Load for a bad
-// executable matches exactly one of ErrNotELF, ErrWrongArch, ErrUnsupported
-// and ErrBadELF under errors.Is; a truncated file also matches ErrTruncated.
-// Errors of the Memory and of the io.ReaderAt are returned wrapped as they are.
+// executable matches exactly one of ErrNotELF, ErrWrongArch, ErrUnsupported,
+// ErrBadELF and ErrBadInterp under errors.Is; a truncated file also matches
+// ErrTruncated. Errors of the Memory, of the io.ReaderAt and of
+// Options.OpenInterp are returned wrapped as they are (the last in an
+// InterpError).
 var (
 	// ErrNotELF: the file does not start with the ELF magic (an empty file,
 	// a script, text...). A shell reports "cannot execute binary file" (126).
@@ -17,14 +19,19 @@ var (
 	// ErrWrongArch: an ELF file for another machine, class or byte order
 	// (ENOEXEC, "Exec format error", 126).
 	ErrWrongArch = errors.New("exec format error")
-	// ErrUnsupported: a valid x86 executable that cmaemu cannot run:
-	// a dynamically linked one (with PT_INTERP).
+	// ErrUnsupported: a valid x86 executable that cannot be loaded as
+	// asked: a dynamically linked one (with PT_INTERP) when Options gives
+	// no way to open its interpreter.
 	ErrUnsupported = errors.New("unsupported executable")
 	// ErrBadELF: a malformed or truncated ELF file (see FormatError).
 	ErrBadELF = errors.New("malformed ELF file")
 	// ErrTruncated: the file ends before data its headers describe.
 	// Errors that match it match ErrBadELF too.
 	ErrTruncated = errors.New("truncated ELF file")
+	// ErrBadInterp: the program's interpreter is not an ELF file Linux
+	// would load for it: not ELF, another machine or class, malformed
+	// (ELIBBAD, "Accessing a corrupted shared library", 126).
+	ErrBadInterp = errors.New("bad program interpreter")
 	// ErrArgListTooLong: the argument and environment strings do not fit
 	// the limits of execve (E2BIG).
 	ErrArgListTooLong = errors.New("argument list too long")
@@ -65,9 +72,15 @@ type ArchError struct {
 	Class   elf.Class
 	Data    elf.Data
 	Machine elf.Machine
+	// Program is the class of the program, for an interpreter of the other
+	// class (0 otherwise).
+	Program elf.Class
 }
 
 func (e *ArchError) Error() string {
+	if e.Program != 0 && e.Program != e.Class {
+		return fmt.Sprintf("%s: ELF file for %s, %s; the program is %s", ErrWrongArch, e.Class, e.Machine, e.Program)
+	}
 	return fmt.Sprintf("%s: ELF file for %s, %s, %s; cmaemu runs x86-64 (ELFCLASS64 EM_X86_64) and i386 (ELFCLASS32 EM_386) little-endian executables",
 		ErrWrongArch, e.Class, e.Data, e.Machine)
 }
@@ -75,22 +88,54 @@ func (e *ArchError) Error() string {
 // Unwrap returns ErrWrongArch.
 func (e *ArchError) Unwrap() error { return ErrWrongArch }
 
-// UnsupportedError reports an executable cmaemu cannot run. It matches
-// ErrUnsupported.
+// UnsupportedError reports an executable that cannot be loaded as asked.
+// It matches ErrUnsupported.
 type UnsupportedError struct {
-	Interp string // the PT_INTERP path of a dynamically linked program, if readable
+	Interp string // the PT_INTERP path of a dynamically linked program
 }
 
 func (e *UnsupportedError) Error() string {
-	s := "dynamically linked programs are not supported; build with -static"
-	if e.Interp != "" {
-		s += fmt.Sprintf(" (program interpreter %q)", e.Interp)
-	}
-	return s
+	return fmt.Sprintf("dynamically linked program (interpreter %q) and no way to open its interpreter", e.Interp)
 }
 
 // Unwrap returns ErrUnsupported.
 func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
+
+// InterpError reports a program interpreter that cannot be loaded. Err is
+// the error of Options.OpenInterp, which InterpError wraps (an errno such
+// as ENOENT or EACCES passes through), or why the interpreter's file is
+// unusable, in which case it matches ErrBadInterp and nothing else.
+type InterpError struct {
+	Name string // the PT_INTERP path
+	Err  error
+}
+
+func (e *InterpError) Error() string {
+	return fmt.Sprintf("program interpreter %s: %v", e.Name, e.Err)
+}
+
+// bad reports whether Err is about the interpreter's contents.
+func (e *InterpError) bad() bool {
+	for _, s := range []error{ErrNotELF, ErrWrongArch, ErrBadELF, ErrUnsupported} {
+		if errors.Is(e.Err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Is reports whether target is ErrBadInterp for an unusable interpreter.
+func (e *InterpError) Is(target error) bool { return target == ErrBadInterp && e.bad() }
+
+// Unwrap returns the error of Options.OpenInterp or of reading the
+// interpreter; the format errors of an unusable one are not unwrapped, so
+// that it matches ErrBadInterp only (they are in Err).
+func (e *InterpError) Unwrap() error {
+	if e.bad() {
+		return nil
+	}
+	return e.Err
+}
 
 func badELF(off int64, format string, args ...any) error {
 	return &FormatError{Off: off, Msg: fmt.Sprintf(format, args...)}

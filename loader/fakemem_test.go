@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/cmaemu/cmaemu/mm"
@@ -14,6 +15,8 @@ type fakeMapping struct {
 	ar   mm.AddrRange
 	prot mm.Prot
 	name string
+	file mm.File // a private file mapping: ar.Start shows the file at off
+	off  uint64
 }
 
 // fakeMem is a sparse address space for tests: it records mappings, refuses
@@ -32,6 +35,44 @@ func newFakeMem() *fakeMem {
 	return &fakeMem{pages: map[mm.Addr]*[mm.PageSize]byte{}}
 }
 
+// fileMem is a fakeMem that maps files (a FileMapper).
+type fileMem struct{ *fakeMem }
+
+var _ FileMapper = fileMem{}
+
+func newFileMem() fileMem { return fileMem{newFakeMem()} }
+
+func (m fileMem) MapFile(ar mm.AddrRange, prot mm.Prot, f mm.File, off uint64) error {
+	if off%mm.PageSize != 0 {
+		return fmt.Errorf("fakeMem: file offset %#x not page-aligned", off)
+	}
+	if err := m.MapAnon(ar, prot, f.Name()); err != nil {
+		return err
+	}
+	f.IncRef()
+	for i := range m.maps {
+		if m.maps[i].ar == ar {
+			m.maps[i].file, m.maps[i].off = f, off
+		}
+	}
+	return nil
+}
+
+// memFile is an mm.File in memory that counts its references.
+type memFile struct {
+	*bytes.Reader
+	name string
+	refs int
+}
+
+func newMemFile(name string, data []byte) *memFile {
+	return &memFile{Reader: bytes.NewReader(data), name: name, refs: 1}
+}
+
+func (f *memFile) IncRef()      { f.refs++ }
+func (f *memFile) DecRef()      { f.refs-- }
+func (f *memFile) Name() string { return f.name }
+
 func (m *fakeMem) MapAnon(ar mm.AddrRange, prot mm.Prot, name string) error {
 	if !ar.Start.IsPageAligned() || !ar.End.IsPageAligned() || ar.Start >= ar.End {
 		return fmt.Errorf("fakeMem: bad range [%#x, %#x)", ar.Start, ar.End)
@@ -44,7 +85,7 @@ func (m *fakeMem) MapAnon(ar mm.AddrRange, prot mm.Prot, name string) error {
 			return fmt.Errorf("fakeMem: [%#x, %#x) overlaps [%#x, %#x)", ar.Start, ar.End, o.ar.Start, o.ar.End)
 		}
 	}
-	m.maps = append(m.maps, fakeMapping{ar, prot, name})
+	m.maps = append(m.maps, fakeMapping{ar: ar, prot: prot, name: name})
 	slices.SortFunc(m.maps, func(a, b fakeMapping) int {
 		if a.ar.Start < b.ar.Start {
 			return -1
@@ -80,6 +121,23 @@ func (m *fakeMem) checkMapped(a mm.Addr, n uint64) error {
 	return nil
 }
 
+// page returns the page at pg as the guest sees it, or nil for a page
+// never written nor backed by a file (zeros).
+func (m *fakeMem) page(pg mm.Addr) *[mm.PageSize]byte {
+	if p := m.pages[pg]; p != nil {
+		return p
+	}
+	o, ok := m.mapping(pg)
+	if !ok || o.file == nil {
+		return nil
+	}
+	p := new([mm.PageSize]byte)
+	if _, err := o.file.ReadAt(p[:], int64(o.off+uint64(pg-o.ar.Start))); err != nil && err != io.EOF {
+		panic(err)
+	}
+	return p
+}
+
 func (m *fakeMem) WriteForce(addr mm.Addr, data []byte) error {
 	if err := m.checkMapped(addr, uint64(len(data))); err != nil {
 		return err
@@ -88,7 +146,10 @@ func (m *fakeMem) WriteForce(addr mm.Addr, data []byte) error {
 		pg := addr.RoundDown()
 		p := m.pages[pg]
 		if p == nil {
-			p = new([mm.PageSize]byte)
+			// A private copy of the page, from the file if it maps one.
+			if p = m.page(pg); p == nil {
+				p = new([mm.PageSize]byte)
+			}
 			m.pages[pg] = p
 		}
 		n := copy(p[addr.PageOffset():], data)
@@ -107,7 +168,7 @@ func (m *fakeMem) read(addr mm.Addr, n uint64) ([]byte, error) {
 	for uint64(len(out)) < n {
 		pg := addr.RoundDown()
 		k := min(n-uint64(len(out)), mm.PageSize-addr.PageOffset())
-		if p := m.pages[pg]; p != nil {
+		if p := m.page(pg); p != nil {
 			off := addr.PageOffset()
 			out = append(out, p[off:off+k]...)
 		} else {
@@ -156,7 +217,7 @@ func (m *fakeMem) isZero(addr mm.Addr, n uint64) (bool, error) {
 	}
 	end := addr + mm.Addr(n)
 	for pg := addr.RoundDown(); pg < end; pg += mm.PageSize {
-		p := m.pages[pg]
+		p := m.page(pg)
 		if p == nil {
 			continue
 		}

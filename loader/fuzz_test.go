@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"testing"
@@ -42,13 +43,31 @@ func FuzzLoad(f *testing.F) {
 		good64().with(func(s *synth) {
 			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: 0x200, filesz: 0x10})
 		}).build(),
+		good64().withInterp("/ld64").build(),
+		good32().withInterp("/ld32").build(),
+		pie.withInterp("/ld64").build(),
+		good64().withInterp("/ld32").build(),
 	} {
 		f.Add(b)
 	}
-	opts := Options{Args: []string{"prog", "arg"}, Env: []string{"A=1"}, ExecFn: "/bin/prog"}
+	interps := map[string][]byte{"/ld64": interp64().build(), "/ld32": interp32().build()}
+	opts := Options{Args: []string{"prog", "arg"}, Env: []string{"A=1"}, ExecFn: "/bin/prog",
+		OpenInterp: func(name string) (io.ReaderAt, error) {
+			if b, ok := interps[name]; ok {
+				return bytes.NewReader(b), nil
+			}
+			return nil, os.ErrNotExist
+		}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mem := newFakeMem()
 		img, err := Load(bytes.NewReader(data), mem, opts)
+		if errors.Is(err, os.ErrNotExist) {
+			var ie *InterpError
+			if !errors.As(err, &ie) || len(mem.maps) != 0 {
+				t.Fatalf("error %q after mapping %v", err, mem.maps)
+			}
+			return
+		}
 		if err != nil {
 			n := 0
 			for _, s := range sentinels {
@@ -84,6 +103,19 @@ func FuzzLoad(f *testing.F) {
 		}
 		if _, err := mem.parseStack(img.SP, map[elf.Class]int{elf.ELFCLASS32: 4, elf.ELFCLASS64: 8}[img.Class]); err != nil {
 			t.Fatalf("stack: %v", err)
+		}
+		// Mapped from the file, the memory reads the same (compared when
+		// small enough to compare page by page).
+		fmem := newFileMem()
+		if _, err := Load(newMemFile("/bin/prog", data), fmem, opts); err != nil {
+			t.Fatalf("loading from the file: %v", err)
+		}
+		size := uint64(0)
+		for _, m := range mem.maps {
+			size += m.ar.Length()
+		}
+		if size <= 64<<20 {
+			sameMemory(t, mem, fmem.fakeMem)
 		}
 		_ = mm.PageSize
 	})

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,26 @@ var variants = []variant{
 	{"gcc-static-pie-32", "gcc", []string{"-m32", "-static-pie", "-O1"}, elf.ELFCLASS32, elf.ET_DYN},
 	{"musl-static-64", "musl-gcc", []string{"-static", "-O1"}, elf.ELFCLASS64, elf.ET_EXEC},
 	{"gcc-static-64-noseparate", "gcc", []string{"-static", "-O1", "-Wl,-z,noseparate-code"}, elf.ELFCLASS64, elf.ET_EXEC},
+	{"gcc-dynamic-64", "gcc", []string{"-O1"}, elf.ELFCLASS64, elf.ET_DYN},
+	{"gcc-dynamic-32", "gcc", []string{"-m32", "-O1"}, elf.ELFCLASS32, elf.ET_DYN},
+	{"gcc-dynamic-nopie-64", "gcc", []string{"-O1", "-no-pie"}, elf.ELFCLASS64, elf.ET_EXEC},
+	{"gcc-dynamic-nopie-32", "gcc", []string{"-m32", "-O1", "-no-pie"}, elf.ELFCLASS32, elf.ET_EXEC},
+	{"musl-dynamic-64", "musl-gcc", []string{"-O1"}, elf.ELFCLASS64, elf.ET_DYN},
+}
+
+// hostInterp opens an interpreter on the host, skipping the test if it is
+// missing; the files are closed at the end of the test.
+func hostInterp(t testing.TB) func(name string) (io.ReaderAt, error) {
+	return func(name string) (io.ReaderAt, error) {
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrNotExist) {
+			t.Skipf("interpreter %s not installed", name)
+		}
+		if err == nil {
+			t.Cleanup(func() { f.Close() })
+		}
+		return f, err
+	}
 }
 
 // buildC compiles src with cc and flags into dir; it skips the test if the
@@ -114,6 +135,7 @@ func TestLoadCompiled(t *testing.T) {
 			require.NoError(t, err)
 			defer f.Close()
 			opts := testOpts(path)
+			opts.OpenInterp = hostInterp(t)
 			mem := newFakeMem()
 			img, err := Load(f, mem, opts)
 			require.NoError(t, err)
@@ -123,35 +145,104 @@ func TestLoadCompiled(t *testing.T) {
 			assert.Equal(t, v.class, ef.Class)
 			assert.Equal(t, v.typ, ef.Type)
 			assert.NotEmpty(t, ef.Sections, "debug/elf parsed the sections")
+			interp, err := Interp(f)
+			require.NoError(t, err)
+			assert.Equal(t, interp, img.Interp)
+			static := slices.Contains(v.flags, "-static") || slices.Contains(v.flags, "-static-pie")
+			assert.Equal(t, static, interp == "", "PT_INTERP %q", interp)
 
 			data, err := os.ReadFile(path)
 			require.NoError(t, err)
-			checkSegments(t, data, img, mem)
+			var idata []byte
+			if interp != "" {
+				idata, err = os.ReadFile(interp)
+				require.NoError(t, err)
+			}
+			checkImage(t, data, idata, img, mem)
 			checkStack(t, img, mem, opts)
-			if v.typ == elf.ET_DYN {
+			switch {
+			case v.typ == elf.ET_DYN && interp != "":
 				want := DynBase64
 				if v.class == elf.ELFCLASS32 {
 					want = DynBase32
 				}
 				assert.Equal(t, want, img.LoadBias)
-			} else {
+			case v.typ == elf.ET_DYN:
+				assert.Equal(t, loaderBase(t, ef, 0), img.LoadBias)
+			default:
 				assert.Zero(t, img.LoadBias)
 			}
+
+			// Mapped from the files, the memory reads the same.
+			opts.OpenInterp = func(name string) (io.ReaderAt, error) { return newMemFile(name, idata), nil }
+			fmem := newFileMem()
+			fimg, err := Load(newMemFile(path, data), fmem, opts)
+			require.NoError(t, err)
+			assert.Equal(t, img, fimg)
+			sameMemory(t, mem, fmem.fakeMem)
+			checkImage(t, data, idata, fimg, fmem.fakeMem)
 		})
 	}
 }
 
-// checkSegments compares the loaded image with the file's program headers,
-// read by debug/elf.
-func checkSegments(t *testing.T, data []byte, img *Image, mem *fakeMem) {
+// loaderBase returns the load bias of an ET_DYN file run without an
+// interpreter (mmapBase 0: Linux's).
+func loaderBase(t *testing.T, f *elf.File, mmapBase mm.Addr) mm.Addr {
 	t.Helper()
-	f, err := elf.NewFile(bytes.NewReader(data))
-	if err != nil { // broken section headers
-		f, err = Check(bytes.NewReader(data))
+	if mmapBase == 0 {
+		mmapBase = MmapBase64
+		if f.Class == elf.ELFCLASS32 {
+			mmapBase = MmapBase32
+		}
 	}
-	require.NoError(t, err)
+	var loads []*elf.Prog
+	align := uint64(mm.PageSize)
+	for _, ph := range f.Progs {
+		if ph.Type == elf.PT_LOAD {
+			loads = append(loads, ph)
+			if ph.Align&(ph.Align-1) == 0 {
+				align = max(align, ph.Align)
+			}
+		}
+	}
+	require.NotEmpty(t, loads)
+	first, last := loads[0], loads[len(loads)-1]
+	total, _ := (mm.Addr(last.Vaddr+last.Memsz) - mm.Addr(first.Vaddr).RoundDown()).RoundUp()
+	base := (mmapBase - total) &^ mm.Addr(align-1)
+	return (base - mm.Addr(first.Vaddr)).RoundDown()
+}
+
+// sameMemory checks that two address spaces map the same pages with the
+// same protections and contents.
+func sameMemory(t *testing.T, a, b *fakeMem) {
+	t.Helper()
+	pages := func(m *fakeMem) map[mm.Addr]mm.Prot {
+		out := map[mm.Addr]mm.Prot{}
+		for _, o := range m.maps {
+			for pg := o.ar.Start; pg < o.ar.End; pg += mm.PageSize {
+				out[pg] = o.prot
+			}
+		}
+		return out
+	}
+	pa, pb := pages(a), pages(b)
+	require.Equal(t, pa, pb, "mapped pages and protections")
+	for pg := range pa {
+		x, err := a.read(pg, mm.PageSize)
+		require.NoError(t, err)
+		y, err := b.read(pg, mm.PageSize)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(x, y), "page %#x", pg)
+	}
+}
+
+// checkImage compares the loaded image with the program's and the
+// interpreter's (idata, or nil) program headers, read by debug/elf.
+func checkImage(t *testing.T, data, idata []byte, img *Image, mem *fakeMem) {
+	t.Helper()
+	f := parseForTest(t, data)
 	assert.Equal(t, f.Class, img.Class)
-	assert.Equal(t, mm.Addr(f.Entry)+img.LoadBias, img.Entry)
+	assert.Equal(t, mm.Addr(f.Entry)+img.LoadBias, img.ProgEntry)
 	assert.Equal(t, uint64(len(f.Progs)), img.Phnum)
 	phent := uint64(56)
 	if f.Class == elf.ELFCLASS32 {
@@ -170,6 +261,57 @@ func checkSegments(t *testing.T, data []byte, img *Image, mem *fakeMem) {
 	require.NoError(t, err, "program headers at AT_PHDR %#x", img.Phdr)
 	assert.Equal(t, data[phoff:phoff+img.Phnum*phent], got, "program headers at AT_PHDR")
 
+	pages, brk := checkSegments(t, f, data, img.LoadBias, mem, img.ReadImpliesExec)
+	if f.Type == elf.ET_DYN && img.Interp == "" {
+		brk = LoaderBrk64
+		if f.Class == elf.ELFCLASS32 {
+			brk = LoaderBrk32
+		}
+	}
+	assert.Equal(t, brk, img.BrkStart)
+	if idata == nil {
+		assert.Equal(t, img.ProgEntry, img.Entry)
+		assert.Empty(t, img.Interp)
+		assert.Zero(t, img.InterpBase)
+	} else {
+		fi := parseForTest(t, idata)
+		assert.Equal(t, mm.Addr(fi.Entry)+img.InterpBase, img.Entry)
+		ipages, iend := checkSegments(t, fi, idata, img.InterpBase, mem, img.ReadImpliesExec)
+		assert.Equal(t, iend, img.InterpEnd)
+		for pg := range ipages {
+			_, dup := pages[pg]
+			require.False(t, dup, "page %#x of the program and of the interpreter", pg)
+			pages[pg] = true
+		}
+	}
+	// Nothing else is mapped but the stack.
+	for _, m := range mem.maps {
+		if m.name == "[stack]" {
+			continue
+		}
+		for pg := m.ar.Start; pg < m.ar.End; pg += mm.PageSize {
+			require.True(t, pages[pg], "page %#x mapped outside the segments", pg)
+		}
+	}
+}
+
+// parseForTest parses an ELF file with debug/elf, or with Check if its
+// section headers are broken.
+func parseForTest(t *testing.T, data []byte) *elf.File {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil { // broken section headers
+		f, err = Check(bytes.NewReader(data))
+	}
+	require.NoError(t, err)
+	return f
+}
+
+// checkSegments checks the PT_LOAD segments of f, loaded with bias: their
+// bytes, bss, page heads and protections. It returns the pages they occupy
+// and the end of the highest one.
+func checkSegments(t *testing.T, f *elf.File, data []byte, bias mm.Addr, mem *fakeMem, rie bool) (map[mm.Addr]bool, mm.Addr) {
+	t.Helper()
 	// Expected protection of each page: the union over the segments in it.
 	pageProt := map[mm.Addr]mm.Prot{}
 	var brk mm.Addr
@@ -177,21 +319,23 @@ func checkSegments(t *testing.T, data []byte, img *Image, mem *fakeMem) {
 		if ph.Type != elf.PT_LOAD || ph.Memsz == 0 {
 			continue
 		}
-		va := mm.Addr(ph.Vaddr) + img.LoadBias
+		va := mm.Addr(ph.Vaddr) + bias
 		end := va + mm.Addr(ph.Memsz)
 		pend, _ := end.RoundUp()
 		brk = max(brk, pend)
 		for pg := va.RoundDown(); pg < pend; pg += mm.PageSize {
 			pageProt[pg] |= protOf(ph.Flags)
+			if rie && pageProt[pg]&mm.ProtRead != 0 {
+				pageProt[pg] |= mm.ProtExec
+			}
 		}
 	}
-	assert.Equal(t, brk, img.BrkStart)
 
 	for _, ph := range f.Progs {
 		if ph.Type != elf.PT_LOAD || ph.Memsz == 0 {
 			continue
 		}
-		va := mm.Addr(ph.Vaddr) + img.LoadBias
+		va := mm.Addr(ph.Vaddr) + bias
 		got, err := mem.read(va, ph.Filesz)
 		require.NoError(t, err)
 		require.True(t, bytes.Equal(data[ph.Off:ph.Off+ph.Filesz], got), "file bytes of segment at %#x", va)
@@ -206,7 +350,7 @@ func checkSegments(t *testing.T, data []byte, img *Image, mem *fakeMem) {
 			require.NoError(t, err)
 			want := bytes.Clone(data[ph.Off-h : ph.Off])
 			for i := range want {
-				if b, ok := exactByte(f, data, img.LoadBias, va.RoundDown()+mm.Addr(i)); ok {
+				if b, ok := exactByte(f, data, bias, va.RoundDown()+mm.Addr(i)); ok {
 					want[i] = b
 				}
 			}
@@ -217,19 +361,20 @@ func checkSegments(t *testing.T, data []byte, img *Image, mem *fakeMem) {
 			m, ok := mem.mapping(pg)
 			require.True(t, ok, "page %#x mapped", pg)
 			assert.Equal(t, pageProt[pg], m.prot, "prot of page %#x", pg)
-			assert.Empty(t, m.name)
+			if m.file == nil {
+				assert.Empty(t, m.name)
+			} else {
+				// A page from the file shows the file's page there.
+				assert.Equal(t, m.file.Name(), m.name)
+				assert.Equal(t, uint64(pg-m.ar.Start)+m.off, ph.Off-va.PageOffset()+uint64(pg-va.RoundDown()), "offset of page %#x", pg)
+			}
 		}
 	}
-	// Nothing else is mapped but the stack.
-	for _, m := range mem.maps {
-		if m.name == "[stack]" {
-			continue
-		}
-		for pg := m.ar.Start; pg < m.ar.End; pg += mm.PageSize {
-			_, ok := pageProt[pg]
-			require.True(t, ok, "page %#x mapped outside the segments", pg)
-		}
+	pages := map[mm.Addr]bool{}
+	for pg := range pageProt {
+		pages[pg] = true
 	}
+	return pages, brk
 }
 
 // exactByte returns the byte a segment defines at a, if any.
@@ -308,8 +453,8 @@ func checkStack(t *testing.T, img *Image, mem *fakeMem, opts Options) {
 	}
 	for typ, want := range map[uint64]uint64{
 		AT_HWCAP: opts.HWCap & mask, AT_HWCAP2: opts.HWCap2 & mask, AT_PAGESZ: 4096, AT_CLKTCK: 100,
-		AT_PHDR: uint64(img.Phdr), AT_PHENT: img.Phent, AT_PHNUM: img.Phnum, AT_BASE: 0, AT_FLAGS: 0,
-		AT_ENTRY: uint64(img.Entry), AT_UID: uint64(opts.UID), AT_EUID: uint64(opts.EUID),
+		AT_PHDR: uint64(img.Phdr), AT_PHENT: img.Phent, AT_PHNUM: img.Phnum, AT_BASE: uint64(img.InterpBase) & mask,
+		AT_FLAGS: 0, AT_ENTRY: uint64(img.ProgEntry), AT_UID: uint64(opts.UID), AT_EUID: uint64(opts.EUID),
 		AT_GID: uint64(opts.GID), AT_EGID: uint64(opts.EGID), AT_SECURE: secure,
 	} {
 		got, ok := st.aux(typ)
@@ -451,7 +596,7 @@ func TestSharedPages(t *testing.T) {
 	data := s.build()
 	img, mem, err := loadBytes(data, Options{Args: []string{"p"}})
 	require.NoError(t, err)
-	checkSegments(t, data, img, mem)
+	checkImage(t, data, nil, img, mem)
 
 	var got []fakeMapping
 	for _, m := range mem.maps {
@@ -460,10 +605,10 @@ func TestSharedPages(t *testing.T) {
 		}
 	}
 	require.Len(t, got, 3)
-	assert.Equal(t, fakeMapping{mm.AddrRange{Start: 0x400000, End: 0x401000}, mm.ProtRead | mm.ProtWrite | mm.ProtExec, ""}, got[0])
-	assert.Equal(t, fakeMapping{mm.AddrRange{Start: 0x401000, End: 0x402000}, mm.ProtRead, ""}, got[1])
+	assert.Equal(t, fakeMapping{ar: mm.AddrRange{Start: 0x400000, End: 0x401000}, prot: mm.ProtRead | mm.ProtWrite | mm.ProtExec}, got[0])
+	assert.Equal(t, fakeMapping{ar: mm.AddrRange{Start: 0x401000, End: 0x402000}, prot: mm.ProtRead}, got[1])
 	// 0x402000 is shared by the read-only segment and the bss-only one.
-	assert.Equal(t, fakeMapping{mm.AddrRange{Start: 0x402000, End: 0x405000}, mm.ProtRead | mm.ProtWrite, ""}, got[2])
+	assert.Equal(t, fakeMapping{ar: mm.AddrRange{Start: 0x402000, End: 0x405000}, prot: mm.ProtRead | mm.ProtWrite}, got[2])
 
 	page, err := mem.read(0x400000, 0x1000)
 	require.NoError(t, err)
@@ -477,26 +622,41 @@ func TestSharedPages(t *testing.T) {
 	assert.Equal(t, mm.Addr(0x405000), img.BrkStart)
 }
 
-// TestStaticPieAlignment: the load base is aligned to the largest p_align.
-func TestStaticPieAlignment(t *testing.T) {
+// TestDynPlacement: a PIE goes at ELF_ET_DYN_BASE, an ET_DYN file without
+// an interpreter (a static-pie, ld.so run directly) top-down below the
+// mmap base; both aligned down to their largest power-of-two p_align.
+func TestDynPlacement(t *testing.T) {
 	for _, tt := range []struct {
-		class elf.Class
-		align uint64
-		first uint64
-		base  mm.Addr // bias + first
+		class    elf.Class
+		align    uint64
+		first    uint64
+		pie      bool    // with PT_INTERP
+		mmapBase mm.Addr // Options.MmapBase
+		base     mm.Addr // bias + first
 	}{
-		{elf.ELFCLASS64, 0x1000, 0, 0x555555554000},
-		{elf.ELFCLASS64, 0x200000, 0, 0x555555400000},
-		{elf.ELFCLASS64, 0x3000, 0, 0x555555554000}, // not a power of two: ignored
-		{elf.ELFCLASS64, 0x1000, 0x10000, 0x555555554000},
-		{elf.ELFCLASS64, 0x1000, 0x7ff000000000, 0x555555554000},
-		{elf.ELFCLASS32, 0x1000, 0, 0x56555000},
-		{elf.ELFCLASS32, 0x1000, 0x60000000, 0x56555000},
-		{elf.ELFCLASS32, 0x10000, 0x60000000, 0x56550000},
+		{elf.ELFCLASS64, 0x1000, 0, true, 0, 0x555555554000},
+		{elf.ELFCLASS64, 0x200000, 0, true, 0, 0x555555400000},
+		{elf.ELFCLASS64, 0x3000, 0, true, 0, 0x555555554000}, // not a power of two: ignored
+		{elf.ELFCLASS64, 0x1000, 0x10000, true, 0, 0x555555554000},
+		{elf.ELFCLASS64, 0x1000, 0x7ff000000000, true, 0, 0x555555554000},
+		{elf.ELFCLASS32, 0x1000, 0, true, 0, 0x56555000},
+		{elf.ELFCLASS32, 0x1000, 0x60000000, true, 0, 0x56555000},
+		{elf.ELFCLASS32, 0x10000, 0x60000000, true, 0, 0x56550000},
+		// The segments span 0x5010 bytes: 6 pages below the mmap base.
+		{elf.ELFCLASS64, 0x1000, 0, false, 0, 0x7ffff7ff9000},
+		{elf.ELFCLASS64, 0x200000, 0, false, 0, 0x7ffff7e00000},
+		{elf.ELFCLASS64, 0x3000, 0, false, 0, 0x7ffff7ff9000},
+		{elf.ELFCLASS64, 0x1000, 0x10000, false, 0, 0x7ffff7ff9000},
+		{elf.ELFCLASS64, 0x1000, 0x7ff000000000, false, 0, 0x7ffff7ff9000},
+		{elf.ELFCLASS64, 0x1000, 0, false, 0x7f0000000000, 0x7effffffa000},
+		{elf.ELFCLASS32, 0x1000, 0, false, 0, 0xf7ff8000},
+		{elf.ELFCLASS32, 0x1000, 0x60000000, false, 0, 0xf7ff8000},
+		{elf.ELFCLASS32, 0x10000, 0x60000000, false, 0, 0xf7ff0000},
+		{elf.ELFCLASS32, 0x1000, 0, false, 0xf7fff000, 0xf7ff9000},
 	} {
-		s, phoff := good64(), mm.Addr(64)
+		s, phoff, in := good64(), mm.Addr(64), interp64()
 		if tt.class == elf.ELFCLASS32 {
-			s, phoff = good32(), 52
+			s, phoff, in = good32(), 52, interp32()
 		}
 		s = s.with(func(s *synth) {
 			s.typ = elf.ET_DYN
@@ -504,14 +664,19 @@ func TestStaticPieAlignment(t *testing.T) {
 			s.segs[0].vaddr, s.segs[0].align = tt.first, tt.align
 			s.segs[1].vaddr, s.segs[1].align = tt.first+0x2010, tt.align
 		})
+		var idata []byte
+		if tt.pie {
+			s = s.withInterp("/lib/ld.so")
+			idata = in.build()
+		}
 		data := s.build()
-		opts := Options{Args: []string{"p"}}
+		opts := Options{Args: []string{"p"}, MmapBase: tt.mmapBase, OpenInterp: openBytes(idata)}
 		img, mem, err := loadBytes(data, opts)
 		require.NoError(t, err, "%+v", tt)
 		assert.Equal(t, tt.base, img.LoadBias+mm.Addr(tt.first), "%+v", tt)
-		assert.Equal(t, tt.base+0x100, img.Entry, "%+v", tt)
+		assert.Equal(t, tt.base+0x100, img.ProgEntry, "%+v", tt)
 		assert.Equal(t, tt.base+phoff, img.Phdr, "%+v", tt)
-		checkSegments(t, data, img, mem)
+		checkImage(t, data, idata, img, mem)
 		checkStack(t, img, mem, opts)
 	}
 }
@@ -529,7 +694,7 @@ func TestBrokenSections(t *testing.T) {
 	require.Error(t, err, "debug/elf rejects the file")
 	img, mem, err := loadBytes(data, Options{Args: []string{"p"}})
 	require.NoError(t, err)
-	checkSegments(t, data, img, mem)
+	checkImage(t, data, nil, img, mem)
 }
 
 // TestPhdrFromPTPHDR: without a PT_LOAD mapping the headers, AT_PHDR comes
@@ -558,7 +723,7 @@ func TestSizeProbe(t *testing.T) {
 	mem := newFakeMem()
 	img, err := Load(plainReader{bytes.NewReader(data)}, mem, Options{Args: []string{"p"}})
 	require.NoError(t, err)
-	checkSegments(t, data, img, mem)
+	checkImage(t, data, nil, img, mem)
 }
 
 type plainReader struct{ r *bytes.Reader }
@@ -579,7 +744,7 @@ func TestIOError(t *testing.T) {
 }
 
 // sentinels are the classes of bad executables: exactly one matches.
-var sentinels = []error{ErrNotELF, ErrWrongArch, ErrUnsupported, ErrBadELF}
+var sentinels = []error{ErrNotELF, ErrWrongArch, ErrUnsupported, ErrBadELF, ErrBadInterp}
 
 func TestErrors(t *testing.T) {
 	real64 := func(t *testing.T) []byte {
@@ -617,25 +782,28 @@ func TestErrors(t *testing.T) {
 		{name: "first 100 bytes", data: func(t *testing.T) []byte { return real64(t)[:100] }, want: ErrBadELF, trunc: true},
 		{name: "half a binary", data: func(t *testing.T) []byte { b := real64(t); return b[:len(b)/2] }, want: ErrBadELF, trunc: true},
 		{name: "first 4KiB", data: func(t *testing.T) []byte { return real64(t)[:4096] }, want: ErrBadELF, trunc: true},
-		{name: "dynamic", data: func(t *testing.T) []byte {
-			path := buildC(t, t.TempDir(), "dyn", "gcc", []string{"-O1"}, testProg)
-			b, err := os.ReadFile(path)
-			require.NoError(t, err)
-			return b
-		}, want: ErrUnsupported, msg: "build with -static"},
-		{name: "dynamic 32", data: func(t *testing.T) []byte {
-			path := buildC(t, t.TempDir(), "dyn", "gcc", []string{"-m32", "-O1"}, testProg)
-			b, err := os.ReadFile(path)
-			require.NoError(t, err)
-			return b
-		}, want: ErrUnsupported, msg: "ld-linux.so.2"},
-		{name: "interp", data: seg(func(s *synth) {
+		// PT_INTERP as load_elf_binary reads it: ENOEXEC for these.
+		{name: "interp not NUL-terminated", data: seg(func(s *synth) {
 			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: 0x200, filesz: 0x10})
 			s.patch = func(b []byte) { copy(b[0x200:], "/lib/ld.so\x00") }
-		}), want: ErrUnsupported, msg: `"/lib/ld.so"`},
+		}), want: ErrBadELF, msg: "not NUL-terminated"},
 		{name: "interp beyond eof", data: seg(func(s *synth) {
 			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: 0x10000, filesz: 0x10})
-		}), want: ErrUnsupported},
+		}), want: ErrBadELF, trunc: true},
+		{name: "interp offset overflow", data: seg(func(s *synth) {
+			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: ^uint64(0) - 4, filesz: 0x10})
+		}), want: ErrBadELF},
+		{name: "interp one byte", data: seg(func(s *synth) {
+			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: 0x200, filesz: 1})
+			s.patch = func(b []byte) { b[0x200] = 0 }
+		}), want: ErrBadELF, msg: "PT_INTERP of 1 bytes"},
+		{name: "interp empty", data: seg(func(s *synth) {
+			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: 0x200})
+		}), want: ErrBadELF},
+		{name: "interp longer than PATH_MAX", data: seg(func(s *synth) {
+			s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, off: 0x200, filesz: 4097})
+			s.patch = func(b []byte) { clear(b[0x200 : 0x200+4097]) }
+		}), want: ErrBadELF, msg: "PT_INTERP of 4097 bytes"},
 		{name: "phnum huge", data: seg(func(s *synth) { s.phnum = 0xffff }), want: ErrBadELF},
 		{name: "phnum 74", data: seg(func(s *synth) { s.phnum = 74 }), want: ErrBadELF},
 		{name: "phnum zero", data: seg(func(s *synth) { s.segs = nil; s.phnum = 0 }), want: ErrBadELF},
@@ -665,11 +833,15 @@ func TestErrors(t *testing.T) {
 		{name: "i386 above 4GiB", data: seg32(func(s *synth) { s.segs[1].memsz = 0xfffff000 }), want: ErrBadELF},
 		{name: "i386 above stack top", data: seg32(func(s *synth) { s.segs[1].vaddr = 0xffffe010 }), want: ErrBadELF},
 		{name: "i386 in the stack", data: seg32(func(s *synth) { s.segs[1].vaddr = 0xfffd0010 }), want: ErrBadELF},
-		{name: "i386 pie entry below base", data: seg32(func(s *synth) {
+		{name: "i386 pie entry below base", data: syn(good32().withInterp("/lib/ld.so").with(func(s *synth) {
 			s.typ = elf.ET_DYN
 			s.segs[0].vaddr, s.segs[1].vaddr = 0x60000000, 0x60002010
 			s.entry = 0x100
-		}), want: ErrBadELF},
+		})), want: ErrBadELF},
+		{name: "static-pie too large for the mmap area", data: seg(func(s *synth) {
+			s.typ = elf.ET_DYN
+			s.segs[0].vaddr, s.segs[1].vaddr, s.entry = 0, 0x7ffff7ff0010, 0x100
+		}), want: ErrBadELF, msg: "do not fit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -741,7 +913,12 @@ func TestNativeLayout(t *testing.T) {
 	if err != nil {
 		t.Skip("setarch not installed")
 	}
-	for _, v := range []variant{variants[0], variants[1]} {
+	for _, v := range variants {
+		switch v.name {
+		case "gcc-static-64", "gcc-static-32", "gcc-static-pie-64", "gcc-static-pie-32", "gcc-dynamic-64", "gcc-dynamic-32", "gcc-dynamic-nopie-64":
+		default:
+			continue
+		}
 		t.Run(v.name, func(t *testing.T) {
 			path := buildC(t, t.TempDir(), "dump", v.cc, v.flags, dumpProg)
 			args := []string{path, "x", "yy", ""}
@@ -785,7 +962,8 @@ func TestNativeLayout(t *testing.T) {
 				t.Skipf("unexpected output: %s", out)
 			}
 
-			opts := Options{Args: args, Env: env, ExecFn: path, Random: [16]byte{1}, MinSigStkSz: aux[AT_MINSIGSTKSZ]}
+			opts := Options{Args: args, Env: env, ExecFn: path, Random: [16]byte{1}, MinSigStkSz: aux[AT_MINSIGSTKSZ],
+				OpenInterp: hostInterp(t)}
 			f, err := os.Open(path)
 			require.NoError(t, err)
 			defer f.Close()
@@ -804,7 +982,8 @@ func TestNativeLayout(t *testing.T) {
 			}
 			assert.Equal(t, argAddrs, toU(st.argvAddr), "argv string addresses")
 			assert.Equal(t, envAddrs, toU(st.envpAddr), "envp string addresses")
-			for _, typ := range []uint64{AT_EXECFN, AT_PLATFORM, AT_RANDOM, AT_PHDR, AT_PHENT, AT_PHNUM, AT_ENTRY, AT_PAGESZ, AT_CLKTCK, AT_MINSIGSTKSZ} {
+			// AT_BASE too: the kernel maps the interpreter before the vDSO.
+			for _, typ := range []uint64{AT_EXECFN, AT_PLATFORM, AT_RANDOM, AT_PHDR, AT_PHENT, AT_PHNUM, AT_ENTRY, AT_PAGESZ, AT_CLKTCK, AT_MINSIGSTKSZ, AT_BASE} {
 				got, _ := st.aux(typ)
 				assert.Equal(t, aux[typ], got, "aux %d", typ)
 			}

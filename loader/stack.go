@@ -43,8 +43,9 @@ func cstring(s string) string {
 // the environment strings, the argument strings (each list in order, the
 // first string lowest), alignment to 16 bytes, the platform string, the 16
 // AT_RANDOM bytes, then, after aligning so that the stack pointer is 16-byte
-// aligned: argc, argv, NULL, envp, NULL, auxv ending with AT_NULL.
-func buildStack(p *plan, opts *Options) (*stackImage, error) {
+// aligned: argc, argv, NULL, envp, NULL, auxv ending with AT_NULL. ip is
+// the interpreter of a dynamically linked program, or nil.
+func buildStack(p, ip *plan, opts *Options) (*stackImage, error) {
 	args := make([]string, len(opts.Args))
 	for i, a := range opts.Args {
 		args[i] = cstring(a)
@@ -132,7 +133,11 @@ func buildStack(p *plan, opts *Options) (*stackImage, error) {
 	add(AT_PHDR, uint64(p.phdr))
 	add(AT_PHENT, p.phent)
 	add(AT_PHNUM, p.phnum)
-	add(AT_BASE, 0)
+	base := uint64(0)
+	if ip != nil {
+		base = uint64(ip.bias) // load_elf_interp's load address
+	}
+	add(AT_BASE, base)
 	add(AT_FLAGS, 0)
 	add(AT_ENTRY, uint64(p.entry))
 	add(AT_UID, uint64(opts.UID))

@@ -150,3 +150,35 @@ func (s synth) with(f func(s *synth)) synth {
 	f(&s)
 	return s
 }
+
+// withInterp returns s with a PT_INTERP naming name, whose string is in the
+// file at 0x200 (within the first segment's data).
+func (s synth) withInterp(name string) synth {
+	return s.with(func(s *synth) {
+		s.segs = append(s.segs, pseg{typ: elf.PT_INTERP, flags: ro, off: 0x200, filesz: uint64(len(name) + 1), align: 1})
+		prev := s.patch
+		s.patch = func(b []byte) {
+			if prev != nil {
+				prev(b)
+			}
+			copy(b[0x200:], name+"\x00")
+		}
+	})
+}
+
+// interp64 is a synthetic x86-64 interpreter: ET_DYN at 0, text and data
+// with a bss, entry at 0x120.
+func interp64() synth {
+	return good64().with(func(s *synth) {
+		s.typ, s.entry = elf.ET_DYN, 0x120
+		s.segs[0].vaddr, s.segs[1].vaddr = 0, 0x2010
+	})
+}
+
+// interp32 is a synthetic i386 interpreter.
+func interp32() synth {
+	return good32().with(func(s *synth) {
+		s.typ, s.entry = elf.ET_DYN, 0x120
+		s.segs[0].vaddr, s.segs[1].vaddr = 0, 0x2010
+	})
+}
