@@ -41,8 +41,11 @@ const maxShebangDepth = 4
 // loadProgram loads the program at path (resolved in the guest's view
 // from start, the working directory or execveat's directory; or, with an
 // empty path, the file of) with argv and envp. Scripts that start with #!
-// run their interpreter.
+// run their interpreter; a dynamically linked program gets its own
+// (PT_INTERP). AT_EXECFN and the process name stay path's, as in Linux,
+// whatever runs.
 func (t *Task) loadProgram(start vfs.Path, path string, file *openFile, argv, envv []string) (*image, error) {
+	execfn := path
 	for depth := 0; ; depth++ {
 		f, err := t.openExecutable(start, path, file)
 		if err != nil {
@@ -56,7 +59,7 @@ func (t *Task) loadProgram(start vfs.Path, path string, file *openFile, argv, en
 		}
 		if !isScript {
 			defer f.DecRef()
-			return t.loadELF(f, path, argv, envv)
+			return t.loadELF(f, execfn, argv, envv)
 		}
 		f.DecRef()
 		if depth == maxShebangDepth {
@@ -156,14 +159,13 @@ func readShebang(f io.ReaderAt) (interp, arg string, ok bool, err error) {
 	return fields[0], arg, true, nil
 }
 
-// loadELF loads a static ELF program into a new address space.
-func (t *Task) loadELF(f *openFile, path string, argv, envv []string) (*image, error) {
+// loadELF loads an ELF program, and the interpreter it names if it is
+// dynamically linked, into a new address space. execfn is the name exec
+// was given (AT_EXECFN, the process name).
+func (t *Task) loadELF(f *openFile, execfn string, argv, envv []string) (*image, error) {
 	ef, err := loader.Check(f)
-	switch {
-	case errors.Is(err, loader.ErrArgListTooLong):
-		return nil, linux.E2BIG
-	case err != nil:
-		return nil, &execError{err}
+	if err != nil {
+		return nil, loadError(err)
 	}
 	layout, mode, table := mm.Layout64, arch.Mode64, &AMD64
 	if ef.Class == elf.ELFCLASS32 {
@@ -174,36 +176,123 @@ func (t *Task) loadELF(f *openFile, path string, argv, envv []string) (*image, e
 		return nil, err
 	}
 	creds := t.proc.Creds()
-	opts := loader.Options{Args: argv, Env: envv, ExecFn: path,
-		UID: creds.RUID, EUID: creds.EUID, GID: creds.RGID, EGID: creds.EGID, HWCap: hwcap}
+	var interp *openFile
+	defer func() {
+		if interp != nil {
+			interp.DecRef()
+		}
+	}()
+	opts := loader.Options{Args: argv, Env: envv, ExecFn: execfn,
+		UID: creds.RUID, EUID: creds.EUID, GID: creds.RGID, EGID: creds.EGID,
+		HWCap: hwcap, HWCap2: hwcap2, MinSigStkSz: minSigStkSz,
+		MmapBase: layout.MmapBase,
+		OpenInterp: func(name string) (io.ReaderAt, error) {
+			var err error
+			interp, err = t.openInterp(name)
+			return interp, err
+		}}
 	rand.Read(opts.Random[:])
-	img, err := loader.Load(f, as, opts)
+	img, err := loader.Load(f, execMemory{as}, opts)
 	if err != nil {
 		as.Release()
-		if errors.Is(err, loader.ErrArgListTooLong) {
-			return nil, linux.E2BIG
-		}
-		return nil, &execError{err}
+		return nil, loadError(err)
 	}
 	as.SetBrk(img.BrkStart)
 	exe := f.Path()
 	exe.IncRef()
 	return &image{mm: as, regs: arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP), RFLAGS: 0x202},
-		mode: mode, table: table, exe: exe, exeName: path, info: newExecInfo(img, as, mode)}, nil
+		mode: mode, table: table, exe: exe, exeName: execfn, info: newExecInfo(img, as, mode)}, nil
 }
 
-// execError is a program that cannot be run: the guest sees ENOEXEC, the
-// command line the reason.
-type execError struct{ err error }
+// openInterp opens a program's interpreter as execve does (open_exec):
+// the name resolved in the guest's view, relative to the working
+// directory, with execve's checks (a regular file, execute permission, a
+// mount that allows it).
+func (t *Task) openInterp(name string) (*openFile, error) {
+	root, cwd := t.proc.fs.dirs()
+	root.DecRef()
+	defer cwd.DecRef()
+	return t.openExecutable(cwd, name, nil)
+}
+
+// loadError is the error execve returns for an error of the loader: the
+// interpreter's open errors as they are (ENOENT, EACCES...), E2BIG,
+// ELIBBAD for an unusable interpreter, ENOEXEC for a bad program.
+func loadError(err error) error {
+	var ie *loader.InterpError
+	switch {
+	case errors.Is(err, loader.ErrArgListTooLong):
+		return linux.E2BIG
+	case errors.Is(err, loader.ErrBadInterp):
+		return &execError{err, linux.ELIBBAD}
+	case errors.As(err, &ie):
+		return err // the open's errno, with the interpreter's name for the command line
+	}
+	return &execError{err, linux.ENOEXEC}
+}
+
+// execMemory is a new address space as the loader fills it: it maps the
+// program's and the interpreter's pages from their files (MAP_PRIVATE), so
+// that /proc/PID/maps names them and pages are read when first touched.
+type execMemory struct{ *mm.MM }
+
+// MapFile implements loader.FileMapper.
+func (m execMemory) MapFile(ar mm.AddrRange, prot mm.Prot, f mm.File, off uint64) error {
+	_, err := m.Map(mm.MapOpts{Addr: ar.Start, Length: ar.Length(), Prot: prot, Fixed: true, File: f, Offset: off})
+	return err
+}
+
+// execError is a program that cannot be run: the guest sees errno
+// (ENOEXEC, or ELIBBAD for a bad interpreter), the command line the reason.
+type execError struct {
+	err   error
+	errno linux.Errno
+}
 
 func (e *execError) Error() string { return e.err.Error() }
 func (e *execError) Unwrap() error { return e.err }
 func (e *execError) Is(target error) bool {
-	return target == linux.ENOEXEC
+	return target == e.errno
 }
 
-// hwcap is AT_HWCAP: CPUID.1:EDX of the emulated CPU model.
-const hwcap = 0x178bfbff
+// As gives the errno to errors.As (errnoOf).
+func (e *execError) As(target any) bool {
+	if p, ok := target.(*linux.Errno); ok {
+		*p = e.errno
+		return true
+	}
+	return false
+}
+
+// hwcap is AT_HWCAP: CPUID.1:EDX of the emulated CPU model, as a guest
+// reads it under cmaemu (Unicorn's Haswell model has neither VME nor HTT).
+const hwcap = 0x078bfbfd
+
+// hwcap2 is AT_HWCAP2: HWCAP2_FSGSBASE, as Linux reports it once it has
+// enabled CR4.FSGSBASE (the emulated CPU has it: emu sets the bit). Like
+// Linux's, the value is the same for i386 processes.
+const hwcap2 = 1 << 1
+
+// minSigStkSz is AT_MINSIGSTKSZ for the emulated CPU, whose FPU state is
+// saved with FXSAVE (the kernel does not enable XSAVE: CR4.OSXSAVE is
+// clear, as emu sets it).
+var minSigStkSz = sigframeSize(fxsaveSize, false)
+
+// sigframeSize is Linux's get_sigframe_size() on x86-64 with IA32
+// emulation (init_sigframe_size): the largest frame header,
+// sizeof(struct sigframe_ia32) = 736, plus 15 bytes of frame alignment,
+// plus the FPU state (the user xstate size, the 4-byte FP_XSTATE_MAGIC2
+// with XSAVE, and the 112-byte fregs_state of ia32 frames), plus 63 bytes
+// of XSAVE alignment, rounded up to 16. FXSAVE only (512 bytes): 1440.
+// A 6.18 kernel with a 2432-byte XSAVE area reports 3376.
+func sigframeSize(fpState uint64, xsave bool) uint64 {
+	const sigframeIA32, framePad, fregsState, xsavePad, magic2 = 736, 15, 112, 63, 4
+	n := sigframeIA32 + framePad + fpState + fregsState + xsavePad
+	if xsave {
+		n += magic2
+	}
+	return (n + 15) &^ 15
+}
 
 // maxArgs bounds argv and envp (MAX_ARG_STRINGS).
 const maxArgs = 0x7fffffff
