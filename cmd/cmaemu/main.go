@@ -1,4 +1,4 @@
-// Command cmaemu runs static Linux x86-64 programs in an emulated kernel
+// Command cmaemu runs Linux x86-64 and i386 programs in an emulated kernel
 // with its own processes, address spaces and system calls.
 package main
 
@@ -28,7 +28,7 @@ var version = "0.1.0-dev"
 const usage = `cmaemu — a Linux syscall emulator with Cross Memory Attach
 
 Usage:
-  cmaemu run [flags] [--] PROGRAM [ARGS...]   run a static x86-64 or i386 Linux program
+  cmaemu run [flags] [--] PROGRAM [ARGS...]   run an x86-64 or i386 Linux program
   cmaemu demo                                two processes exchange a message with
                                              process_vm_writev/readv, traced
   cmaemu version                             print the version
@@ -259,6 +259,10 @@ func lookPath(prog, root string) (string, int, error) {
 // shell would give for a program that cannot be started.
 func describeSpawnError(err error) (string, int) {
 	var pe *os.PathError
+	var ie *loader.InterpError
+	if errors.As(err, &ie) {
+		return describeInterpError(ie)
+	}
 	switch {
 	case errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT), errors.Is(err, linux.ENOENT):
 		return "No such file or directory", 127
@@ -271,6 +275,21 @@ func describeSpawnError(err error) (string, int) {
 		return "cannot execute: " + err.Error(), 126
 	}
 	return err.Error(), 126
+}
+
+// describeInterpError says why a dynamically linked program's interpreter
+// cannot be loaded, with a shell's exit status (127 for a missing one).
+func describeInterpError(ie *loader.InterpError) (string, int) {
+	var errno linux.Errno
+	switch {
+	case errors.Is(ie.Err, linux.ENOENT):
+		return fmt.Sprintf("interpreter %s not found under the guest root", ie.Name), 127
+	case errors.Is(ie, loader.ErrBadInterp):
+		return fmt.Sprintf("interpreter %s: %s: %s", ie.Name, linux.ELIBBAD, oneLine(ie.Err)), 126
+	case errors.As(ie.Err, &errno):
+		return fmt.Sprintf("interpreter %s: %s", ie.Name, errno), 126
+	}
+	return fmt.Sprintf("interpreter %s: %s", ie.Name, oneLine(ie.Err)), 126
 }
 
 // demoGuest is the demo program, built from testdata/src/cma_demo.c by
