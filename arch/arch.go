@@ -31,13 +31,12 @@ type Regs struct {
 	// FS and GS are the segment selectors of i386 tasks (their TLS lives
 	// in GS); x86-64 tasks use the bases.
 	FS, GS uint64
-}
 
-// FPState is the SSE state a signal frame saves: MXCSR and the XMM
-// registers (8 of them for i386 tasks). The x87 stack is not kept.
-type FPState struct {
-	MXCSR uint32
-	XMM   [16][16]byte
+	// FP, when set, is an x87/SSE state that SetRegs loads as well: a
+	// new task's CPU starts with it (fork and clone copy the parent's,
+	// as Linux does). Regs leaves it nil; without it a new CPU has
+	// Linux's initial state (InitialFP).
+	FP *FPState
 }
 
 // SyscallFrame is one system call as the CPU hands it to the kernel.
@@ -125,7 +124,7 @@ type CPU interface {
 	// Kick makes a running (or the next) Run return ExitKicked soon. It
 	// may be called from any goroutine.
 	Kick()
-	// FP returns the SSE state; SetFP restores it.
+	// FP returns the x87 and SSE state; SetFP loads it.
 	FP() (FPState, error)
 	SetFP(s *FPState) error
 	// SetTLS installs the three TLS descriptors of an i386 task in its

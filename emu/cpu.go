@@ -31,6 +31,9 @@ const (
 	cr4OSFXSR    = 1 << 9  // SSE enabled (FXSAVE/FXRSTOR)
 	cr4OSXMMEXCP = 1 << 10 // unmasked SSE exceptions raise #XM
 	cr4FSGSBase  = 1 << 16 // RDFSBASE and friends: the model advertises them
+	// XSAVE and XGETBV enabled, as Linux always has it when the CPU has
+	// XSAVE: CPUID then reports OSXSAVE, and XCR0 is x87|SSE.
+	cr4OSXSAVE = 1 << 18
 )
 
 // CPU is the processor of one task: a Unicorn engine bound to an address
@@ -163,9 +166,9 @@ func (c *CPU) setup() error {
 }
 
 // resetAfterFault restores the context saved at creation, keeping the
-// task's registers and SSE state, so that the next fault is reported as
-// itself. The engine re-enters user mode through the trampoline; the x87
-// state starts afresh.
+// task's registers and its whole x87/SSE state, so that the next fault is
+// reported as itself. The engine re-enters user mode through the
+// trampoline.
 func (c *CPU) resetAfterFault() error {
 	regs, err := c.Regs()
 	if err != nil {
@@ -189,25 +192,14 @@ func (c *CPU) resetAfterFault() error {
 	return c.SetRegs(&regs)
 }
 
-// Linux's FPU state of a new program (fpstate_init): x87 exceptions
-// masked, 64-bit precision, round to nearest; SSE exceptions masked.
-// Unicorn starts with both words 0, which runs long double arithmetic at
-// single precision (UNICORN.md, "Initial CPU state").
-const (
-	initialFCW   = 0x37f
-	initialMXCSR = 0x1f80
-)
-
-// setInitialFPU loads Linux's initial x87 control word and MXCSR. It runs
+// setInitialFPU loads Linux's initial FPU state (arch.InitialFP).
+// Unicorn starts with the x87 control word and MXCSR 0, which runs long
+// double arithmetic at single precision, and with all eight x87
+// registers tagged valid (UNICORN.md, "Initial CPU state"). It runs
 // before the context that fault resets return to is saved.
 func (c *CPU) setInitialFPU() error {
-	if err := c.uc.RegWrite(unicorn.FPCW, initialFCW); err != nil {
-		return fmt.Errorf("emu: FPCW: %w", err)
-	}
-	if err := c.uc.RegWrite(unicorn.MXCSR, initialMXCSR); err != nil {
-		return fmt.Errorf("emu: MXCSR: %w", err)
-	}
-	return nil
+	fp := arch.InitialFP()
+	return c.SetFP(&fp)
 }
 
 // setControlRegs enables SSE (and FSGSBASE in 64-bit mode).
@@ -223,7 +215,7 @@ func (c *CPU) setControlRegs() error {
 	if err != nil {
 		return fmt.Errorf("emu: CR4: %w", err)
 	}
-	cr4 |= cr4OSFXSR | cr4OSXMMEXCP
+	cr4 |= cr4OSFXSR | cr4OSXMMEXCP | cr4OSXSAVE
 	if c.mode == arch.Mode64 {
 		cr4 |= cr4FSGSBase
 	}
@@ -288,13 +280,18 @@ func (c *CPU) Regs() (arch.Regs, error) {
 	return r, nil
 }
 
-// SetRegs writes the register file.
+// SetRegs writes the register file, and the FPU state when r.FP is set.
 func (c *CPU) SetRegs(r *arch.Regs) error {
 	for i, p := range c.fields(r) {
 		c.regVals[i] = *p
 	}
 	if err := c.uc.RegWriteBatch(c.regIDs, c.regVals); err != nil {
 		return err
+	}
+	if r.FP != nil {
+		if err := c.SetFP(r.FP); err != nil {
+			return err
+		}
 	}
 	if c.mode == arch.Mode64 {
 		if err := c.uc.RegWrite(unicorn.FSBase, r.FSBase); err != nil {
@@ -327,21 +324,37 @@ func (c *CPU) xmmCount() int {
 
 // FP implements arch.CPU.
 func (c *CPU) FP() (arch.FPState, error) {
-	var s arch.FPState
-	mxcsr, err := c.uc.RegRead(unicorn.MXCSR)
-	if err != nil {
-		return s, err
+	var r unicorn.FPRegs
+	if err := c.uc.ReadFP(&r, c.xmmCount()); err != nil {
+		return arch.FPState{}, fmt.Errorf("emu: reading the FPU state: %w", err)
 	}
-	s.MXCSR = uint32(mxcsr)
-	return s, c.uc.ReadXMM(s.XMM[:c.xmmCount()])
+	s := arch.FPState{FCW: r.FCW, FSW: r.FSW, FTW: arch.AbridgedTag(r.FTag), FOP: r.FOP,
+		FIP: r.FIP, FDP: r.FDP, MXCSR: r.MXCSR, ST: r.ST, XMM: r.XMM}
+	return s, nil
 }
 
-// SetFP implements arch.CPU.
+// SetFP implements arch.CPU. Only the tags' empty or in-use state is
+// loaded: the engine classifies registers in use by their contents, as
+// FXRSTOR does.
 func (c *CPU) SetFP(s *arch.FPState) error {
-	if err := c.uc.RegWrite(unicorn.MXCSR, uint64(s.MXCSR)); err != nil {
-		return err
+	r := unicorn.FPRegs{FCW: s.FCW, FSW: s.FSW, FTag: fullTags(s.FTW), FOP: s.FOP,
+		FIP: s.FIP, FDP: s.FDP, MXCSR: s.MXCSR, ST: s.ST, XMM: s.XMM}
+	if err := c.uc.WriteFP(&r, c.xmmCount()); err != nil {
+		return fmt.Errorf("emu: loading the FPU state: %w", err)
 	}
-	return c.uc.WriteXMM(s.XMM[:c.xmmCount()])
+	return nil
+}
+
+// fullTags widens an abridged tag byte to a tag word the engine loads:
+// empty (3) or in use (0).
+func fullTags(ftw uint8) uint16 {
+	var tw uint16
+	for phys := 0; phys < 8; phys++ {
+		if ftw&(1<<phys) == 0 {
+			tw |= arch.TagEmpty << (2 * phys)
+		}
+	}
+	return tw
 }
 
 // SetFSBase sets the FS base (x86-64 only).

@@ -5,6 +5,8 @@
 // registers with one uc_reg_read_batch and write the results back with one
 // uc_reg_write_batch, so a guest syscall costs a single C->Go transition.
 
+#include <string.h>
+
 #include "shim.h"
 #include "_cgo_export.h"
 
@@ -365,4 +367,55 @@ uc_err cmuc_xmm(uc_engine *uc, uint8_t *buf, int n, int write)
 			return err;
 	}
 	return UC_ERR_OK;
+}
+
+// cmuc_fp_read reads the x87 state, MXCSR and the first nxmm XMM
+// registers. Unicorn's ST0..ST7 are stack-relative (FP0..FP7 physical);
+// FPSW carries TOP; FPTAG is the full tag word of the physical registers.
+uc_err cmuc_fp_read(uc_engine *uc, cmuc_fpregs *fp, int nxmm)
+{
+	static const int ids[7] = {
+		UC_X86_REG_FPCW, UC_X86_REG_FPSW, UC_X86_REG_FPTAG, UC_X86_REG_FOP,
+		UC_X86_REG_MXCSR, UC_X86_REG_FIP, UC_X86_REG_FDP,
+	};
+	uint64_t v[7] = {0};
+	void *p[7] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]};
+	uc_err err = uc_reg_read_batch(uc, (int *)ids, p, 7);
+	if (err != UC_ERR_OK)
+		return err;
+	fp->fcw = v[0], fp->fsw = v[1], fp->ftag = v[2], fp->fop = v[3] & 0x7ff;
+	fp->mxcsr = v[4], fp->pad = 0, fp->fip = v[5], fp->fdp = v[6];
+	for (int i = 0; i < 8; i++) {
+		uint8_t buf[16] = {0};
+		if ((err = uc_reg_read(uc, UC_X86_REG_ST0 + i, buf)) != UC_ERR_OK)
+			return err;
+		memcpy(fp->st[i], buf, 10);
+	}
+	memset(fp->xmm, 0, sizeof fp->xmm);
+	return cmuc_xmm(uc, &fp->xmm[0][0], nxmm, 0);
+}
+
+// cmuc_fp_write loads what cmuc_fp_read reads. FPSW goes first: it sets
+// TOP, which places the stack-relative registers.
+uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm)
+{
+	uint64_t fsw = fp->fsw;
+	uc_err err = uc_reg_write(uc, UC_X86_REG_FPSW, &fsw);
+	if (err != UC_ERR_OK)
+		return err;
+	for (int i = 0; i < 8; i++) {
+		uint8_t buf[16] = {0};
+		memcpy(buf, fp->st[i], 10);
+		if ((err = uc_reg_write(uc, UC_X86_REG_ST0 + i, buf)) != UC_ERR_OK)
+			return err;
+	}
+	static const int ids[6] = {
+		UC_X86_REG_FPTAG, UC_X86_REG_FPCW, UC_X86_REG_FOP,
+		UC_X86_REG_MXCSR, UC_X86_REG_FIP, UC_X86_REG_FDP,
+	};
+	uint64_t v[6] = {fp->ftag, fp->fcw, fp->fop & 0x7ff, fp->mxcsr, fp->fip, fp->fdp};
+	void *p[6] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5]};
+	if ((err = uc_reg_write_batch(uc, (int *)ids, p, 6)) != UC_ERR_OK)
+		return err;
+	return cmuc_xmm(uc, (uint8_t *)&fp->xmm[0][0], nxmm, 1);
 }

@@ -53,6 +53,25 @@ enum {
 	CMUC_HOOK_KINDS
 };
 
+// The x87 and SSE state in one block (mirrored by the Go type FPRegs):
+// the full x87 tag word, the x87 registers in stack order (ST0 first),
+// n XMM registers.
+typedef struct cmuc_fpregs {
+	uint16_t fcw;
+	uint16_t fsw;
+	uint16_t ftag;
+	uint16_t fop;
+	uint32_t mxcsr;
+	uint32_t pad;
+	uint64_t fip;
+	uint64_t fdp;
+	uint8_t st[8][10];
+	uint8_t xmm[16][16];
+} cmuc_fpregs;
+
+uc_err cmuc_fp_read(uc_engine *uc, cmuc_fpregs *fp, int nxmm);
+uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm);
+
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);
 uc_err cmuc_xmm(uc_engine *uc, uint8_t *buf, int n, int write);

@@ -50,6 +50,10 @@ package unicorn
 #cgo nocallback cmuc_read_mmr
 #cgo noescape cmuc_msr_read
 #cgo nocallback cmuc_msr_read
+#cgo noescape cmuc_fp_read
+#cgo nocallback cmuc_fp_read
+#cgo noescape cmuc_fp_write
+#cgo nocallback cmuc_fp_write
 #cgo noescape uc_mem_read
 #cgo noescape uc_mem_write
 #cgo nocallback uc_emu_stop
@@ -491,4 +495,51 @@ func (e *Engine) WriteXMM(regs [][16]byte) error {
 		return nil
 	}
 	return errOf(C.cmuc_xmm(e.uc, (*C.uint8_t)(unsafe.Pointer(&regs[0][0])), C.int(len(regs)), 1))
+}
+
+// FPRegs is the x87 and SSE state in one block (it mirrors struct
+// cmuc_fpregs in shim.h).
+type FPRegs struct {
+	FCW, FSW uint16
+	// FTag is the full x87 tag word of the physical registers, two bits
+	// a register (3 = empty).
+	FTag  uint16
+	FOP   uint16
+	MXCSR uint32
+	_     uint32
+	FIP   uint64
+	FDP   uint64
+	// ST holds ST(0) to ST(7), stack-relative: 64-bit significand, then
+	// sign and exponent.
+	ST  [8][10]byte
+	XMM [16][16]byte
+}
+
+var (
+	_ = [1]struct{}{}[unsafe.Sizeof(FPRegs{})-unsafe.Sizeof(C.cmuc_fpregs{})]
+	_ = [1]struct{}{}[unsafe.Offsetof(FPRegs{}.ST)-unsafe.Offsetof(C.cmuc_fpregs{}.st)]
+	_ = [1]struct{}{}[unsafe.Offsetof(FPRegs{}.XMM)-unsafe.Offsetof(C.cmuc_fpregs{}.xmm)]
+)
+
+// ReadFP reads the x87 state, MXCSR and the first nxmm XMM registers
+// (the others read as zero) in one call.
+func (e *Engine) ReadFP(fp *FPRegs, nxmm int) error {
+	if e.uc == nil {
+		return ErrHandle
+	}
+	if nxmm < 0 || nxmm > len(fp.XMM) {
+		return ErrArg
+	}
+	return errOf(C.cmuc_fp_read(e.uc, (*C.cmuc_fpregs)(unsafe.Pointer(fp)), C.int(nxmm)))
+}
+
+// WriteFP loads what ReadFP reads.
+func (e *Engine) WriteFP(fp *FPRegs, nxmm int) error {
+	if e.uc == nil {
+		return ErrHandle
+	}
+	if nxmm < 0 || nxmm > len(fp.XMM) {
+		return ErrArg
+	}
+	return errOf(C.cmuc_fp_write(e.uc, (*C.cmuc_fpregs)(unsafe.Pointer(fp)), C.int(nxmm)))
 }
