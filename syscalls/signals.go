@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"errors"
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/linux"
@@ -32,7 +33,7 @@ const (
 	cldContinued = 6
 	segvMapErr   = 1
 	segvAccErr   = 2
-	illIllOpc    = 1
+	illIllOpn    = 2 // #UD: Linux's do_invalid_op
 	fpeIntDiv    = 1
 	trapBrkpt    = 1
 )
@@ -93,7 +94,7 @@ func sigInfoFault(sig linux.Signal, exit *arch.Exit) sigInfo {
 			code = segvAccErr
 		}
 	case sig == linux.SIGILL:
-		code, addr = illIllOpc, exit.RIP
+		code, addr = illIllOpn, exit.RIP
 	case sig == linux.SIGFPE:
 		code, addr = fpeIntDiv, exit.RIP
 	case sig == linux.SIGTRAP:
@@ -473,6 +474,12 @@ func (t *Task) setupFrame(regs *arch.Regs, sig linux.Signal, info sigInfo, act l
 		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
 		return false
 	}
+	// The handler starts with a fresh FPU (fpu__clear_user_states); the
+	// interrupted code's state is in the frame.
+	fresh := arch.InitialFP()
+	if err := t.cpu.SetFP(&fresh); err != nil {
+		internalError("pid %d: resetting the FPU for a handler: %v", t.tid, err)
+	}
 	mask := old | act.Mask
 	if act.Flags&saNoDefer == 0 {
 		mask |= linux.Bit(sig)
@@ -481,63 +488,168 @@ func (t *Task) setupFrame(regs *arch.Regs, sig linux.Signal, info sigInfo, act l
 	return true
 }
 
-// fxsaveSize is the size of the FXSAVE-format area a frame's fpstate
-// points at.
-const fxsaveSize = 512
+// The FPU state of a signal frame, as Linux lays it out on a CPU with
+// XSAVE (arch.XCR0 = x87|SSE enabled): an XSAVE area, 64-byte aligned,
+// whose first 512 bytes are the FXSAVE image (the 64-bit layout, also
+// in i386 frames), whose software bytes (struct _fpx_sw_bytes at 464)
+// announce the extended area with FP_XSTATE_MAGIC1, then the XSAVE
+// header, then FP_XSTATE_MAGIC2 after the area. i386 frames have the
+// FSAVE header (struct _fpstate_32's first 112 bytes) before it, and
+// fpstate points at that header (sys_compat_i386.go).
+const (
+	fxsaveSize     = arch.FXSAVESize // the FXSAVE image that starts the area
+	fpXstateMagic1 = 0x46505853
+	fpXstateMagic2 = 0x46505845
+	xsaveHeader    = arch.FXSAVESize // xstate_bv, xcomp_bv, reserved[6]
+	fpxSWBytesSize = 48
+	xfeatureFP     = 1 << 0
+	xfeatureSSE    = 1 << 1
+	ucFPXstate     = 0x1 // uc_flags: the frame has an XSAVE area
+	ucSigcontextSS = 0x2
+	ucStrictSS     = 0x4
+)
 
-// putFPState writes the SSE state below top in FXSAVE format (64-byte
-// aligned) and returns its address, or 0 if the state cannot be read.
-func (t *Task) putFPState(top uint64) (uint64, bool) {
+// putXstate writes the task's FPU state into b[:arch.XSAVEFrameSize] in
+// the frame's layout; extended is the size the software bytes announce
+// (the i386 frame counts its FSAVE header in).
+func putXstate(b []byte, fp *arch.FPState, extended uint32) {
+	le := binary.LittleEndian
+	clear(b[:arch.XSAVEFrameSize])
+	fp.PutFXSAVE(b)
+	sw := b[arch.FXSWBytes:]
+	le.PutUint32(sw[0:], fpXstateMagic1)
+	le.PutUint32(sw[4:], extended)
+	le.PutUint64(sw[8:], arch.XCR0)          // xfeatures
+	le.PutUint32(sw[16:], arch.XSAVESize)    // xstate_size
+	le.PutUint64(b[xsaveHeader:], arch.XCR0) // xstate_bv: Linux always sets FP and SSE
+	le.PutUint32(b[arch.XSAVESize:], fpXstateMagic2)
+}
+
+// fpFrameStart returns where the XSAVE area of a frame whose stack
+// pointer is sp goes (fpu__alloc_mathframe).
+func fpFrameStart(sp uint64) uint64 {
+	return (sp - arch.XSAVEFrameSize) &^ 63
+}
+
+// putFPState writes the x86-64 frame's FPU state below sp and returns its
+// address; false if it cannot be written.
+func (t *Task) putFPState(sp uint64) (uint64, bool) {
 	fp, err := t.cpu.FP()
 	if err != nil {
-		return 0, true
+		internalError("pid %d: reading the FPU state for a signal: %v", t.tid, err)
+		return 0, false
 	}
-	addr := (top - fxsaveSize) &^ 63
-	var b [fxsaveSize]byte
-	le := binary.LittleEndian
-	le.PutUint16(b[0:], 0x37f) // x87 control word: the default
-	le.PutUint32(b[24:], fp.MXCSR)
-	le.PutUint32(b[28:], 0xffff) // MXCSR_MASK
-	for i := range fp.XMM {
-		copy(b[160+16*i:], fp.XMM[i][:])
-	}
+	addr := fpFrameStart(sp)
+	var b [arch.XSAVEFrameSize]byte
+	putXstate(b[:], &fp, arch.XSAVEFrameSize)
 	if _, err := t.MM().CopyOut(mm.Addr(addr), b[:]); err != nil {
 		return 0, false
 	}
 	return addr, true
 }
 
-// restoreFPState loads the SSE state from an FXSAVE area (0: none).
+// errBadFPState is a frame's FPU state that sigreturn refuses (Linux's
+// __fpu_restore_sig failing): the task gets SIGSEGV.
+var errBadFPState = errors.New("bad FPU state in a signal frame")
+
+// readXstate reads the XSAVE area at addr as Linux's sigreturn does
+// (check_xstate_in_sigframe): fxOnly when the software bytes or the
+// closing magic do not announce an XSAVE area, then only the FXSAVE image
+// counts; otherwise the XSAVE header says which components are loaded
+// (an unset bit loads the initial state). It returns the state before
+// the x87 part of an i386 frame is folded in, and which components come
+// from memory.
+func (t *Task) readXstate(addr uint64, strictHeader bool) (fp arch.FPState, fromMem uint64, err error) {
+	le := binary.LittleEndian
+	var b [arch.XSAVESize]byte
+	if _, err := t.MM().CopyIn(mm.Addr(addr), b[:arch.FXSAVESize]); err != nil {
+		return fp, 0, err
+	}
+	sw := b[arch.FXSWBytes:]
+	magic1, extended, xfeatures, size := le.Uint32(sw[0:]), le.Uint32(sw[4:]), le.Uint64(sw[8:]), le.Uint32(sw[16:])
+	// Linux wants size between the FXSAVE image plus header and the task's
+	// XSAVE size: both are arch.XSAVESize here.
+	fxOnly := magic1 != fpXstateMagic1 || size != arch.XSAVESize || size > extended
+	if !fxOnly {
+		var m [4]byte
+		if _, err := t.MM().CopyIn(mm.Addr(addr+uint64(size)), m[:]); err != nil {
+			return fp, 0, err
+		}
+		fxOnly = le.Uint32(m[:]) != fpXstateMagic2
+	}
+	fp.GetFXSAVE(b[:])
+	if fxOnly {
+		if fp.MXCSR&^arch.MXCSRMask != 0 {
+			return fp, 0, errBadFPState // fxrstor: #GP
+		}
+		return fp, xfeatureFP | xfeatureSSE, nil
+	}
+	if _, err := t.MM().CopyIn(mm.Addr(addr+xsaveHeader), b[xsaveHeader:]); err != nil {
+		return fp, 0, err
+	}
+	hdr := b[xsaveHeader:]
+	bv := le.Uint64(hdr[0:])
+	switch {
+	case bv&^arch.XCR0 != 0, le.Uint64(hdr[8:]) != 0, le.Uint64(hdr[16:]) != 0:
+		return fp, 0, errBadFPState // xrstor: #GP
+	case strictHeader && !allZero(hdr[24:64]):
+		return fp, 0, errBadFPState // validate_user_xstate_header
+	}
+	rfbm := xfeatures & arch.XCR0
+	if rfbm&xfeatureSSE != 0 && fp.MXCSR&^arch.MXCSRMask != 0 {
+		return fp, 0, errBadFPState
+	}
+	init := arch.InitialFP()
+	if rfbm&xfeatureSSE == 0 {
+		fp.MXCSR = init.MXCSR
+	}
+	fromMem = bv & rfbm
+	if fromMem&xfeatureFP == 0 {
+		fp.FCW, fp.FSW, fp.FTW, fp.FOP, fp.FIP, fp.FDP, fp.ST = init.FCW, init.FSW, init.FTW, init.FOP, init.FIP, init.FDP, init.ST
+	}
+	if fromMem&xfeatureSSE == 0 {
+		fp.XMM = init.XMM
+	}
+	return fp, fromMem, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// restoreFPState loads the x86-64 frame's FPU state from addr; 0 means
+// none, and the task gets the initial state (fpu__restore_sig).
 func (t *Task) restoreFPState(addr uint64) error {
-	if addr == 0 {
-		return nil
-	}
-	var b [fxsaveSize]byte
-	if _, err := t.MM().CopyIn(mm.Addr(addr), b[:]); err != nil {
-		return err
-	}
-	fp := arch.FPState{MXCSR: binary.LittleEndian.Uint32(b[24:])}
-	for i := range fp.XMM {
-		copy(fp.XMM[i][:], b[160+16*i:])
+	fp := arch.InitialFP()
+	if addr != 0 {
+		if addr&63 != 0 {
+			return errBadFPState // xrstor of a misaligned area: #GP
+		}
+		var err error
+		if fp, _, err = t.readXstate(addr, false); err != nil {
+			return err
+		}
 	}
 	return t.cpu.SetFP(&fp)
 }
 
-// setupFrame64 writes an x86-64 struct rt_sigframe, with the SSE state
+// setupFrame64 writes an x86-64 struct rt_sigframe, with the FPU state
 // below it (pointed at by the sigcontext's fpstate).
 func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction, old linux.SigSet) bool {
 	fpAddr, ok := t.putFPState(regs.RSP - redZone)
 	if !ok {
 		return false
 	}
-	top := regs.RSP - redZone
-	if fpAddr != 0 {
-		top = fpAddr
-	}
-	sp := (top-frameSize)&^15 - 8
+	sp := (fpAddr-frameSize)&^15 - 8
 	var b [frameSize]byte
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.Restorer)
+	le.PutUint64(b[ucOffset:], ucFPXstate|ucSigcontextSS|ucStrictSS)
 	le.PutUint32(b[ucOffset+24:], ssDisable)
 	mc := b[ucOffset+ucMcontext:]
 	for i, p := range mcontextRegs(regs) {

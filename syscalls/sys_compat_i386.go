@@ -25,10 +25,113 @@ const (
 	uc32Sigmask   = uc32Mcontext + sc32Size
 	rtFrameSize32 = rtUCOff32 + uc32Sigmask + 8 + 8 // + retcode
 	oldSCOff32    = 8
-	oldFrameSize  = oldSCOff32 + sc32Size + 4 + 8 // extramask, retcode
-	user32CS      = 0x23
-	user32DS      = 0x2b
+	// The old frame keeps an unused struct _fpstate_32 after the
+	// sigcontext so that extramask stays where it always was.
+	fpstate32Size   = 624
+	oldExtramaskOff = oldSCOff32 + sc32Size + fpstate32Size
+	oldFrameSize    = oldExtramaskOff + 4 + 8 // extramask, retcode
+	user32CS        = 0x23
+	user32DS        = 0x2b
 )
+
+// The FSAVE header of the i386 frame's FPU state (the start of struct
+// _fpstate_32, Linux's struct user_i387_ia32_struct plus status and
+// magic), which the x87 state is taken from on sigreturn.
+const (
+	fsaveST     = 28  // st_space: ST(0) to ST(7), 10 bytes each
+	fsaveEnv    = 108 // cw, sw, tag, ipoff, cssel, dataoff, datasel, _st
+	fsaveStatus = 108
+	fsaveMagic  = 110
+	fxsrMagic   = 0x0000 // X86_FXSR_MAGIC: FXSR data follows (0xffff: FSAVE only)
+)
+
+// putFsaveHeader writes the FSAVE header of fp as a 64-bit kernel does
+// for i386 tasks (convert_from_fxsr and save_fsave_header): control and
+// status words with the high halves set, the full tag word, the last
+// instruction and operand offsets with the task's user selectors (the
+// FXSAVE image has no selectors), the registers, then status and the
+// FXSR magic.
+func putFsaveHeader(b []byte, fp *arch.FPState) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(fp.FCW)|0xffff0000)
+	le.PutUint32(b[4:], uint32(fp.FSW)|0xffff0000)
+	le.PutUint32(b[8:], uint32(fp.TagWord())|0xffff0000)
+	le.PutUint32(b[12:], uint32(fp.FIP))
+	le.PutUint32(b[16:], user32CS)
+	le.PutUint32(b[20:], uint32(fp.FDP))
+	le.PutUint32(b[24:], user32DS|0xffff0000)
+	for i := range fp.ST {
+		copy(b[fsaveST+10*i:], fp.ST[i][:])
+	}
+	le.PutUint16(b[fsaveStatus:], fp.FSW)
+	le.PutUint16(b[fsaveMagic:], fxsrMagic)
+}
+
+// getFsaveHeader folds the x87 state of an FSAVE header into fp
+// (convert_to_fxsr): the FXSAVE image's x87 part is ignored.
+func getFsaveHeader(b []byte, fp *arch.FPState) {
+	le := binary.LittleEndian
+	fp.FCW = le.Uint16(b[0:])
+	fp.FSW = le.Uint16(b[4:])
+	fp.FTW = arch.AbridgedTag(le.Uint16(b[8:]))
+	fp.FIP = uint64(le.Uint32(b[12:]))
+	fp.FOP = le.Uint16(b[18:]) & 0x7ff // the high half of cssel
+	fp.FDP = uint64(le.Uint32(b[20:]))
+	for i := range fp.ST {
+		copy(fp.ST[i][:], b[fsaveST+10*i:])
+	}
+}
+
+// putFPState32 writes the i386 frame's FPU state below sp: the FSAVE
+// header, then the XSAVE area (64-byte aligned) as in 64-bit frames. It
+// returns the address of the header, which the sigcontext's fpstate
+// points at.
+func (t *Task) putFPState32(sp uint64) (uint64, bool) {
+	fp, err := t.cpu.FP()
+	if err != nil {
+		internalError("pid %d: reading the FPU state for a signal: %v", t.tid, err)
+		return 0, false
+	}
+	addr := fpFrameStart(sp) - arch.FSAVEHeaderSize
+	var b [arch.FSAVEHeaderSize + arch.XSAVEFrameSize]byte
+	putFsaveHeader(b[:], &fp)
+	putXstate(b[arch.FSAVEHeaderSize:], &fp, arch.FSAVEHeaderSize+arch.XSAVEFrameSize)
+	if addr >= 1<<32 {
+		return 0, false
+	}
+	if _, err := t.MM().CopyOut(mm.Addr(addr), b[:]); err != nil {
+		return 0, false
+	}
+	return addr, true
+}
+
+// restoreFPState32 loads the i386 frame's FPU state from the FSAVE
+// header at addr and the XSAVE area after it; 0 means none, and the task
+// gets the initial state.
+func (t *Task) restoreFPState32(addr uint64) error {
+	fp := arch.InitialFP()
+	if addr != 0 {
+		var env [fsaveEnv]byte
+		if _, err := t.MM().CopyIn(mm.Addr(addr), env[:]); err != nil {
+			return err
+		}
+		x, fromMem, err := t.readXstate(addr+arch.FSAVEHeaderSize, true)
+		if err != nil {
+			return err
+		}
+		fp = x
+		if fromMem&xfeatureFP != 0 {
+			getFsaveHeader(env[:], &fp)
+		}
+	}
+	return t.cpu.SetFP(&fp)
+}
+
+// alignFrame32 places an i386 frame of size bytes below sp so that the
+// handler starts with ((esp + 4) & 15) == 0, as the i386 ABI wants.
+func alignFrame32(sp, size uint64) uint64 {
+	return ((sp-size+4)&^15 - 4) & 0xffffffff
+}
 
 // sigcontext32Regs are the registers of struct sigcontext_32 from di on.
 func sigcontext32Regs(r *arch.Regs) []*uint64 {
@@ -36,7 +139,7 @@ func sigcontext32Regs(r *arch.Regs) []*uint64 {
 }
 
 // putSigcontext32 fills a struct sigcontext_32; fpstate points at the
-// SSE state (in FXSAVE format).
+// FPU state (putFPState32).
 func putSigcontext32(b []byte, r *arch.Regs, old linux.SigSet, fpstate uint64) {
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], uint32(r.GS))
@@ -89,16 +192,12 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	le := binary.LittleEndian
 	var b []byte
 	var sp uint64
-	fpAddr, ok := t.putFPState(regs.RSP & 0xffffffff)
+	fpAddr, ok := t.putFPState32(regs.RSP & 0xffffffff)
 	if !ok {
 		return false
 	}
-	top := regs.RSP
-	if fpAddr != 0 {
-		top = fpAddr
-	}
 	if act.Flags&saSiginfo != 0 {
-		sp = ((top-rtFrameSize32)&^15 - 4) & 0xffffffff
+		sp = alignFrame32(fpAddr, rtFrameSize32)
 		b = make([]byte, rtFrameSize32)
 		le.PutUint32(b[0:], uint32(act.Restorer))
 		le.PutUint32(b[4:], uint32(sig))
@@ -107,17 +206,18 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 		si := sigInfo32(info)
 		copy(b[rtInfoOff32:], si[:])
 		uc := b[rtUCOff32:]
+		le.PutUint32(uc[0:], ucFPXstate)
 		le.PutUint32(uc[16:], ssDisable)
 		putSigcontext32(uc[uc32Mcontext:], regs, old, fpAddr)
 		le.PutUint64(uc[uc32Sigmask:], uint64(old))
 		regs.RDX, regs.RCX = sp+rtInfoOff32, sp+rtUCOff32
 	} else {
-		sp = ((top-oldFrameSize)&^15 - 4) & 0xffffffff
+		sp = alignFrame32(fpAddr, oldFrameSize)
 		b = make([]byte, oldFrameSize)
 		le.PutUint32(b[0:], uint32(act.Restorer))
 		le.PutUint32(b[4:], uint32(sig))
 		putSigcontext32(b[oldSCOff32:], regs, old, fpAddr)
-		le.PutUint32(b[oldSCOff32+sc32Size:], uint32(old>>32)) // extramask
+		le.PutUint32(b[oldExtramaskOff:], uint32(old>>32))
 		regs.RDX, regs.RCX = 0, 0
 	}
 	if _, err := t.MM().CopyOut(mm.Addr(sp), b); err != nil {
@@ -128,26 +228,32 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	return true
 }
 
-// restoreFrame32 restores the registers and mask from a sigcontext at sc
-// and the mask given, then resumes there.
+// restoreFrame32 restores the registers and FPU state from a sigcontext
+// at sc and the mask at maskAt (an old-style frame: the sigcontext's
+// oldmask and the extramask word there), then resumes there.
 func (t *Task) restoreFrame32(sc mm.Addr, maskAt mm.Addr, oldStyle bool) (uintptr, error) {
 	regs, err := t.cpu.Regs()
 	if err != nil {
 		return 0, err
 	}
-	b := make([]byte, sc32Size+4)
+	b := make([]byte, sc32Size)
 	if _, err := t.MM().CopyIn(sc, b); err != nil {
 		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
 		return 0, nil
 	}
 	getSigcontext32(b, &regs)
-	if err := t.restoreFPState(uint64(binary.LittleEndian.Uint32(b[76:]))); err != nil {
+	if err := t.restoreFPState32(uint64(binary.LittleEndian.Uint32(b[76:]))); err != nil {
 		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
 		return 0, nil
 	}
 	var mask linux.SigSet
 	if oldStyle {
-		mask = linux.SigSet(binary.LittleEndian.Uint32(b[80:])) | linux.SigSet(binary.LittleEndian.Uint32(b[sc32Size:]))<<32
+		var extra [4]byte
+		if _, err := t.MM().CopyIn(maskAt, extra[:]); err != nil {
+			t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+			return 0, nil
+		}
+		mask = linux.SigSet(binary.LittleEndian.Uint32(b[80:])) | linux.SigSet(binary.LittleEndian.Uint32(extra[:]))<<32
 	} else {
 		var m [8]byte
 		if _, err := t.MM().CopyIn(maskAt, m[:]); err != nil {
@@ -175,7 +281,7 @@ func Sigreturn32(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	frame := mm.Addr(regs.RSP - 8) // the handler returned, __restore popped sig
-	return t.restoreFrame32(frame+oldSCOff32, 0, true)
+	return t.restoreFrame32(frame+oldSCOff32, frame+oldExtramaskOff, true)
 }
 
 // RtSigreturn32 implements i386 rt_sigreturn(2).

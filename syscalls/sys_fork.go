@@ -71,6 +71,13 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	if err != nil {
 		return 0, err
 	}
+	// The child starts with the parent's x87 and SSE state, threads
+	// included (fpu_clone).
+	fp, err := t.cpu.FP()
+	if err != nil {
+		return 0, err
+	}
+	regs.FP = &fp
 	f := t.frame
 	regs.RAX, regs.RIP = 0, f.Next
 	if t.mode == arch.Mode64 {
