@@ -52,6 +52,12 @@ type Config struct {
 	Trace io.Writer
 	// TraceMM adds the page walks of Cross Memory Attach copies to Trace.
 	TraceMM bool
+	// Events, if not nil, receives the kernel's events (events.go): the
+	// system calls Trace prints and the ends of CMA copies.
+	Events func(Event)
+	// EventsMM adds the pieces of CMA copies, with their page walks, to
+	// Events.
+	EventsMM bool
 	// Root is the host directory that is the guest's "/" ("": the host's
 	// own root). No name the guest resolves leads outside it.
 	Root string
@@ -93,8 +99,9 @@ func NewKernel(cfg Config) *Kernel {
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
 		childEvent: make(chan struct{}), done: make(chan struct{})}
 	k.procs[1] = k.reaper
-	if cfg.Trace != nil {
-		k.tracer = &tracer{w: cfg.Trace, mm: cfg.TraceMM}
+	if cfg.Trace != nil || cfg.Events != nil {
+		k.tracer = &tracer{w: cfg.Trace, mm: cfg.Trace != nil && cfg.TraceMM,
+			events: cfg.Events, eventsMM: cfg.Events != nil && cfg.EventsMM}
 	}
 	if err := k.mountDefaults(cfg.Root, cfg.Sysroot); err != nil {
 		panic(fmt.Sprintf("syscalls: the guest's filesystem view: %v", err))

@@ -11,9 +11,10 @@ import (
 // This file is the kernel's API for driving system calls from Go without
 // any ELF program: make processes with chosen credentials, lay out and
 // fill their memory, fork them, and call any syscall by number, getting
-// (value, errno) back. Processes made here run no guest code: their task
-// has no CPU, and syscalls that need one (clone, arch_prctl,
-// rt_sigreturn, execve) answer ENOSYS.
+// (value, errno) back. Calls made so are traced (Config.Trace) and
+// observed (Config.Events) as a guest's are. Processes made here run no
+// guest code: their task has no CPU, and syscalls that need one (clone,
+// arch_prctl, rt_sigreturn, execve) answer ENOSYS.
 
 // ProcessOptions configure NewProcess.
 type ProcessOptions struct {
@@ -148,10 +149,20 @@ func (t *Task) Call(nr uintptr, args ...uint64) (uintptr, linux.Errno) {
 	t.frame = f
 	defer func() { t.frame = nil }()
 	e := t.table.lookup(uint64(nr))
-	if e == nil || e.Fn == nil {
-		return 0, linux.ENOSYS
+	var tr *traceCall
+	if t.k.tracer != nil {
+		tr = t.k.tracer.enter(t, uint64(nr), e, a)
 	}
-	ret, err := e.Fn(t, a)
+	var ret uintptr
+	var err error
+	if e == nil || e.Fn == nil {
+		err = linux.ENOSYS
+	} else {
+		ret, err = e.Fn(t, a)
+	}
+	if tr != nil {
+		t.k.tracer.exit(tr, t, ret, err)
+	}
 	if err != nil {
 		return 0, errnoOf(err)
 	}

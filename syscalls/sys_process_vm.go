@@ -144,11 +144,9 @@ func processVMCore(t *Task, pid int32, lvec mm.Addr, liovcnt uint64, rvec mm.Add
 	}
 	defer remote.DropUser()
 	// 8. The copy.
-	opts := mm.CopyOpts{Dir: dir}
-	if tr := t.k.tracer; tr != nil && tr.mm {
-		opts.Trace = func(s mm.CopyStep) { tr.copyStep(t, target, s) }
-	}
+	opts := mm.CopyOpts{Dir: dir, Trace: t.k.copySteps(t, target, dir)}
 	n, err := mm.CopyBetween(as, liov, remote, riov, opts)
+	t.k.copyDone(t, target, dir, layout, lvec, rvec, as, remote, liov, riov, n, err)
 	return uintptr(n), err
 }
 

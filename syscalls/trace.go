@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/linux"
@@ -126,11 +127,14 @@ const resultColumn = 40
 // omitted stands for an argument strace does not print.
 const omitted = "\x00"
 
-// tracer writes strace-format lines.
+// tracer writes strace-format lines to w, if not nil, and delivers them
+// as SyscallEvents to events, if not nil.
 type tracer struct {
-	mu sync.Mutex // serialises lines
-	w  io.Writer
-	mm bool
+	mu       sync.Mutex // serialises lines
+	w        io.Writer
+	mm       bool // print the pieces of CMA copies to w
+	events   func(Event)
+	eventsMM bool // deliver the pieces of CMA copies to events
 }
 
 // traceCall is a call between entry and exit.
@@ -140,10 +144,12 @@ type traceCall struct {
 	args   Args
 	entry  []string // formatted arguments; "" for those printed at exit
 	prefix bool     // the line starts with [pid N]
+	nr     uint64
+	start  time.Duration // since the kernel started
 }
 
 func (tr *tracer) enter(t *Task, nr uint64, e *Entry, a Args) *traceCall {
-	c := &traceCall{e: e, name: traceName(t.table, nr), args: a, prefix: manyTasks(t.k)}
+	c := &traceCall{e: e, name: traceName(t.table, nr), args: a, prefix: manyTasks(t.k), nr: nr, start: t.k.since()}
 	if e == nil {
 		// strace shows a call it cannot decode with six raw arguments.
 		c.entry = make([]string, 6)
@@ -196,9 +202,6 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 		}
 	}
 	var b strings.Builder
-	if c.prefix {
-		fmt.Fprintf(&b, "[pid %d] ", t.tid)
-	}
 	b.WriteString(c.name)
 	b.WriteByte('(')
 	first := true
@@ -212,28 +215,48 @@ func (tr *tracer) exit(c *traceCall, t *Task, ret uintptr, err error) {
 		b.WriteString(p)
 		first = false
 	}
-	b.WriteString(") ")
+	b.WriteByte(')')
+	call := b.String()
+	var result string
+	switch {
+	case c.e != nil && c.e.NoReturn && err == nil:
+		result = noReturnResult(t)
+	case errors.Is(err, errRestart):
+		// The kernel's code for a call restarted after a handler (or
+		// turned into EINTR without SA_RESTART); strace shows it as is.
+		result = "? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+	case err != nil:
+		e := errnoOf(err)
+		result = fmt.Sprintf("-1 %s (%s)", e.Name(), strerror(e))
+	case c.e != nil && (c.e.Ret.k == kindHex || c.e.Ret.k == kindPtr):
+		result = hexC(t.word(uint64(ret)))
+	case c.e != nil && c.e.Ret.k == kindOctal:
+		result = octalC(uint64(ret))
+	default:
+		result = itoa(int64(ret))
+	}
+	if tr.events != nil {
+		ev := SyscallEvent{PID: t.proc.pid, TID: t.tid, Nr: c.nr, Name: c.name, Args: c.args, Ret: ret,
+			Line: call + " = " + result, Start: c.start, End: t.k.since()}
+		if err != nil {
+			ev.Errno, ev.Ret = errnoOf(err), 0
+		}
+		tr.events(ev)
+	}
+	if tr.w == nil {
+		return
+	}
+	b.Reset()
+	if c.prefix {
+		fmt.Fprintf(&b, "[pid %d] ", t.tid)
+	}
+	b.WriteString(call)
+	b.WriteByte(' ')
 	for b.Len() < resultColumn {
 		b.WriteByte(' ')
 	}
 	b.WriteString("= ")
-	switch {
-	case c.e != nil && c.e.NoReturn && err == nil:
-		b.WriteString(noReturnResult(t))
-	case errors.Is(err, errRestart):
-		// The kernel's code for a call restarted after a handler (or
-		// turned into EINTR without SA_RESTART); strace shows it as is.
-		b.WriteString("? ERESTARTSYS (To be restarted if SA_RESTART is set)")
-	case err != nil:
-		e := errnoOf(err)
-		fmt.Fprintf(&b, "-1 %s (%s)", e.Name(), strerror(e))
-	case c.e != nil && (c.e.Ret.k == kindHex || c.e.Ret.k == kindPtr):
-		b.WriteString(hexC(t.word(uint64(ret))))
-	case c.e != nil && c.e.Ret.k == kindOctal:
-		b.WriteString(octalC(uint64(ret)))
-	default:
-		b.WriteString(itoa(int64(ret)))
-	}
+	b.WriteString(result)
 	b.WriteByte('\n')
 	tr.mu.Lock()
 	io.WriteString(tr.w, b.String())
