@@ -29,8 +29,9 @@ const usage = `cmaemu — a Linux syscall emulator with Cross Memory Attach
 
 Usage:
   cmaemu run [flags] [--] PROGRAM [ARGS...]   run an x86-64 or i386 Linux program
-  cmaemu demo                                two processes exchange a message with
-                                             process_vm_writev/readv, traced
+  cmaemu demo [SCENARIO] [--html FILE]       what Cross Memory Attach does inside the
+                                             kernel, narrated step by step (--list
+                                             names the scenarios; see 'cmaemu demo -h')
   cmaemu version                             print the version
   cmaemu help                                print this help
 
@@ -76,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		return runCmd(args[1:], stderr)
 	case "demo":
-		return demoCmd(args[1:], stderr)
+		return demoCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cmaemu %s\n", version)
 		return 0
@@ -290,35 +291,4 @@ func describeInterpError(ie *loader.InterpError) (string, int) {
 		return fmt.Sprintf("interpreter %s: %s", ie.Name, errno), 126
 	}
 	return fmt.Sprintf("interpreter %s: %s", ie.Name, oneLine(ie.Err)), 126
-}
-
-// demoGuest is the demo program, built from testdata/src/cma_demo.c by
-// make build, found relative to the cmaemu executable.
-const demoGuest = "testdata/bin/cma_demo.glibc"
-
-// demoCmd runs the two-process CMA demo with the system-call trace and the
-// page walks of each copy.
-func demoCmd(args []string, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintln(stderr, "cmaemu: demo takes no arguments")
-		return 2
-	}
-	path := demoGuest
-	if exe, err := os.Executable(); err == nil {
-		if p := filepath.Join(filepath.Dir(exe), "..", demoGuest); fileExists(p) {
-			path = p
-		}
-	}
-	if !fileExists(path) {
-		fmt.Fprintf(stderr, "cmaemu: demo: %s not found: run 'make build' in the source tree\n", demoGuest)
-		return 1
-	}
-	fmt.Fprintln(os.Stderr, "cmaemu demo: the parent writes into its child with process_vm_writev and reads the")
-	fmt.Fprintln(os.Stderr, "reply with process_vm_readv; each copy walks both page tables (lines starting \"cma\").")
-	return runCmd([]string{"--trace=all", "--", path}, stderr)
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -45,7 +45,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"run", "/nonexistent/prog"}, 127, "No such file"},
 		{[]string{"run", "no-such-command-anywhere"}, 127, "command not found"},
 		{[]string{"run", "/"}, 126, "Is a directory"},
-		{[]string{"demo", "extra"}, 2, "no arguments"},
+		{[]string{"demo", "extra"}, 2, "unknown scenario"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
