@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test golden demo bench vet clean
+.PHONY: all setup build guests test golden demo demo-html bench vet clean
 
 all: build
 
@@ -46,8 +46,26 @@ golden: build
 	CMAEMU_GOLDEN=record $(GO) test -count=1 -v -run TestRecordGolden ./tests
 	@git status --short testdata/golden
 
+# The default scenario, narrated, and its page (bin/demo/cma.html).
 demo: build
-	bin/cmaemu demo
+	@mkdir -p bin/demo
+	bin/cmaemu demo --html bin/demo/cma.html
+
+# Every scenario's page, and a screenshot of each in headless chromium
+# (bin/demo/SCENARIO.html and .png, 1600x1000: what a projector shows).
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync \
+	--hide-scrollbars --window-size=1600,1000
+demo-html: build
+	@mkdir -p bin/demo
+	@for s in $$(bin/cmaemu demo --list | awk '{print $$1}'); do \
+		bin/cmaemu demo --color=never $$s --html bin/demo/$$s.html >/dev/null || exit 1; \
+		profile=$$(mktemp -d); \
+		chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --screenshot=$(CURDIR)/bin/demo/$$s.png \
+			file://$(CURDIR)/bin/demo/$$s.html >/dev/null 2>&1; rm -rf $$profile; \
+		test -s bin/demo/$$s.png || { echo "demo-html: no screenshot of $$s"; exit 1; }; \
+		echo "bin/demo/$$s.html bin/demo/$$s.png"; \
+	done
 
 # The benchmark guests (bench/src -> bench/bin), the harness (native vs
 # qemu-user vs cmaemu, table + goals + bench/results.json; see

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cmaemu needs to build and test, idempotently:
-#   - Debian packages (compilers, musl, multilib, qemu-user, busybox-static);
+#   - Debian packages (compilers, musl, multilib, qemu-user, busybox-static,
+#     and chromium with a font for the demo's pages, rendered headless);
 #   - Unicorn >= 2.1: the system's when pkg-config reports one, otherwise
 #     Debian trixie's libunicorn-dev unpacked into .deps/ with a private apt
 #     configuration (the system's sources are never changed).
@@ -9,7 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/.deps"
 
 need_pkgs=()
-for p in build-essential pkg-config musl-tools gcc-multilib qemu-user busybox-static; do
+for p in build-essential pkg-config musl-tools gcc-multilib qemu-user busybox-static chromium fonts-dejavu-core; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
