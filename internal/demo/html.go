@@ -176,8 +176,12 @@ func (h *htmlWriter) page() {
 func pageState(p *Page) (fill, stroke, word string) {
 	leaf := p.Leaf()
 	switch {
-	case p.Fault != nil:
+	case p.Fault != nil && !leaf.Present():
 		return "#fee2e2", "#dc2626", "copy stopped here"
+	case p.Fault != nil && leaf&mm.PTEWrite == 0:
+		// Mapped, but not for the copy's access: the page's own colour
+		// with a red edge.
+		return "#dbeafe", "#dc2626", "read-only: the copy stopped here"
 	case leaf&mm.PTEProtNone != 0:
 		return "#fee2e2", "#dc2626", "PROT_NONE"
 	case !leaf.Present():
@@ -659,7 +663,7 @@ func (h *htmlWriter) pageRow(pg *Page, x, y, w float64, left bool) {
 	if leaf.HasFrame() {
 		right = fmt.Sprintf("→ frame %#x", uint64(leaf.Frame()))
 		if pg.Fault != nil {
-			right = "✘ copy stopped · " + right
+			right = "✘ copy refused · " + right
 		}
 	} else if pg.Fault != nil {
 		right = "✘ the copy stopped here"

@@ -419,18 +419,28 @@ func runI386(e *Env) {
 	e.Step("The i386 process reads the x86-64 one: process_vm_readv = 347",
 		"Its iovecs are struct compat_iovec: a 4-byte base and a 4-byte length, 8 bytes per element. The kernel widens them and runs the same copy.")
 	c := e.mustCopy(p32.CMA(false, p64, one(heap32+0x200, 32), one(heap64+0x20, len(m64))))
-	e.Say("Local iovec at %s, 8 bytes: % x; remote iovec: % x.", hexAddr(c.LocalArray), c.LocalRaw, c.RemoteRaw)
+	e.Say("Local iovec at %s: %s; remote iovec at %s: %s.", hexAddr(c.LocalArray), iovecBytes(c.LocalRaw, c.IovecSize), hexAddr(c.RemoteArray), iovecBytes(c.RemoteRaw, c.IovecSize))
 	b, _ := p32.Read(heap32+0x200, c.Copied)
 	e.Verdict(true, "%d bytes copied into the 32-bit process: %q.", c.Copied, string(b))
 
 	e.Step("The x86-64 process reads the i386 one: process_vm_readv = 310",
 		"Its iovecs are struct iovec: an 8-byte base and an 8-byte length, 16 bytes per element. The remote address is an i386 one, below 4 GiB.")
 	c = e.mustCopy(p64.CMA(false, p32, one(heap64+0x200, 32), one(heap32+0x20, len(m32))))
-	e.Say("Local iovec at %s, 16 bytes: % x; remote iovec: % x.", hexAddr(c.LocalArray), c.LocalRaw, c.RemoteRaw)
+	e.Say("Local iovec at %s: %s; remote iovec at %s: %s.", hexAddr(c.LocalArray), iovecBytes(c.LocalRaw, c.IovecSize), hexAddr(c.RemoteArray), iovecBytes(c.RemoteRaw, c.IovecSize))
 	b, _ = p64.Read(heap64+0x200, c.Copied)
 	e.Verdict(true, "%d bytes copied into the 64-bit process: %q.", c.Copied, string(b))
 	e.Say("The i386 process's heap is reached through %s, like any low address of an x86-64 process: the same 4-level table.",
 		walkText(e.piecesOf(e.lastCopy())[0].Src.Walk))
+}
+
+// iovecBytes shows an iovec array's bytes as the kernel read them, each
+// element's base and length apart: "base 00 72 0e 08 | len 20 00 00 00".
+func iovecBytes(raw []byte, size int) string {
+	var parts []string
+	for i := 0; i+size <= len(raw); i += size {
+		parts = append(parts, fmt.Sprintf("[base % x | len % x]", raw[i:i+size/2], raw[i+size/2:i+size]))
+	}
+	return fmt.Sprintf("%d bytes %s", len(raw), strings.Join(parts, " "))
 }
 
 // sizeText is "64 B", "4 KiB", "64 MiB".
