@@ -500,3 +500,61 @@ func (o *SharedObject) has(pg uint64) bool {
 	_, ok := o.frames[pg]
 	return ok
 }
+
+// MemPolicy is a mapping's NUMA memory policy, as mbind sets it and
+// get_mempolicy(MPOL_F_ADDR) reports it. The memory manager only keeps
+// it with the mapping (split, merged, copied by fork); the kernel
+// interprets it.
+type MemPolicy struct {
+	Set   bool   // mbind gave the mapping a policy (else the task's applies)
+	Mode  uint16 // MPOL_*, with the mode flags
+	Nodes uint64 // the node mask reported (nodes 0 to 63)
+}
+
+// SetPolicy gives the mappings in [addr, addr+length) policy p, as
+// mbind does: the range is whole pages (addr page-aligned, EINVAL
+// otherwise or if it wraps); it must be mapped without holes (EFAULT)
+// unless p is the default policy, for which only a range with no mapping
+// at all is EFAULT.
+func (m *MM) SetPolicy(addr Addr, length uint64, p MemPolicy) error {
+	if !addr.IsPageAligned() {
+		return linux.EINVAL
+	}
+	l := (length + PageSize - 1) &^ (PageSize - 1)
+	end, ok := addr.AddLength(l)
+	if !ok {
+		return linux.EINVAL
+	}
+	if end == addr {
+		return nil
+	}
+	r := AddrRange{addr, end}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pt == nil {
+		return linux.EFAULT
+	}
+	pieces, holes := m.piecesLocked(r)
+	if len(pieces) == 0 || (holes && p.Set) {
+		return linux.EFAULT
+	}
+	for _, pc := range pieces {
+		i, j := m.vmas.span(pc.r)
+		for _, v := range m.vmas.list[i:j] {
+			v.Policy = p
+		}
+	}
+	m.vmas.merge()
+	return nil
+}
+
+// PolicyAt returns the policy of the mapping containing addr; ok is false
+// if none does.
+func (m *MM) PolicyAt(addr Addr) (p MemPolicy, ok bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if v := m.vmas.find(addr); v != nil {
+		return v.Policy, true
+	}
+	return MemPolicy{}, false
+}

@@ -154,6 +154,7 @@ type VMA struct {
 	Object *SharedObject // backing of shared anonymous memory
 	Name   string        // "[heap]", "[stack]" or ""
 	Flags  VMAFlags      // mlock and madvise state (VM_LOCKED, VM_DONTCOPY, ...)
+	Policy MemPolicy     // mbind's NUMA policy (the zero value: none)
 }
 
 // Anonymous reports whether the VMA has no file behind it.
@@ -293,5 +294,5 @@ func (s *vmaSet) merge() {
 func mergeable(a, b *VMA) bool {
 	return a.Range.End == b.Range.Start && a.Prot == b.Prot && a.Shared == b.Shared &&
 		a.File == nil && b.File == nil && a.Object == nil && b.Object == nil && a.Name == b.Name &&
-		a.Flags == b.Flags
+		a.Flags == b.Flags && a.Policy == b.Policy
 }
