@@ -89,6 +89,7 @@ const (
 	SCHED_BATCH         = 3
 	SCHED_IDLE          = 5
 	SCHED_DEADLINE      = 6
+	SCHED_EXT           = 7
 	SCHED_RESET_ON_FORK = 0x40000000
 
 	MAX_RT_PRIO = 100

@@ -49,6 +49,10 @@ type FDTable struct {
 	mu    sync.Mutex // protects fds
 	fds   map[int32]fdEntry
 	users atomic.Int32 // processes sharing the table (CLONE_FILES)
+	// limit is the RLIMIT_NOFILE soft limit of the process that set it
+	// last (processes sharing a table with CLONE_FILES share one limit):
+	// no descriptor at or above it is handed out.
+	limit atomic.Int64
 	// closing, if set, is told of every file a descriptor of the table
 	// stops naming by close, dup2 over it or close-on-exec (POSIX
 	// record locks go then); it is called with no lock held, before the
@@ -59,8 +63,15 @@ type FDTable struct {
 func newFDTable() *FDTable {
 	t := &FDTable{fds: map[int32]fdEntry{}}
 	t.users.Store(1)
+	t.limit.Store(maxFDs)
 	return t
 }
+
+// setLimit sets the descriptor limit (RLIMIT_NOFILE's soft limit).
+func (t *FDTable) setLimit(n uint64) { t.limit.Store(int64(min(n, linux.NR_OPEN))) }
+
+// Limit returns the descriptor limit: descriptors are below it.
+func (t *FDTable) Limit() int32 { return int32(t.limit.Load()) }
 
 // share adds a process to the table's users.
 func (t *FDTable) share() *FDTable {
@@ -85,7 +96,7 @@ func (t *FDTable) Get(fd int32) (File, error) {
 func (t *FDTable) Install(f File, min int32, cloexec bool) (int32, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for fd := min; fd < maxFDs; fd++ {
+	for fd, limit := min, t.Limit(); fd < limit; fd++ {
 		if _, used := t.fds[fd]; !used {
 			t.fds[fd] = fdEntry{file: f, cloexec: cloexec}
 			return fd, nil
@@ -95,12 +106,13 @@ func (t *FDTable) Install(f File, min int32, cloexec bool) (int32, error) {
 	return 0, linux.EMFILE
 }
 
-// maxFDs is RLIMIT_NOFILE.
+// maxFDs is the default RLIMIT_NOFILE soft limit (INR_OPEN_CUR).
 const maxFDs = 1024
 
-// Set installs f at fd, closing what was there (dup2).
+// Set installs f at fd, closing what was there (dup2): EBADF at or above
+// the limit.
 func (t *FDTable) Set(fd int32, f File, cloexec bool) error {
-	if fd < 0 || fd >= maxFDs {
+	if fd < 0 || fd >= t.Limit() {
 		f.DecRef()
 		return linux.EBADF
 	}
@@ -180,6 +192,7 @@ func (t *FDTable) fork() *FDTable {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := newFDTable()
+	n.limit.Store(t.limit.Load())
 	for fd, e := range t.fds {
 		e.file.IncRef()
 		n.fds[fd] = e

@@ -85,16 +85,19 @@ type Kernel struct {
 	sharedMu    sync.Mutex // protects sharedFiles
 	sharedFiles map[fileID]*mm.SharedObject
 
-	boot     time.Time           // when the kernel started (/proc's uptime)
-	locks    *lock.Table[fileID] // POSIX, OFD locks and leases of every file
-	ns       *vfs.Namespace      // the mount table every process sees
-	hostRoot string              // the host directory mounted at "/"
-	sysroot  *vfs.Namespace      // the -L overlay, or nil
+	boot        time.Time           // when the kernel started (/proc's uptime)
+	cpus        machine             // the emulated machine's CPUs (sys_sched.go)
+	initRlimits rlimits             // the resource limits of the first process
+	capBound    uint64              // the capability bounding set (sys_caps.go)
+	locks       *lock.Table[fileID] // POSIX, OFD locks and leases of every file
+	ns          *vfs.Namespace      // the mount table every process sees
+	hostRoot    string              // the host directory mounted at "/"
+	sysroot     *vfs.Namespace      // the -L overlay, or nil
 }
 
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
-	k := &Kernel{boot: time.Now(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
+	k := &Kernel{boot: time.Now(), cpus: probeMachine(), initRlimits: hostRlimits(), capBound: hostCapBound(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
 		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}}
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
 		childEvent: make(chan struct{}), done: make(chan struct{})}

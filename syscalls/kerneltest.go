@@ -87,6 +87,7 @@ func (p *Process) Main() *Task {
 func (p *Process) SetCreds(c Creds) {
 	p.mu.Lock()
 	p.creds = c.clone()
+	p.capsValid = false // the capabilities execve would give
 	p.mu.Unlock()
 }
 

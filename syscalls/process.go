@@ -105,6 +105,8 @@ type Process struct {
 	resume     chan struct{} // closed when a stopped process continues
 	childEvent chan struct{} // closed and replaced when a child changes state
 	tasks      []*Task
+	usage      usage // CPU time of the exited threads; maxrss (sys_usage.go)
+	childUsage usage // of the children waited for, and their waited-for children
 
 	mu       sync.Mutex // protects the fields below
 	mm       *mm.MM
@@ -124,6 +126,17 @@ type Process struct {
 	exiting           *ExitStatus // set once the group is being torn down
 	alarm             *time.Timer // alarm(2)
 	alarmAt           time.Time
+	rlimits           rlimits // resource limits (sys_rlimit.go)
+	// Capability sets (sys_caps.go): caps holds them once capset or a
+	// set*uid call changed them, while capsExec is still the current
+	// exec; otherwise they are those execve gives the credentials.
+	caps      capSets
+	capsValid bool
+	capsExec  *execInfo
+	// membarrier registrations (sys_misc.go) of the address space
+	// execve made as membarrierExec.
+	membarrier     uint32
+	membarrierExec *execInfo
 
 	done chan struct{} // closed when the process becomes a zombie
 
@@ -179,7 +192,7 @@ type SpawnOptions struct {
 func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true, start: time.Since(k.boot),
 		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
-		run: make(chan struct{}, 1)}
+		run: make(chan struct{}, 1), rlimits: k.initRlimits}
 	p.run <- struct{}{}
 	k.mu.Lock()
 	if parent == nil {
@@ -208,6 +221,7 @@ func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
 	p.pgid, p.sid = p.pid, p.pid
 	k.mu.Unlock()
 	p.fds, p.fs, p.creds = fds, fs, opts.Creds.clone()
+	fds.setLimit(p.rlimits[linux.RLIMIT_NOFILE].cur)
 	k.watchCloses(fds, p.pid)
 	t := k.newTask(p)
 	img, err := t.loadProgram(fs.cwd, path, nil, opts.Args, opts.Env)
@@ -237,7 +251,9 @@ func (k *Kernel) discard(p *Process, t *Task) {
 // the reaper, and its parent is told.
 func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	p := t.proc
+	cpu, rss := t.exitTimes()
 	k.mu.Lock()
+	t.exitAccountingLocked(cpu, rss)
 	delete(k.tasks, t.tid)
 	for i, x := range p.tasks {
 		if x == t {
@@ -257,6 +273,9 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	p.mu.Lock()
 	if p.exiting != nil {
 		status = *p.exiting
+	}
+	if status.Core && p.rlimits[linux.RLIMIT_CORE].cur < mm.PageSize {
+		status.Core = false // no core dump below a page (binfmt_elf's min_coredump)
 	}
 	if p.alarm != nil {
 		p.alarm.Stop()

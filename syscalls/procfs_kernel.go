@@ -182,6 +182,7 @@ func (pp procProcess) Info() procfs.ProcessInfo {
 	if p.state == procZombie {
 		info.ExitCode = int32(p.status.WaitStatus())
 	}
+	info.ChildUTime, info.ChildSTime = p.childUsage.cpu.user, p.childUsage.cpu.sys
 	k.mu.Unlock()
 	p.mu.Lock()
 	c := p.creds
@@ -206,13 +207,10 @@ func (pp procProcess) Info() procfs.ProcessInfo {
 		info.Umask = p.fs.getUmask()
 		info.Namespace = k.ns
 	}
-	p.mu.Unlock()
-	for i := range info.Limits {
-		info.Limits[i] = procfs.Rlimit{Cur: procfs.Infinity, Max: procfs.Infinity}
+	for i, l := range p.rlimits {
+		info.Limits[i] = procfs.Rlimit{Cur: l.cur, Max: l.max}
 	}
-	info.Limits[rlimitStack] = procfs.Rlimit{Cur: 8 << 20, Max: procfs.Infinity}
-	info.Limits[rlimitNofile] = procfs.Rlimit{Cur: maxFDs, Max: maxFDs}
-	info.Limits[4] = procfs.Rlimit{Cur: 0, Max: procfs.Infinity} // RLIMIT_CORE
+	p.mu.Unlock()
 	info.FDSize = 64
 	return info
 }
@@ -379,8 +377,13 @@ func (pt procTask) Info() procfs.TaskInfo {
 	info.Comm, info.StartTime = p.comm, p.start
 	if pt.t != nil {
 		info.SigPending, info.SigBlocked = uint64(pt.t.pending), uint64(pt.t.sigmask)
+		info.CPU = pt.t.sched.affinity.first()
 	}
 	p.mu.Unlock()
+	if pt.t != nil {
+		cpu := pt.t.cpuTimes(nil)
+		info.UTime, info.STime = cpu.user, cpu.sys
+	}
 	return info
 }
 

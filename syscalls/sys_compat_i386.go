@@ -652,30 +652,6 @@ func gettimeofday32(t *Task, a Args) (uintptr, error) {
 
 // --- credentials, limits, waits -----------------------------------------
 
-// Ugetrlimit implements ugetrlimit(2): struct rlimit of two 32-bit
-// values, infinity as 0xffffffff.
-func Ugetrlimit(t *Task, a Args) (uintptr, error) {
-	if a.Uint(0) >= rlimNLimits {
-		return 0, linux.EINVAL
-	}
-	var lim [2]uint64
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(a.Uint(0)), 0, uintptr(unsafe.Pointer(&lim)), 0, 0); e != 0 {
-		return 0, linux.Errno(e)
-	}
-	switch a.Uint(0) {
-	case rlimitStack:
-		lim[0] = 8 << 20
-	case rlimitNofile:
-		lim[0], lim[1] = maxFDs, maxFDs
-	}
-	var b [8]byte
-	for i, v := range lim {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(min(v, 0xffffffff)))
-	}
-	_, err := t.MM().CopyOut(a.Pointer(1), b[:])
-	return 0, err
-}
-
 // Waitpid implements waitpid(2).
 func Waitpid(t *Task, a Args) (uintptr, error) {
 	return Wait4(t, Args{a[0], a[1], a[2], 0})

@@ -9,8 +9,9 @@ import (
 // noChange is the (uid_t)-1 that leaves an id unchanged.
 const noChange = 0xffffffff
 
-// setCreds applies a credential change with Linux's side effect: changing
-// the effective or filesystem ids makes the process non-dumpable.
+// setCreds applies a credential change with Linux's side effects:
+// changing the effective or filesystem ids makes the process
+// non-dumpable, and changing uids adjusts the capability sets.
 func (t *Task) setCreds(change func(c *Creds) error) error {
 	p := t.proc
 	p.mu.Lock()
@@ -23,7 +24,10 @@ func (t *Task) setCreds(change func(c *Creds) error) error {
 	if old.EUID != next.EUID || old.EGID != next.EGID || old.FSUID != next.FSUID || old.FSGID != next.FSGID {
 		p.dumpable = false
 	}
+	caps := p.capsLocked()
+	caps.fixSetuid(&old, &next)
 	p.creds = next
+	p.setCapsLocked(caps)
 	return nil
 }
 

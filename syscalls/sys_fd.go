@@ -145,7 +145,7 @@ func Fcntl(t *Task, a Args) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		if a.Int(2) < 0 || a.Int(2) >= maxFDs {
+		if a.Int(2) < 0 || a.Int(2) >= t.proc.fds.Limit() {
 			f.DecRef()
 			return 0, linux.EINVAL
 		}

@@ -111,7 +111,11 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	}
 	p.mu.Lock()
 	child.sigmask = t.sigmask
+	sched, pers, pol := t.sched.forked(), t.personality, t.mempolicy
 	p.mu.Unlock()
+	child.proc.mu.Lock()
+	child.sched, child.personality, child.mempolicy = sched, pers, pol
+	child.proc.mu.Unlock()
 	if flags&cloneChildClearTID != 0 {
 		child.clearChildTID = ctid
 	}
@@ -159,12 +163,15 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 	p.exe.IncRef()
 	np.mm, np.creds, np.dumpable, np.sigacts, np.exe, np.exeName = as, p.creds.clone(), p.dumpable, p.sigacts, p.exe, p.exeName
 	np.exec, np.comm, np.oomAdj, np.oomAdjMin = p.exec, p.comm, p.oomAdj, p.oomAdjMin
+	np.rlimits, np.caps, np.capsValid, np.capsExec = p.rlimits, p.caps, p.capsValid, p.capsExec
+	np.membarrier, np.membarrierExec = p.membarrier, p.membarrierExec
 	fds, fs := p.fds, p.fs
 	p.mu.Unlock()
 	if flags&cloneFiles != 0 {
 		np.fds = fds.share()
 	} else {
 		np.fds = fds.fork()
+		np.fds.setLimit(np.rlimits[linux.RLIMIT_NOFILE].cur)
 		t.k.watchCloses(np.fds, np.pid)
 	}
 	if flags&cloneFS != 0 {

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/cmaemu/cmaemu/linux"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 // Uname implements uname(2): the host's identity, as x86_64.
@@ -24,75 +25,137 @@ func Uname(t *Task, a Args) (uintptr, error) {
 	return 0, err
 }
 
-// Getrandom implements getrandom(2).
+// getrandomChunk bounds the host memory one getrandom call uses: the
+// guest buffer is filled this much at a time.
+const getrandomChunk = 64 << 10
+
+// Getrandom implements getrandom(2): unknown flags, or GRND_RANDOM with
+// GRND_INSECURE, are EINVAL; the host's pool is always initialised, so
+// no flag blocks. At most MAX_RW_COUNT bytes are written, a chunk at a
+// time; a fault stops it (EFAULT if nothing was written), and so does a
+// pending signal after a whole number of pages.
 func Getrandom(t *Task, a Args) (uintptr, error) {
-	if a.Uint(2)&^7 != 0 {
+	flags := a.Uint(2)
+	if flags&^(linux.GRND_NONBLOCK|linux.GRND_RANDOM|linux.GRND_INSECURE) != 0 ||
+		flags&(linux.GRND_RANDOM|linux.GRND_INSECURE) == linux.GRND_RANDOM|linux.GRND_INSECURE {
 		return 0, linux.EINVAL
 	}
-	n := min(a.Uint64(1), 1<<25)
-	buf := make([]byte, n)
-	rand.Read(buf)
-	got, err := t.MM().CopyOut(a.Pointer(0), buf)
-	if got > 0 {
-		return uintptr(got), nil
+	addr, n := a.Pointer(0), min(a.Uint64(1), linux.MAX_RW_COUNT)
+	if end, ok := addr.AddLength(n); !ok || end > mm.TaskSize {
+		return 0, linux.EFAULT
 	}
-	return 0, err
-}
-
-// rlimit resources.
-const (
-	rlimitStack  = 3
-	rlimitNofile = 7
-	rlimNLimits  = 16
-)
-
-// Prlimit64 implements prlimit64(2) for the caller itself: limits are
-// the host's, except those cmaemu imposes (stack, open files); setting
-// is accepted and has no effect.
-func Prlimit64(t *Task, a Args) (uintptr, error) {
-	if pid := a.Int(0); pid != 0 && pid != t.proc.pid {
-		return 0, linux.ESRCH
+	buf := make([]byte, min(n, getrandomChunk))
+	var done uint64
+	for done < n {
+		chunk := buf[:min(n-done, uint64(len(buf)))]
+		rand.Read(chunk)
+		got, err := t.MM().CopyOut(addr+mm.Addr(done), chunk)
+		done += uint64(got)
+		if err != nil {
+			break
+		}
+		if done < n && t.interrupted() {
+			break
+		}
 	}
-	res := a.Uint(1)
-	if res >= rlimNLimits {
-		return 0, linux.EINVAL
+	if done == 0 && n > 0 {
+		return 0, linux.EFAULT
 	}
-	if a.Pointer(3) == 0 {
-		return 0, nil
-	}
-	var lim [2]uint64
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(res), 0, uintptr(unsafe.Pointer(&lim)), 0, 0); e != 0 {
-		return 0, linux.Errno(e)
-	}
-	switch res {
-	case rlimitStack:
-		lim[0] = 8 << 20
-	case rlimitNofile:
-		lim[0], lim[1] = maxFDs, maxFDs
-	}
-	_, err := t.MM().CopyOut(a.Pointer(3), (*[16]byte)(unsafe.Pointer(&lim))[:])
-	return 0, err
-}
-
-// Getrlimit implements getrlimit(2).
-func Getrlimit(t *Task, a Args) (uintptr, error) {
-	return Prlimit64(t, Args{0, a[0], 0, a[1]})
-}
-
-// SchedGetaffinity implements sched_getaffinity(2) with the host's CPUs.
-func SchedGetaffinity(t *Task, a Args) (uintptr, error) {
-	size := a.Uint64(1)
-	if size == 0 || size%8 != 0 {
-		return 0, linux.EINVAL
-	}
-	buf := make([]byte, min(size, 1024))
-	r, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, uintptr(len(buf)), uintptr(unsafe.Pointer(&buf[0])))
-	if e != 0 {
-		return 0, linux.Errno(e)
-	}
-	_, err := t.MM().CopyOut(a.Pointer(2), buf[:r])
-	return r, err
+	return uintptr(done), nil
 }
 
 // SchedYield implements sched_yield(2).
 func SchedYield(t *Task, a Args) (uintptr, error) { return 0, nil }
+
+// Personality implements personality(2): 0xffffffff only asks; any other
+// value becomes the calling thread's execution domain and flags (Linux
+// checks nothing), which clone and execve keep. The previous value is
+// returned.
+func Personality(t *Task, a Args) (uintptr, error) {
+	p := t.proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := t.personality
+	if v := a.Uint(0); v != linux.PERSONALITY_QUERY {
+		t.personality = v
+	}
+	return uintptr(old), nil
+}
+
+// membarrier registrations of an address space (mm->membarrier_state).
+const (
+	mbPrivateReady  = 1 << iota // MEMBARRIER_STATE_PRIVATE_EXPEDITED_READY
+	mbPrivate                   // MEMBARRIER_STATE_PRIVATE_EXPEDITED
+	mbGlobalReady               // MEMBARRIER_STATE_GLOBAL_EXPEDITED_READY
+	mbSyncCoreReady             // MEMBARRIER_STATE_PRIVATE_EXPEDITED_SYNC_CORE_READY
+)
+
+// membarrierCommands are the commands membarrier supports (QUERY's
+// answer): all but the rseq ones, as rseq(2) is not implemented.
+const membarrierCommands = linux.MEMBARRIER_CMD_GLOBAL | linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED |
+	linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+	linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
+	linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE | linux.MEMBARRIER_CMD_GET_REGISTRATIONS
+
+// Membarrier implements membarrier(2). The barriers themselves have
+// nothing to do: the threads of a process take turns running guest code
+// (runToken), and every switch between them is a full barrier, as is
+// every entry into the kernel. What remains are Linux's rules: the
+// private commands need their registration first (EPERM), flags are
+// only for the rseq command (EINVAL otherwise), and registrations belong
+// to the address space: fork keeps them, execve drops them.
+func Membarrier(t *Task, a Args) (uintptr, error) {
+	cmd, flags := a.Int(0), a.Uint(1)
+	if cmd == linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ {
+		if flags != 0 && flags != linux.MEMBARRIER_CMD_FLAG_CPU {
+			return 0, linux.EINVAL
+		}
+	} else if flags != 0 {
+		return 0, linux.EINVAL
+	}
+	p := t.proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.membarrierExec != p.exec {
+		p.membarrier, p.membarrierExec = 0, p.exec
+	}
+	state := &p.membarrier
+	switch cmd {
+	case linux.MEMBARRIER_CMD_QUERY:
+		return membarrierCommands, nil
+	case linux.MEMBARRIER_CMD_GLOBAL, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED:
+		return 0, nil
+	case linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
+		*state |= mbGlobalReady
+		return 0, nil
+	case linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+		if *state&mbPrivateReady == 0 {
+			return 0, linux.EPERM
+		}
+		return 0, nil
+	case linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+		*state |= mbPrivate | mbPrivateReady
+		return 0, nil
+	case linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+		if *state&mbSyncCoreReady == 0 {
+			return 0, linux.EPERM
+		}
+		return 0, nil
+	case linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
+		*state |= mbPrivate | mbSyncCoreReady
+		return 0, nil
+	case linux.MEMBARRIER_CMD_GET_REGISTRATIONS:
+		var r uintptr
+		if *state&mbGlobalReady != 0 {
+			r |= linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+		}
+		if *state&(mbPrivate|mbPrivateReady) != 0 {
+			r |= linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+		}
+		if *state&mbSyncCoreReady != 0 {
+			r |= linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+		}
+		return r, nil
+	}
+	return 0, linux.EINVAL // the rseq commands among them
+}

@@ -25,7 +25,18 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 		return 0, linux.EINVAL
 	}
 	o := mm.MapOpts{Addr: addr, Length: length, Prot: mm.Prot(prot), Shared: typ != linux.MAP_PRIVATE,
-		Fixed: flags&linux.MAP_FIXED != 0, NoReplace: flags&linux.MAP_FIXED_NOREPLACE != 0, Offset: off}
+		Fixed: flags&linux.MAP_FIXED != 0, NoReplace: flags&linux.MAP_FIXED_NOREPLACE != 0, Offset: off,
+		Populate: flags&(linux.MAP_POPULATE|linux.MAP_NONBLOCK) == linux.MAP_POPULATE}
+	if flags&linux.MAP_LOCKED != 0 {
+		lo, err := t.lockOpts()
+		if err != nil {
+			return 0, err
+		}
+		if lo.Limit != mm.NoLockLimit && t.MM().LockedBytes()+length > lo.Limit {
+			return 0, linux.EAGAIN // mlock_future_ok
+		}
+		o.Flags |= mm.VMLocked
+	}
 	if flags&linux.MAP_ANONYMOUS == 0 {
 		f, err := t.proc.fds.Get(fd)
 		if err != nil {
@@ -111,27 +122,115 @@ func Mremap(t *Task, a Args) (uintptr, error) {
 	return uintptr(got), err
 }
 
-// Madvise implements madvise(2): MADV_DONTNEED drops pages; the other
-// advice is accepted and has no effect.
+// Madvise implements madvise(2) with the memory manager's rules
+// (mm.MM.Advise).
 func Madvise(t *Task, a Args) (uintptr, error) {
-	addr, length := a.Pointer(0), a.Uint64(1)
+	return 0, t.MM().Advise(a.Pointer(0), a.Uint64(1), int(a.Int(2)))
+}
+
+// lockOpts are the options of a lock request by t: RLIMIT_MEMLOCK, not
+// checked with CAP_IPC_LOCK; a limit of 0 without it is EPERM
+// (can_do_mlock).
+func (t *Task) lockOpts() (mm.LockOpts, error) {
+	limit := t.proc.rlimit(linux.RLIMIT_MEMLOCK).cur
+	if t.proc.capable(capIPCLock) {
+		return mm.LockOpts{Limit: mm.NoLockLimit}, nil
+	}
+	if limit == 0 {
+		return mm.LockOpts{}, linux.EPERM
+	}
+	return mm.LockOpts{Limit: limit}, nil
+}
+
+// Mlock implements mlock(2): the pages are faulted in and stay so (there
+// is no swap); the locked size counts against RLIMIT_MEMLOCK.
+func Mlock(t *Task, a Args) (uintptr, error) {
+	o, err := t.lockOpts()
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.MM().Lock(a.Pointer(0), a.Uint64(1), o)
+}
+
+// Mlock2 implements mlock2(2): MLOCK_ONFAULT locks without faulting in.
+func Mlock2(t *Task, a Args) (uintptr, error) {
+	flags := a.Uint(2)
+	if flags&^linux.MLOCK_ONFAULT != 0 {
+		return 0, linux.EINVAL
+	}
+	o, err := t.lockOpts()
+	if err != nil {
+		return 0, err
+	}
+	o.OnFault = flags&linux.MLOCK_ONFAULT != 0
+	return 0, t.MM().Lock(a.Pointer(0), a.Uint64(1), o)
+}
+
+// Munlock implements munlock(2).
+func Munlock(t *Task, a Args) (uintptr, error) {
+	return 0, t.MM().Unlock(a.Pointer(0), a.Uint64(1))
+}
+
+// Mlockall implements mlockall(2): MCL_CURRENT, MCL_FUTURE and
+// MCL_ONFAULT (not alone); everything mapped must fit RLIMIT_MEMLOCK for
+// MCL_CURRENT (ENOMEM).
+func Mlockall(t *Task, a Args) (uintptr, error) {
+	flags := a.Int(0)
+	if flags == 0 || flags&^(linux.MCL_CURRENT|linux.MCL_FUTURE|linux.MCL_ONFAULT) != 0 || flags == linux.MCL_ONFAULT {
+		return 0, linux.EINVAL
+	}
+	o, err := t.lockOpts()
+	if err != nil {
+		return 0, err
+	}
+	o.OnFault = flags&linux.MCL_ONFAULT != 0
+	return 0, t.MM().LockAll(flags&linux.MCL_CURRENT != 0, flags&linux.MCL_FUTURE != 0, o)
+}
+
+// Munlockall implements munlockall(2).
+func Munlockall(t *Task, a Args) (uintptr, error) {
+	t.MM().UnlockAll()
+	return 0, nil
+}
+
+// mincoreChunk is how many pages mincore reports at a time (the kernel's
+// bounce page).
+const mincoreChunk = mm.PageSize
+
+// Mincore implements mincore(2): which pages of a page-aligned range
+// (EINVAL otherwise) are resident, one byte each, as the memory manager
+// knows them (mm.MM.Mincore). A range past the user address space or
+// with unmapped pages is ENOMEM, after the bytes before the hole are
+// written; a vector that cannot hold them is EFAULT.
+func Mincore(t *Task, a Args) (uintptr, error) {
+	addr, length, vec := a.Pointer(0), a.Uint64(1), a.Pointer(2)
 	if !addr.IsPageAligned() {
 		return 0, linux.EINVAL
 	}
-	switch a.Int(2) {
-	case linux.MADV_DONTNEED:
-		if length == 0 {
-			return 0, nil
-		}
-		return 0, t.MM().DontNeed(addr, length)
-	case linux.MADV_NORMAL, linux.MADV_RANDOM, linux.MADV_SEQUENTIAL, linux.MADV_WILLNEED, linux.MADV_FREE,
-		9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21:
-		if !t.MM().Covered(addr, length) {
-			return 0, linux.ENOMEM
-		}
-		return 0, nil
+	if end, ok := addr.AddLength(length); !ok || end > mm.TaskSize {
+		return 0, linux.ENOMEM
 	}
-	return 0, linux.EINVAL
+	pages := length>>mm.PageShift + min(length&(mm.PageSize-1), 1)
+	if end, ok := vec.AddLength(pages); !ok || end > mm.TaskSize {
+		return 0, linux.EFAULT
+	}
+	buf := make([]byte, min(pages, mincoreChunk))
+	for pages > 0 {
+		chunk := buf[:min(pages, uint64(len(buf)))]
+		n, err := t.MM().Mincore(addr, chunk)
+		if n > 0 {
+			if _, err := t.MM().CopyOut(vec, chunk[:n]); err != nil {
+				return 0, err
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		pages -= uint64(n)
+		vec += mm.Addr(n)
+		addr += mm.Addr(n) << mm.PageShift
+	}
+	return 0, nil
 }
 
 // Brk implements brk(2).

@@ -93,7 +93,7 @@ func (t *Task) poll(fds []pollFD, timeout time.Duration) (int, error) {
 }
 
 func (t *Task) readPollFDs(addr mm.Addr, n uint64) ([]pollFD, error) {
-	if n > maxFDs {
+	if n > uint64(t.proc.rlimit(linux.RLIMIT_NOFILE).cur) {
 		return nil, linux.EINVAL
 	}
 	raw := make([]byte, 8*n)

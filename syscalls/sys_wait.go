@@ -6,7 +6,6 @@ import (
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/linux"
-	"github.com/cmaemu/cmaemu/mm"
 )
 
 // wait options.
@@ -35,6 +34,7 @@ type waitResult struct {
 	status    ExitStatus
 	stopped   linux.Signal // the child stopped with this signal (WUNTRACED)
 	continued bool         // the child was continued (WCONTINUED)
+	usage     usage        // the child's, with its waited-for children's
 }
 
 // waitStatus encodes the result as wait4 reports it.
@@ -79,10 +79,13 @@ func (t *Task) waitChild(sel func(c *Process) bool, options uint32) (*waitResult
 		sort.Slice(kids, func(i, j int) bool { return kids[i].pid < kids[j].pid })
 		for _, c := range kids {
 			r := &waitResult{pid: c.pid, uid: c.Creds().RUID, status: c.status}
+			r.usage = c.usage
+			r.usage.merge(c.childUsage)
 			consume := options&wNoWait == 0
 			switch {
 			case c.state == procZombie && options&wExited != 0:
 				if consume {
+					p.waitedLocked(c)
 					k.reapLocked(c)
 				}
 			case c.stopReport && options&wUntraced != 0:
@@ -145,7 +148,7 @@ func Wait4(t *Task, a Args) (uintptr, error) {
 		}
 	}
 	if ru != 0 {
-		if _, err := t.MM().ZeroOut(ru, t.table.abi.rusage); err != nil {
+		if err := t.putRusage(ru, r.usage); err != nil {
 			return 0, err
 		}
 	}
@@ -197,7 +200,11 @@ func Waitid(t *Task, a Args) (uintptr, error) {
 		}
 	}
 	if ru != 0 {
-		if _, err := t.MM().ZeroOut(mm.Addr(ru), t.table.abi.rusage); err != nil {
+		var u usage
+		if r != nil {
+			u = r.usage
+		}
+		if err := t.putRusage(ru, u); err != nil {
 			return 0, err
 		}
 	}

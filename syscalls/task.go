@@ -46,6 +46,11 @@ type Task struct {
 	cpuMu sync.Mutex
 	// holdsRun: the task holds its process's run token (task goroutine).
 	holdsRun bool
+
+	sched       schedState   // nice, policy, affinity (sys_sched.go); proc.mu
+	host        hostThread   // the host thread running the task; proc.mu
+	personality uint32       // personality(2); proc.mu
+	mempolicy   mm.MemPolicy // set_mempolicy(2) (sys_numa.go); proc.mu
 }
 
 // TID returns the thread id.
@@ -59,6 +64,8 @@ func (t *Task) MM() *mm.MM { return t.proc.MM() }
 
 // run is the task's goroutine: it runs guest code until the task exits.
 func (t *Task) run() {
+	t.startHostThread()
+	defer t.endHostThread()
 	status := t.loop()
 	t.k.exitTask(t, status)
 }
