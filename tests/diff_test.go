@@ -197,6 +197,22 @@ var guests = []Guest{
 	{Name: "proc_thread-fork_thread", Prog: "proc_thread", Variants: []string{Glibc}, Args: []string{"fork_thread"}, Want: Exited(0), Threads: true},
 	{Name: "proc_thread-fork_thread-musl", Prog: "proc_thread", Variants: []string{Musl}, Args: []string{"fork_thread"}, Want: Exited(0), Threads: true},
 	{Name: "proc_thread-exec_thread", Prog: "proc_thread", Variants: procVariants, Args: []string{"exec_thread"}, Want: Exited(0), Threads: true},
+
+	// What ld.so and libc ask the kernel at start-up and programs use
+	// (sys_*.c, with helpers in src/sys.h): resource limits, nice values
+	// and scheduling policies, personality and capabilities; CPU
+	// affinity and getcpu, sysinfo, times, getrusage, getrandom; madvise,
+	// mlock, mincore, membarrier, NUMA policies and arch_prctl. The i386
+	// entries run the cases qemu-i386 (the i386 oracle where the host
+	// runs no i386 programs) answers as Linux does; the others are
+	// covered for i386 by the Go tests of package syscalls.
+	{Name: "sys_limits", Variants: procVariants, Want: Exited(0), AsRoot: true},
+	{Name: "sys_limits-i386", Prog: "sys_limits", Variants: []string{I386}, Args: []string{"nice", "sched", "pers", "caps"},
+		Want: Exited(0), AsRoot: true},
+	{Name: "sys_cpu", Variants: procVariants, Want: Exited(0), AsRoot: true},
+	{Name: "sys_cpu-i386", Prog: "sys_cpu", Variants: []string{I386}, Args: []string{"affinity", "sysinfo", "times", "rusage", "random"},
+		Want: Exited(0), AsRoot: true},
+	{Name: "sys_memory", Variants: procVariants, Want: Exited(0), AsRoot: true},
 }
 
 // procVariants are the variants the proc_* guests are built for.
