@@ -3,8 +3,8 @@ package syscalls
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/cmaemu/cmaemu/fs/devfs"

@@ -73,12 +73,40 @@ func (t *Task) statAt(dirfd int32, addr mm.Addr, flags uint32) (vfs.Attr, error)
 	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH|linux.AT_NO_AUTOMOUNT) != 0 {
 		return vfs.Attr{}, linux.EINVAL
 	}
+	if flags&linux.AT_EMPTY_PATH != 0 && dirfd != linux.AT_FDCWD {
+		// fstatat(fd, "", AT_EMPTY_PATH) is fstat: the descriptor's own
+		// file, named or not (stdio, pipes).
+		name, err := t.pathName(addr)
+		if err != nil {
+			return vfs.Attr{}, err
+		}
+		if name == "" {
+			return t.fdAttr(dirfd)
+		}
+	}
 	p, err := t.resolveAt(dirfd, addr, flags, nil)
 	if err != nil {
 		return vfs.Attr{}, err
 	}
 	defer p.DecRef()
 	return p.Attr()
+}
+
+// fdAttr is fstat of descriptor fd.
+func (t *Task) fdAttr(fd int32) (vfs.Attr, error) {
+	f, err := t.proc.fds.Get(fd)
+	if err != nil {
+		return vfs.Attr{}, err
+	}
+	defer f.DecRef()
+	if of, ok := f.(*openFile); ok {
+		return of.attr()
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return vfs.Attr{}, err
+	}
+	return decodeStat(st), nil
 }
 
 // fstatAt stats (dirfd, path) into the guest's struct stat at buf.

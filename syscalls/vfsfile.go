@@ -314,6 +314,19 @@ func encodeStat(a vfs.Attr) [statSize]byte {
 	return b
 }
 
+// decodeStat reads x86-64's struct stat back into attributes.
+func decodeStat(b [statSize]byte) vfs.Attr {
+	le := binary.LittleEndian
+	a := vfs.Attr{Dev: le.Uint64(b[0:]), Ino: le.Uint64(b[8:]), Nlink: le.Uint64(b[16:]), Mode: le.Uint32(b[24:]),
+		UID: le.Uint32(b[28:]), GID: le.Uint32(b[32:]), Rdev: le.Uint64(b[40:]), Size: int64(le.Uint64(b[48:])),
+		Blksize: int64(le.Uint64(b[56:])), Blocks: int64(le.Uint64(b[64:]))}
+	ts := []*vfs.Timespec{&a.Atime, &a.Mtime, &a.Ctime}
+	for i, t := range ts {
+		*t = vfs.Timespec{Sec: int64(le.Uint64(b[72+16*i:])), Nsec: int64(le.Uint64(b[80+16*i:]))}
+	}
+	return a
+}
+
 // statx mask bits and the size of struct statx.
 const (
 	statxBasicStats = 0x7ff
