@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/.deps"
 
 need_pkgs=()
-for p in build-essential pkg-config musl-tools gcc-multilib qemu-user busybox-static chromium fonts-dejavu-core; do
+for p in build-essential pkg-config musl-tools gcc-multilib qemu-user busybox-static python3 perl util-linux chromium fonts-dejavu-core; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -34,10 +34,14 @@ const (
 	Glibc = "glibc" // x86-64, gcc -static
 	Musl  = "musl"  // x86-64, musl-gcc -static
 	I386  = "i386"  // i386, gcc -m32 -static
+	// I386Dyn is the i386 build linked dynamically with the host's
+	// multiarch libc (gcc -m32): its oracle is the i386 one, the native
+	// run or the .i386 golden file.
+	I386Dyn = "i386dyn"
 )
 
 // AllVariants lists every variant testdata/Makefile knows, in build order.
-var AllVariants = []string{Glibc, Musl, I386}
+var AllVariants = []string{Glibc, Musl, I386, I386Dyn}
 
 // Status is how a process ended: an exit code, or death by a signal.
 type Status struct {

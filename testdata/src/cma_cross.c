@@ -1,3 +1,4 @@
+// variants: glibc musl i386
 /* cma_cross: Cross Memory Attach between a 64-bit and a 32-bit process.
  * The guest forks and execs the OTHER ABI's build of itself as the remote
  * (the .glibc and .musl builds run the .i386 sibling, the .i386 build runs

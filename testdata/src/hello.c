@@ -1,3 +1,4 @@
+// variants: glibc musl i386
 /* hello: argv, environment and auxiliary vector as the kernel hands them to a
  * new program. Prints argc, each argv (argv[0] as its basename only), the
  * value of CMAEMU_TEST, "auxv ... ok" facts, and one line on stderr.

@@ -1,3 +1,4 @@
+// variants: glibc musl i386
 /* proc_self: /proc as a process sees itself and its child, checked
  * against its own view: status (Pid, PPid, Uid, Gid, State), stat (pid,
  * comm, state, ppid, pgrp), maps (the line holding a known variable is

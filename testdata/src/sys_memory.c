@@ -176,6 +176,34 @@ static void madvise_case(void)
 	munmap(fp, 2 * PG);
 	close(fd);
 
+	/* A shared file mapping: MADV_REMOVE punches a hole in the file
+	 * (where the filesystem can), a read-only descriptor's mapping may
+	 * not (EACCES). */
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	PCHECK(fd >= 0);
+	unsigned char page[PG];
+	memset(page, 3, sizeof page);
+	writeall(fd, page, PG);
+	writeall(fd, page, PG);
+	unsigned char *sp = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	PCHECK(sp != MAP_FAILED);
+	long rr = madv(sp, PG, MADV_REMOVE);
+	r = res(rr);
+	unsigned char back = 0xee;
+	PCHECK(pread(fd, &back, 1, 0) == 1);
+	out("madvise: shared file REMOVE -> %s, the mapping reads %d, the file %d, the next page %d\n", r,
+	    rr == 0 ? sp[0] : 0, rr == 0 ? back : 0, sp[PG]);
+	munmap(sp, 2 * PG);
+	int rfd = open(path, O_RDONLY);
+	PCHECK(rfd >= 0);
+	sp = mmap(NULL, PG, PROT_READ, MAP_SHARED, rfd, 0);
+	PCHECK(sp != MAP_FAILED);
+	out("madvise: shared read-only file REMOVE -> %s\n", res(madv(sp, PG, MADV_REMOVE)));
+	munmap(sp, PG);
+	close(rfd);
+	close(fd);
+	unlink(path);
+
 	/* Fork and the advice. */
 	dontfork_page = map(1, PROT_READ | PROT_WRITE, MAP_PRIVATE);
 	dontfork_page[0] = 3;
