@@ -224,3 +224,44 @@ func TestMincore(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1", resident(t, m, 0x500000, 1))
 }
+
+// punchFile is a memFile that can punch holes.
+type punchFile struct {
+	memFile
+	holes [][2]int64
+}
+
+func (f *punchFile) PunchHole(off, length int64) error {
+	f.holes = append(f.holes, [2]int64{off, length})
+	clear(f.data[off:min(off+length, int64(len(f.data)))])
+	return nil
+}
+
+func TestAdviseRemovePunchesTheFile(t *testing.T) {
+	ram, m := newTestMM(t)
+	file := &punchFile{memFile: memFile{data: bytes3(3 * PageSize)}}
+	obj := NewFileObject(file, nil)
+	_, err := m.Map(MapOpts{Addr: 0x700000, Length: 2 * PageSize, Prot: ProtRead | ProtWrite, Fixed: true, Object: obj, Offset: PageSize})
+	require.NoError(t, err)
+	obj.Release(ram)
+	b := make([]byte, 1)
+	_, err = m.CopyIn(0x701000, b)
+	require.NoError(t, err)
+	require.Equal(t, byte(3), b[0])
+	require.NoError(t, m.Advise(0x701000, PageSize, linux.MADV_REMOVE))
+	assert.Equal(t, [][2]int64{{2 * PageSize, PageSize}}, file.holes, "the file range of the mapping's second page")
+	_, err = m.CopyIn(0x701000, b)
+	require.NoError(t, err)
+	assert.Equal(t, byte(0), b[0], "the page already in memory reads zeros too")
+	_, err = m.CopyIn(0x700000, b)
+	require.NoError(t, err)
+	assert.Equal(t, byte(3), b[0], "the page before is untouched")
+}
+
+func bytes3(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 3
+	}
+	return b
+}

@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"syscall"
+
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
@@ -244,4 +246,34 @@ func Msync(t *Task, a Args) (uintptr, error) {
 		return 0, linux.EINVAL
 	}
 	return 0, t.MM().Sync(a.Pointer(0), a.Uint64(1))
+}
+
+// fallocPunchHole is FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
+const fallocPunchHole = 0x2 | 0x1
+
+// PunchHole implements mm.HolePuncher for MADV_REMOVE on a shared file
+// mapping: the range of a host file is deallocated by the host (which
+// may not support it: EOPNOTSUPP); the kernel's own files (tmpfs) get
+// zeros written over the part below their size. A file opened without
+// write access refuses (EACCES: the mapping may not write it).
+func (f *openFile) PunchHole(off, length int64) error {
+	if f.accMode() == linux.O_RDONLY {
+		return linux.EACCES
+	}
+	if h, ok := f.host(); ok {
+		return hostErr(syscall.Fallocate(h, fallocPunchHole, off, length))
+	}
+	size, err := f.Size()
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, min(length, mm.PageSize*16))
+	for end := min(off+length, size); off < end; {
+		n := min(int64(len(zeros)), end-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
 }
