@@ -146,6 +146,13 @@ func mainErr() int {
 		fmt.Fprintf(os.Stderr, "bench: %s not found: the qemu-user column will say n/a\n", *qemu)
 	}
 	for _, w := range sel {
+		if w.Path != "" {
+			if _, err := os.Stat(w.Path); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %s missing: `make setup` installs it\n", w.Path)
+				return 1
+			}
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(r.BinDir, w.Prog)); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: guest %s missing: build the guests with make -C bench (or make bench)\n", w.Prog)
 			return 1

@@ -62,7 +62,7 @@ func PrintTable(w io.Writer, results []*WorkloadResult) {
 	for _, env := range Envs {
 		header = append(header, envTitle[env])
 	}
-	header = append(header, "github.com/cmaemu/cmaemu/native", "github.com/cmaemu/cmaemu/qemu")
+	header = append(header, "cmaemu/native", "cmaemu/qemu")
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	rule := make([]string, len(header))
 	for i, h := range header {

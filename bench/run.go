@@ -99,7 +99,9 @@ type Runner struct {
 // Command returns the argv of a workload under env, run in dir.
 func (r *Runner) Command(w Workload, env, dir string) []string {
 	prog := []string{r.BinDir + "/" + w.Prog}
-	if r.Quick {
+	if w.Path != "" {
+		prog = []string{w.Path}
+	} else if r.Quick {
 		prog = append(prog, "-q")
 	}
 	for _, a := range w.Args {

@@ -7,6 +7,9 @@ type Workload struct {
 	Name  string   // unique; the table's first column
 	Group string   // cpu, syscall, memory, cma, scale
 	Prog  string   // bench/bin/PROG, built from bench/src/PROG.c
+	// Path, if set, is a program of the host run instead of Prog (the
+	// start-up workloads): its wall time is the figure.
+	Path string
 	Args  []string // after "-q" in quick mode; DirArg is the run directory
 	About string   // one line for -list
 	// N is the number of guest processes for the scale workloads (0 for
@@ -47,6 +50,10 @@ var Workloads = func() []Workload {
 		{Name: "mem_mmap", Group: "memory", Prog: "mem_mmap", About: "100k mmap/touch/munmap of 64 KiB"},
 		{Name: "mem_fork", Group: "memory", Prog: "mem_fork", About: "2000 fork+exit+wait"},
 		{Name: "mem_forkbig", Group: "memory", Prog: "mem_forkbig", About: "fork with 512 MiB touched (COW set-up), COW breaks"},
+		{Name: "start_true", Group: "startup", Path: "/bin/true",
+			About: "start-up and exit of the distribution's dynamically linked /bin/true (wall_s)"},
+		{Name: "start_busybox", Group: "startup", Path: "/bin/busybox", Args: []string{"true"},
+			About: "start-up and exit of the static busybox true (wall_s)"},
 		{Name: "cma_bw", Group: "cma", Prog: "cma_bw", About: "process_vm_readv/writev throughput 4 KiB..64 MiB, 64-byte latency"},
 		{Name: "cma_copy", Group: "cma", Prog: "cma_copy", About: "memcpy ceiling and shared-memory double copy, 4 KiB..64 MiB"},
 	}
