@@ -205,14 +205,15 @@ var guests = []Guest{
 	// and scheduling policies, personality and capabilities; CPU
 	// affinity and getcpu, sysinfo, times, getrusage, getrandom; madvise,
 	// mlock, mincore, membarrier, NUMA policies and arch_prctl. The i386
-	// entries run the cases qemu-i386 (the i386 oracle where the host
-	// runs no i386 programs) answers as Linux does; the others are
-	// covered for i386 by the Go tests of package syscalls.
+	// entries (static and dynamic builds) run the cases qemu-i386 (the
+	// i386 oracle where the host runs no i386 programs) answers as Linux
+	// does; the others are covered for i386 by the Go tests of package
+	// syscalls.
 	{Name: "sys_limits", Variants: procVariants, Want: Exited(0), AsRoot: true},
-	{Name: "sys_limits-i386", Prog: "sys_limits", Variants: []string{I386}, Args: []string{"nice", "sched", "pers", "caps"},
+	{Name: "sys_limits-i386", Prog: "sys_limits", Variants: []string{I386, I386Dyn}, Args: []string{"nice", "sched", "pers", "caps"},
 		Want: Exited(0), AsRoot: true},
 	{Name: "sys_cpu", Variants: procVariants, Want: Exited(0), AsRoot: true},
-	{Name: "sys_cpu-i386", Prog: "sys_cpu", Variants: []string{I386}, Args: []string{"affinity", "sysinfo", "times", "rusage", "random"},
+	{Name: "sys_cpu-i386", Prog: "sys_cpu", Variants: []string{I386, I386Dyn}, Args: []string{"affinity", "sysinfo", "times", "rusage", "random"},
 		Want: Exited(0), AsRoot: true},
 	{Name: "sys_memory", Variants: procVariants, Want: Exited(0), AsRoot: true},
 }

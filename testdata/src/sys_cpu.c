@@ -1,4 +1,4 @@
-// variants: glibc musl i386
+// variants: glibc musl i386 i386dyn
 /* sys_cpu: processors, time and randomness, as a program sees them.
  *   affinity  sched_getaffinity/sched_setaffinity: the size rules (len must
  *             cover every CPU and be a multiple of long: EINVAL; so is a

@@ -1,4 +1,4 @@
-// variants: glibc musl i386
+// variants: glibc musl i386 i386dyn
 /* sys_limits: per-process limits and scheduling state, each case in forked
  * children so that nothing leaks between cases.
  *   rlimit    getrlimit/setrlimit/prlimit64: soft above hard and unknown
