@@ -137,6 +137,15 @@ type Process struct {
 	// execve made as membarrierExec.
 	membarrier     uint32
 	membarrierExec *execInfo
+	// prctl state (sys_process.go): the parent-death signal; the
+	// capability bounding set; SECBIT_KEEP_CAPS, until the execve after
+	// keepCapsExec; no_new_privs; the transparent-huge-page switch.
+	pdeathsig    linux.Signal
+	capBset      uint64
+	keepCaps     bool
+	keepCapsExec *execInfo
+	noNewPrivs   bool
+	thpDisable   bool
 
 	done chan struct{} // closed when the process becomes a zombie
 
@@ -192,7 +201,7 @@ type SpawnOptions struct {
 func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true, start: time.Since(k.boot),
 		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
-		run: make(chan struct{}, 1), rlimits: k.initRlimits}
+		run: make(chan struct{}, 1), rlimits: k.initRlimits, capBset: k.capBound}
 	p.run <- struct{}{}
 	k.mu.Lock()
 	if parent == nil {
@@ -305,10 +314,16 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 			break
 		}
 	}
+	var orphans []*Process // children with a parent-death signal
 	for pid, c := range p.children {
 		delete(p.children, pid)
 		c.parent = adopter
 		adopter.children[pid] = c
+		c.mu.Lock()
+		if c.pdeathsig != 0 && c.state == procRunning {
+			orphans = append(orphans, c)
+		}
+		c.mu.Unlock()
 	}
 	if adopter != k.reaper && len(adopter.children) > 0 {
 		k.notifyChildEventLocked(adopter)
@@ -321,6 +336,12 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	k.reapOrphansLocked()
 	k.mu.Unlock()
 	close(p.done)
+	for _, c := range orphans {
+		c.mu.Lock()
+		sig := c.pdeathsig
+		c.mu.Unlock()
+		k.signalProcess(c, sig, sigInfoKill(sig, siUser, p))
+	}
 	if parent != k.reaper && p.exitSignal != 0 {
 		k.signalProcess(parent, p.exitSignal, sigInfoChild(p, status))
 	}

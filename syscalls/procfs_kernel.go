@@ -203,6 +203,7 @@ func (pp procProcess) Info() procfs.ProcessInfo {
 		}
 	}
 	info.OOMScoreAdj, info.OOMScoreAdjMin = p.oomAdj, p.oomAdjMin
+	info.NoNewPrivs = p.noNewPrivs
 	if p.fs != nil {
 		info.Umask = p.fs.getUmask()
 		info.Namespace = k.ns

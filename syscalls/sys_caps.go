@@ -72,13 +72,14 @@ func execCaps(c *Creds, bset uint64) capSets {
 
 // fixSetuid adjusts s for a change of credentials from old to next, as
 // cap_task_fix_setuid does: losing every root uid clears the permitted
-// and effective sets, losing or gaining a root effective uid clears the
+// and effective sets (the permitted one stays with keepCaps,
+// SECBIT_KEEP_CAPS), losing or gaining a root effective uid clears the
 // effective set or fills it from the permitted one, and a change of the
 // filesystem uid alone drops or raises the filesystem capabilities.
-func (s *capSets) fixSetuid(old, next *Creds) {
+func (s *capSets) fixSetuid(old, next *Creds, keepCaps bool) {
 	anyRoot := func(c *Creds) bool { return c.RUID == 0 || c.EUID == 0 || c.SUID == 0 }
 	if old.RUID != next.RUID || old.EUID != next.EUID || old.SUID != next.SUID {
-		if anyRoot(old) && !anyRoot(next) {
+		if anyRoot(old) && !anyRoot(next) && !keepCaps {
 			s.permitted, s.effective = 0, 0
 		}
 		if old.EUID == 0 && next.EUID != 0 {
@@ -103,8 +104,12 @@ func (p *Process) capsLocked() capSets {
 	if p.capsValid && p.capsExec == p.exec {
 		return p.caps
 	}
-	return execCaps(&p.creds, p.k.capBound)
+	return execCaps(&p.creds, p.capBset)
 }
+
+// keepCapsLocked reports SECBIT_KEEP_CAPS, which execve clears.
+// Preconditions: p.mu held.
+func (p *Process) keepCapsLocked() bool { return p.keepCaps && p.keepCapsExec == p.exec }
 
 // hostCapBound returns the emulator's capability bounding set (CapBnd
 // of /proc/self/status), or every capability if it cannot be read.
@@ -241,7 +246,7 @@ func Capset(t *Task, a Args) (uintptr, error) {
 	if old.effective&(1<<capSetpcap) == 0 && !subset(s.inheritable, old.inheritable|old.permitted) {
 		return 0, linux.EPERM
 	}
-	if !subset(s.inheritable, old.inheritable|p.k.capBound) {
+	if !subset(s.inheritable, old.inheritable|p.capBset) {
 		return 0, linux.EPERM
 	}
 	if !subset(s.permitted, old.permitted) || !subset(s.effective, s.permitted) {

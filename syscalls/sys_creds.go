@@ -11,7 +11,8 @@ const noChange = 0xffffffff
 
 // setCreds applies a credential change with Linux's side effects:
 // changing the effective or filesystem ids makes the process
-// non-dumpable, and changing uids adjusts the capability sets.
+// non-dumpable and clears its parent-death signal, and changing uids
+// adjusts the capability sets.
 func (t *Task) setCreds(change func(c *Creds) error) error {
 	p := t.proc
 	p.mu.Lock()
@@ -23,9 +24,10 @@ func (t *Task) setCreds(change func(c *Creds) error) error {
 	old := p.creds
 	if old.EUID != next.EUID || old.EGID != next.EGID || old.FSUID != next.FSUID || old.FSGID != next.FSGID {
 		p.dumpable = false
+		p.pdeathsig = 0 // commit_creds
 	}
 	caps := p.capsLocked()
-	caps.fixSetuid(&old, &next)
+	caps.fixSetuid(&old, &next, p.keepCapsLocked())
 	p.creds = next
 	p.setCapsLocked(caps)
 	return nil

@@ -111,10 +111,10 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	}
 	p.mu.Lock()
 	child.sigmask = t.sigmask
-	sched, pers, pol := t.sched.forked(), t.personality, t.mempolicy
+	sched, pers, pol, slack := t.sched.forked(), t.personality, t.mempolicy, t.timerSlack
 	p.mu.Unlock()
 	child.proc.mu.Lock()
-	child.sched, child.personality, child.mempolicy = sched, pers, pol
+	child.sched, child.personality, child.mempolicy, child.timerSlack = sched, pers, pol, slack
 	child.proc.mu.Unlock()
 	if flags&cloneChildClearTID != 0 {
 		child.clearChildTID = ctid
@@ -165,6 +165,8 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 	np.exec, np.comm, np.oomAdj, np.oomAdjMin = p.exec, p.comm, p.oomAdj, p.oomAdjMin
 	np.rlimits, np.caps, np.capsValid, np.capsExec = p.rlimits, p.caps, p.capsValid, p.capsExec
 	np.membarrier, np.membarrierExec = p.membarrier, p.membarrierExec
+	np.capBset, np.keepCaps, np.keepCapsExec = p.capBset, p.keepCaps, p.keepCapsExec
+	np.noNewPrivs, np.thpDisable = p.noNewPrivs, p.thpDisable
 	fds, fs := p.fds, p.fs
 	p.mu.Unlock()
 	if flags&cloneFiles != 0 {

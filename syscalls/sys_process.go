@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
@@ -145,16 +146,39 @@ func (t *Task) putUint64(addr mm.Addr, v uint64) error {
 
 // prctl options.
 const (
-	prSetPdeathsig = 1
-	prGetDumpable  = 3
-	prSetDumpable  = 4
-	prSetName      = 15
-	prGetName      = 16
-	prSetSubreaper = 36
-	prGetSubreaper = 37
+	prSetPdeathsig  = 1
+	prGetPdeathsig  = 2
+	prGetDumpable   = 3
+	prSetDumpable   = 4
+	prGetKeepcaps   = 7
+	prSetKeepcaps   = 8
+	prSetName       = 15
+	prGetName       = 16
+	prCapbsetRead   = 23
+	prCapbsetDrop   = 24
+	prGetSecurebits = 27
+	prSetTimerslack = 29
+	prGetTimerslack = 30
+	prSetSubreaper  = 36
+	prGetSubreaper  = 37
+	prSetNoNewPrivs = 38
+	prGetNoNewPrivs = 39
+	prSetTHPDisable = 41
+	prGetTHPDisable = 42
 )
 
-// Prctl implements prctl(2) for dumpable and the thread name.
+// secbitKeepCaps is SECBIT_KEEP_CAPS, as PR_GET_SECUREBITS reports it.
+const secbitKeepCaps = 1 << 4
+
+// defaultTimerSlack is a task's default timer slack (50 us).
+const defaultTimerSlack = 50000
+
+// Prctl implements prctl(2): the parent-death signal, dumpable, keepcaps
+// and the other securebits (only SECBIT_KEEP_CAPS is ever set), the
+// name (kept per process: /proc/PID/comm), the capability bounding set,
+// the timer slack (kept, not applied), the child subreaper,
+// no_new_privs and the transparent-huge-page switch (kept, not applied).
+// Other options are EINVAL.
 func Prctl(t *Task, a Args) (uintptr, error) {
 	p := t.proc
 	switch a.Int(0) {
@@ -173,8 +197,95 @@ func Prctl(t *Task, a Args) (uintptr, error) {
 		p.dumpable = a.Uint64(1) == 1
 		p.mu.Unlock()
 		return 0, nil
-	case prSetName, prSetPdeathsig:
+	case prSetPdeathsig:
+		if a.Uint64(1) > linux.NSig {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		p.pdeathsig = linux.Signal(a.Uint64(1))
+		p.mu.Unlock()
 		return 0, nil
+	case prGetPdeathsig:
+		p.mu.Lock()
+		sig := p.pdeathsig
+		p.mu.Unlock()
+		return 0, t.putUint32(a.Pointer(1), uint32(sig))
+	case prGetKeepcaps:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.keepCapsLocked() {
+			return 1, nil
+		}
+		return 0, nil
+	case prSetKeepcaps:
+		if a.Uint64(1) > 1 {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		p.keepCaps, p.keepCapsExec = a.Uint64(1) == 1, p.exec
+		p.mu.Unlock()
+		return 0, nil
+	case prGetSecurebits:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.keepCapsLocked() {
+			return secbitKeepCaps, nil
+		}
+		return 0, nil
+	case prSetName:
+		// strncpy_from_user of at most 15 bytes: a longer name is cut.
+		var b [15]byte
+		n, _ := t.MM().CopyIn(a.Pointer(1), b[:])
+		name := string(b[:n])
+		if i := strings.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		} else if n < len(b) {
+			return 0, linux.EFAULT
+		}
+		p.mu.Lock()
+		p.comm = name
+		p.mu.Unlock()
+		return 0, nil
+	case prGetName:
+		var b [16]byte
+		p.mu.Lock()
+		copy(b[:15], p.comm)
+		p.mu.Unlock()
+		_, err := t.MM().CopyOut(a.Pointer(1), b[:])
+		return 0, err
+	case prCapbsetRead:
+		if a.Uint64(1) > linux.CAP_LAST_CAP {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return uintptr(p.capBset >> a.Uint64(1) & 1), nil
+	case prCapbsetDrop:
+		if !p.capable(capSetpcap) {
+			return 0, linux.EPERM
+		}
+		if a.Uint64(1) > linux.CAP_LAST_CAP {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		p.capBset &^= 1 << a.Uint64(1)
+		p.mu.Unlock()
+		return 0, nil
+	case prSetTimerslack:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if rtPolicy(t.sched.policy) {
+			return 0, nil
+		}
+		t.timerSlack = a.Uint64(1)
+		return 0, nil
+	case prGetTimerslack:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if t.timerSlack == 0 {
+			return defaultTimerSlack, nil
+		}
+		return uintptr(t.timerSlack), nil
 	case prSetSubreaper:
 		t.k.mu.Lock()
 		p.subreaper = a.Uint64(1) != 0
@@ -187,13 +298,51 @@ func Prctl(t *Task, a Args) (uintptr, error) {
 			v = 1
 		}
 		t.k.mu.Unlock()
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], v)
-		_, err := t.MM().CopyOut(a.Pointer(1), b[:])
-		return 0, err
-	case prGetName:
-		_, err := t.MM().CopyOut(a.Pointer(1), []byte("cmaemu-guest\x00\x00\x00\x00"))
-		return 0, err
+		return 0, t.putUint32(a.Pointer(1), v)
+	case prSetNoNewPrivs:
+		if a.Uint64(1) != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		p.noNewPrivs = true
+		p.mu.Unlock()
+		return 0, nil
+	case prGetNoNewPrivs:
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.noNewPrivs {
+			return 1, nil
+		}
+		return 0, nil
+	case prSetTHPDisable:
+		if a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		p.thpDisable = a.Uint64(1) != 0
+		p.mu.Unlock()
+		return 0, nil
+	case prGetTHPDisable:
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, linux.EINVAL
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.thpDisable {
+			return 1, nil
+		}
+		return 0, nil
 	}
 	return 0, linux.EINVAL
+}
+
+// putUint32 writes v at addr.
+func (t *Task) putUint32(addr mm.Addr, v uint32) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	_, err := t.MM().CopyOut(addr, b[:])
+	return err
 }

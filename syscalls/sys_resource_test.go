@@ -365,7 +365,7 @@ func TestCapsI386AndSetuidRules(t *testing.T) {
 		{"seteuid(0) again", Creds{EUID: 1000, FSUID: 1000}, Creds{}, capFull, capFull},
 	} {
 		s := execCaps(&c.from, capFull)
-		s.fixSetuid(&c.from, &c.to)
+		s.fixSetuid(&c.from, &c.to, false)
 		assert.Equal(t, capSets{effective: c.eff, permitted: c.perm}, s, c.name)
 	}
 	// Without a root uid after execve: nothing.

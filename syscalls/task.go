@@ -51,6 +51,7 @@ type Task struct {
 	host        hostThread   // the host thread running the task; proc.mu
 	personality uint32       // personality(2); proc.mu
 	mempolicy   mm.MemPolicy // set_mempolicy(2) (sys_numa.go); proc.mu
+	timerSlack  uint64       // PR_SET_TIMERSLACK (0: the default); proc.mu
 }
 
 // TID returns the thread id.

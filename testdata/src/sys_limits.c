@@ -19,6 +19,11 @@
  *   sched_attr sched_getattr: the sizes it takes, what it reports
  *   pers      personality: query, set returns the previous value, fork
  *             keeps it
+ *   prctl     the name (PR_SET_NAME cuts at 15 bytes, /proc/self/comm
+ *             agrees), the parent-death signal (delivered when the parent
+ *             exits, cleared by fork and by a change of credentials),
+ *             keepcaps and the securebits, the capability bounding set,
+ *             no_new_privs, the timer slack, the THP switch, EINVAL
  *   caps      capget/capset (v3, v1, the version probe): root's sets as
  *             far as they do not depend on the host's bounding set; an
  *             effective capability dropped and raised again, a permitted
@@ -36,6 +41,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <time.h>
 
 /* linux/capability.h, which musl does not ship. */
 struct cap_header {
@@ -580,12 +588,208 @@ static void caps_case(void)
 	as_user("caps", NULL, caps_user);
 }
 
+/* ---- prctl ---- */
+
+static long pr(int op, unsigned long a2, unsigned long a3)
+{
+	errno = 0;
+	return syscall(SYS_prctl, op, a2, a3, 0, 0);
+}
+
+static const char *comm_file(void)
+{
+	static char b[32];
+	memset(b, 0, sizeof b);
+	int fd = open("/proc/self/comm", O_RDONLY);
+	PCHECK(fd >= 0);
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n > 0 && b[n - 1] == '\n')
+		b[n - 1] = 0;
+	return b;
+}
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
+/* The orphan: it asks for SIGUSR1 when its parent dies, tells the parent
+ * it is ready, and waits for the signal (at most 5 s). */
+static void orphan(int ready)
+{
+	signal(SIGUSR1, on_usr1);
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	PCHECK(prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0);
+	pid_t parent = getppid();
+	writeall(ready, "x", 1);
+	close(ready);
+	for (int i = 0; i < 50 && !got_usr1; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		nanosleep(&ts, NULL);
+		sigprocmask(SIG_BLOCK, &block, NULL);
+	}
+	out("prctl: the orphan got SIGUSR1 %d, its parent changed %d\n", (int)got_usr1, getppid() != parent);
+}
+
+static void prctl_run(void)
+{
+	char name[32];
+	memset(name, 0, sizeof name);
+	const char *r = res(pr(PR_GET_NAME, (unsigned long)name, 0));
+	out("prctl: GET_NAME -> %s \"%s\", /proc/self/comm \"%s\"\n", r, name, comm_file());
+	out("prctl: SET_NAME a long name -> %s\n", res(pr(PR_SET_NAME, (unsigned long)"worker-name-that-is-long", 0)));
+	memset(name, 0, sizeof name);
+	pr(PR_GET_NAME, (unsigned long)name, 0);
+	out("prctl: now \"%s\", /proc/self/comm \"%s\"\n", name, comm_file());
+	out("prctl: SET_NAME bad pointer -> %s\n", res(pr(PR_SET_NAME, 8, 0)));
+	out("prctl: GET_NAME bad pointer -> %s\n", res(pr(PR_GET_NAME, 8, 0)));
+
+	int sig = -1;
+	r = res(pr(PR_GET_PDEATHSIG, (unsigned long)&sig, 0));
+	out("prctl: GET_PDEATHSIG -> %s %d\n", r, sig);
+	out("prctl: SET_PDEATHSIG 65 -> %s\n", res(pr(PR_SET_PDEATHSIG, 65, 0)));
+	out("prctl: SET_PDEATHSIG SIGUSR2 -> %s\n", res(pr(PR_SET_PDEATHSIG, SIGUSR2, 0)));
+	pr(PR_GET_PDEATHSIG, (unsigned long)&sig, 0);
+	out("prctl: now %s\n", signame(sig));
+	pid_t c = pfork();
+	if (c == 0) {
+		int s2 = -1;
+		pr(PR_GET_PDEATHSIG, (unsigned long)&s2, 0);
+		out("prctl: the child's parent-death signal %d\n", s2);
+		_exit(0);
+	}
+	reap(c);
+	if (sys_root) {
+		PCHECK(setresuid(0, 1000, 0) == 0);
+		pr(PR_GET_PDEATHSIG, (unsigned long)&sig, 0);
+		out("prctl: after seteuid(1000) the parent-death signal %d\n", sig);
+		PCHECK(setresuid(0, 0, 0) == 0);
+	} else {
+		out("prctl: skipped: not root\n");
+	}
+	out("prctl: GET_PDEATHSIG bad pointer -> %s\n", res(pr(PR_GET_PDEATHSIG, 8, 0)));
+
+	/* The parent-death signal arrives when the parent exits: this
+	 * process is the subreaper that adopts the orphan and waits for it. */
+	PCHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+	int fds[2];
+	PCHECK(pipe(fds) == 0);
+	pid_t mid = pfork();
+	if (mid == 0) {
+		pid_t o = pfork();
+		if (o == 0) {
+			close(fds[0]);
+			orphan(fds[1]);
+			_exit(0);
+		}
+		close(fds[1]);
+		char ch;
+		PCHECK(read(fds[0], &ch, 1) == 1);
+		_exit(0);
+	}
+	close(fds[0]), close(fds[1]);
+	reap(mid);
+	int st;
+	pid_t w;
+	do
+		w = wait(&st);
+	while (w < 0 && errno == EINTR);
+	out("prctl: the orphan was adopted and ended %s\n", w > 0 ? wstat(st) : res(w));
+
+	out("prctl: GET_KEEPCAPS -> %s\n", res(pr(PR_GET_KEEPCAPS, 0, 0)));
+	out("prctl: GET_SECUREBITS -> %s\n", res(pr(PR_GET_SECUREBITS, 0, 0)));
+	out("prctl: SET_KEEPCAPS 2 -> %s\n", res(pr(PR_SET_KEEPCAPS, 2, 0)));
+	out("prctl: SET_KEEPCAPS 1 with arg3 -> %s\n", res(pr(PR_SET_KEEPCAPS, 1, 1)));
+	out("prctl: SET_KEEPCAPS 1 -> %s\n", res(pr(PR_SET_KEEPCAPS, 1, 0)));
+	out("prctl: GET_KEEPCAPS -> %s\n", res(pr(PR_GET_KEEPCAPS, 0, 0)));
+	out("prctl: GET_SECUREBITS -> %s\n", res(pr(PR_GET_SECUREBITS, 0, 0)));
+	out("prctl: CAPBSET_READ CAP_SETUID -> %s\n", res(pr(PR_CAPBSET_READ, CAP_SETUID, 0)));
+	out("prctl: CAPBSET_READ 41 -> %s\n", res(pr(PR_CAPBSET_READ, 41, 0)));
+
+	out("prctl: GET_NO_NEW_PRIVS -> %s\n", res(pr(PR_GET_NO_NEW_PRIVS, 0, 0)));
+	out("prctl: GET_NO_NEW_PRIVS with arg2 -> %s\n", res(pr(PR_GET_NO_NEW_PRIVS, 1, 0)));
+	out("prctl: SET_NO_NEW_PRIVS 2 -> %s\n", res(pr(PR_SET_NO_NEW_PRIVS, 2, 0)));
+
+	long slack = pr(PR_GET_TIMERSLACK, 0, 0);
+	out("prctl: SET_TIMERSLACK 1000 -> %s\n", res(pr(PR_SET_TIMERSLACK, 1000, 0)));
+	out("prctl: GET_TIMERSLACK -> %s\n", res(pr(PR_GET_TIMERSLACK, 0, 0)));
+	pr(PR_SET_TIMERSLACK, 0, 0);
+	out("prctl: SET_TIMERSLACK 0 gives the default again %d\n", pr(PR_GET_TIMERSLACK, 0, 0) == slack);
+
+	out("prctl: GET_THP_DISABLE -> %s\n", res(pr(PR_GET_THP_DISABLE, 0, 0)));
+	out("prctl: SET_THP_DISABLE 1 -> %s\n", res(pr(PR_SET_THP_DISABLE, 1, 0)));
+	out("prctl: GET_THP_DISABLE -> %s\n", res(pr(PR_GET_THP_DISABLE, 0, 0)));
+	out("prctl: unknown option 9999 -> %s\n", res(pr(9999, 0, 0)));
+}
+
+static void prctl_privs(void)
+{
+	out("prctl: SET_NO_NEW_PRIVS -> %s\n", res(pr(PR_SET_NO_NEW_PRIVS, 1, 0)));
+	out("prctl: GET_NO_NEW_PRIVS -> %s\n", res(pr(PR_GET_NO_NEW_PRIVS, 0, 0)));
+	pid_t c = pfork();
+	if (c == 0) {
+		out("prctl: the child's no_new_privs -> %s\n", res(pr(PR_GET_NO_NEW_PRIVS, 0, 0)));
+		_exit(0);
+	}
+	reap(c);
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY);
+	PCHECK(fd >= 0);
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *l = strstr(buf, "NoNewPrivs:");
+	out("prctl: /proc/self/status %.14s\n", l ? l : "no NoNewPrivs line");
+}
+
+/* keepcaps_user: as root with SECBIT_KEEP_CAPS, dropping every root uid
+ * keeps the permitted set and empties the effective one. */
+static void keepcaps_run(void)
+{
+	PCHECK(prctl(PR_SET_KEEPCAPS, 1) == 0);
+	PCHECK(setresuid(1000, 1000, 1000) == 0);
+	struct cap_data d[2];
+	struct cap_header h = {CAP_V3, 0};
+	PCHECK(syscall(SYS_capget, &h, d) == 0);
+	out("prctl: keepcaps then setresuid(1000): CAP_SETUID permitted %d effective %d\n",
+	    has(d[0].permitted, CAP_SETUID), has(d[0].effective, CAP_SETUID));
+	out("prctl: uid 1000 CAPBSET_DROP -> %s\n", res(pr(PR_CAPBSET_DROP, CAP_SETUID, 0)));
+}
+
+static void bset_run(void)
+{
+	out("prctl: root CAPBSET_DROP CAP_SYS_NICE -> %s\n", res(pr(PR_CAPBSET_DROP, CAP_SYS_NICE, 0)));
+	out("prctl: CAPBSET_READ CAP_SYS_NICE -> %s\n", res(pr(PR_CAPBSET_READ, CAP_SYS_NICE, 0)));
+	out("prctl: CAPBSET_DROP 41 -> %s\n", res(pr(PR_CAPBSET_DROP, 41, 0)));
+}
+
+static void prctl_case(void)
+{
+	in_child("prctl", prctl_run);
+	in_child("prctl", prctl_privs);
+	if (!sys_root) {
+		out("prctl: skipped: not root\n");
+		return;
+	}
+	in_child("prctl", keepcaps_run);
+	in_child("prctl", bset_run);
+}
+
 static const struct pcase cases[] = {
 	{"rlimit", rlimit_case},
 	{"nice", nice_case},
 	{"sched", sched_case},
 	{"sched_attr", sched_attr_case},
 	{"pers", pers_case},
+	{"prctl", prctl_case},
 	{"caps", caps_case},
 };
 
