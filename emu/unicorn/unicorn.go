@@ -30,6 +30,12 @@
 // returned by Start as a *PanicError. The callback path takes no lock and
 // allocates nothing.
 //
+// # Instructions
+//
+// wrap.c replaces a few of Unicorn's instruction helpers (PCMPESTRI and
+// PCMPESTRM, LDMXCSR, FXRSTOR, XRSTOR) with ones that check what the CPU
+// checks first.
+//
 // # Memory
 //
 // The binding only maps host memory (MemMapPtr); with SetTLBMode(true) and a
@@ -40,6 +46,8 @@ package unicorn
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../.deps/usr/include
 #cgo LDFLAGS: -L${SRCDIR}/../../.deps/usr/lib/x86_64-linux-gnu -l:libunicorn.a -lm -lpthread
+#cgo LDFLAGS: -Wl,--wrap=helper_pcmpestri_xmm_x86_64 -Wl,--wrap=helper_pcmpestrm_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_ldmxcsr_x86_64 -Wl,--wrap=helper_fxrstor_x86_64 -Wl,--wrap=helper_xrstor_x86_64
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write
