@@ -155,6 +155,8 @@ func (c *CPU) setup() error {
 	if err := c.uc.EnableInterrupts(); err != nil {
 		return err
 	}
+	// Instructions the emulated CPU refuses but Unicorn runs raise #UD.
+	c.uc.SetInsnCheck(true)
 	// Unicorn never clears its exception-in-flight state: after a fault
 	// the engine is reset to this context (UNICORN.md).
 	ctx, err := c.uc.ContextSave()

@@ -27,7 +27,7 @@ func (r *recorder) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 
 // newTask maps code at codeAt (r-x) and a stack page, and returns a CPU
 // ready to run it.
-func newTask(t *testing.T, code []byte) (*mm.MM, *CPU) {
+func newTask(t testing.TB, code []byte) (*mm.MM, *CPU) {
 	t.Helper()
 	ram, err := mm.NewRAM(32 << 20)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/mm"
 )
 
 func movImm(reg byte, v uint32) []byte { return append([]byte{0xb8 + reg}, le32(v)...) }
@@ -15,6 +16,144 @@ func movImm(reg byte, v uint32) []byte { return append([]byte{0xb8 + reg}, le32(
 const (
 	eax, ecx, edx, ebx, esi, edi = 0, 1, 2, 3, 6, 7
 )
+
+// runTo runs code and returns the exit and the registers there.
+func runTo(t *testing.T, code []byte) (*mm.MM, arch.Exit, arch.Regs) {
+	t.Helper()
+	as, cpu := newTask(t, code)
+	exit, err := cpu.Run(&recorder{})
+	require.NoError(t, err)
+	regs, err := cpu.Regs()
+	require.NoError(t, err)
+	return as, exit, regs
+}
+
+// The emulated CPU has no AVX: VEX- and EVEX-encoded instructions are #UD
+// (Unicorn runs the VEX forms of SSE instructions with the wrong
+// operands), wherever they are in a block: the instructions before them
+// run.
+func TestVEXIsIllegal(t *testing.T) {
+	vaddps := []byte{0xc5, 0xf8, 0x58, 0xc1} // vaddps xmm0, xmm0, xmm1
+	cases := []struct {
+		name string
+		pre  []byte
+		insn []byte
+	}{
+		{"vaddps xmm first in its block", nil, vaddps},
+		{"vaddps xmm after others", cat(movImm(eax, 1), movImm(ebx, 2)), vaddps},
+		{"vaddps ymm", movImm(eax, 1), []byte{0xc5, 0xfc, 0x58, 0xc1}},
+		{"EVEX vaddps zmm", movImm(eax, 1), []byte{0x62, 0xf1, 0x7c, 0x48, 0x58, 0xc1}},
+		{"XOP", movImm(eax, 1), []byte{0x8f, 0xe9, 0x78, 0xc2, 0xc1}}, // vprotb
+		{"VEX with a 66 prefix", movImm(eax, 1), []byte{0x66, 0xc4, 0xe2, 0xe0, 0xf2, 0xc1}},
+		{"andn with VEX.L set", movImm(eax, 1), []byte{0xc4, 0xe2, 0xe4, 0xf2, 0xc1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code := cat(c.pre, c.insn, exit64)
+			_, exit, regs := runTo(t, code)
+			require.Equal(t, arch.ExitIllegal, exit.Reason, "%+v", exit)
+			assert.Equal(t, uint64(codeAt+len(c.pre)), exit.RIP)
+			assert.Equal(t, exit.RIP, regs.RIP)
+			if len(c.pre) > 0 {
+				assert.Equal(t, uint64(1), regs.RAX, "the instructions before it ran")
+			}
+		})
+	}
+}
+
+// A function built with gcc -mavx -O2 from
+//
+//	void addv(float *out, const float *a, const float *b) {
+//		_mm_storeu_ps(out, _mm_add_ps(_mm_loadu_ps(a), _mm_loadu_ps(b)));
+//	}
+//
+// dies of SIGILL at its first instruction, as on a CPU without AVX,
+// instead of storing a wrong sum.
+func TestAVXFunctionGetsSIGILL(t *testing.T) {
+	addv := []byte{
+		0xc5, 0xf8, 0x10, 0x02, // vmovups xmm0, [rdx]
+		0xc5, 0xf8, 0x58, 0x06, // vaddps xmm0, xmm0, [rsi]
+		0xc5, 0xf8, 0x11, 0x07, // vmovups [rdi], xmm0
+		0xc3, // ret
+	}
+	call := cat(movImm(esi, data), movImm(edx, data+16), movImm(edi, data+32),
+		[]byte{0xe8, 7, 0, 0, 0}, exit64) // call addv (after exit64)
+	code := cat(call, addv)
+	as, exit, _ := runTo(t, code)
+	require.Equal(t, arch.ExitIllegal, exit.Reason, "%+v", exit)
+	assert.Equal(t, uint64(codeAt+len(call)), exit.RIP)
+	assert.Equal(t, make([]byte, 16), readData(t, as, 32, 16), "nothing stored")
+}
+
+// BMI1 and BMI2 are VEX-encoded and the emulated CPU has them: they run.
+func TestBMIRuns(t *testing.T) {
+	code := cat(
+		movImm(ebx, 0xf0f0), movImm(ecx, 0x0ff0),
+		[]byte{0xc4, 0xe2, 0xe0, 0xf2, 0xc1},       // andn rax, rbx, rcx: ~rbx & rcx
+		[]byte{0x48, 0x89, 0x04, 0x25}, le32(data), // mov [data], rax
+		movImm(ecx, 4),
+		[]byte{0xc4, 0xe2, 0xf1, 0xf7, 0xc3}, // shlx rax, rbx, rcx
+		[]byte{0x48, 0x89, 0x04, 0x25}, le32(data+8),
+		[]byte{0xc4, 0xe3, 0xfb, 0xf0, 0xc3, 0x08}, // rorx rax, rbx, 8
+		[]byte{0x48, 0x89, 0x04, 0x25}, le32(data+16),
+		[]byte{0xc4, 0xe2, 0xf8, 0xf3, 0xdb}, // blsi rax, rbx
+		[]byte{0x48, 0x89, 0x04, 0x25}, le32(data+24),
+		exit64)
+	as, exit, _ := runTo(t, code)
+	require.Equal(t, arch.ExitStop, exit.Reason, "%+v", exit)
+	got := readData(t, as, 0, 32)
+	le := binary.LittleEndian
+	assert.Equal(t, uint64(0x0f00), le.Uint64(got[0:]), "andn")
+	assert.Equal(t, uint64(0xf0f00), le.Uint64(got[8:]), "shlx")
+	assert.Equal(t, uint64(0xf0000000000000f0), le.Uint64(got[16:]), "rorx")
+	assert.Equal(t, uint64(0x10), le.Uint64(got[24:]), "blsi")
+}
+
+// LOCK is #UD but on read-modify-write instructions with a memory
+// destination.
+func TestLockPrefix(t *testing.T) {
+	mem := le32(data)
+	cases := []struct {
+		name  string
+		insn  []byte
+		legal bool
+	}{
+		{"lock mov [mem], eax", cat([]byte{0xf0, 0x89, 0x04, 0x25}, mem), false},
+		{"lock add eax, ebx", []byte{0xf0, 0x01, 0xd8}, false},
+		{"lock inc eax", []byte{0xf0, 0xff, 0xc0}, false},
+		{"lock bt [mem], eax", cat([]byte{0xf0, 0x0f, 0xa3, 0x04, 0x25}, mem), false},
+		{"lock cmp [mem], eax", cat([]byte{0xf0, 0x39, 0x04, 0x25}, mem), false},
+		{"lock nop", []byte{0xf0, 0x90}, false},
+		{"lock add [mem], eax", cat([]byte{0xf0, 0x01, 0x04, 0x25}, mem), true},
+		{"lock bts [mem], eax", cat([]byte{0xf0, 0x0f, 0xab, 0x04, 0x25}, mem), true},
+		{"lock xchg [mem], eax", cat([]byte{0xf0, 0x87, 0x04, 0x25}, mem), true},
+		{"lock cmpxchg16b [mem]", cat([]byte{0xf0, 0x48, 0x0f, 0xc7, 0x0c, 0x25}, mem), true},
+		{"lock neg dword [mem]", cat([]byte{0xf0, 0xf7, 0x1c, 0x25}, mem), true},
+		{"lock dec dword [mem]", cat([]byte{0xf0, 0xff, 0x0c, 0x25}, mem), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pre := movImm(ebx, 7)
+			_, exit, regs := runTo(t, cat(pre, c.insn, exit64))
+			if c.legal {
+				assert.Equal(t, arch.ExitStop, exit.Reason, "%+v", exit)
+				return
+			}
+			require.Equal(t, arch.ExitIllegal, exit.Reason, "%+v", exit)
+			assert.Equal(t, uint64(codeAt+len(pre)), exit.RIP)
+			assert.Equal(t, uint64(7), regs.RBX)
+		})
+	}
+}
+
+func TestVEXIsIllegalInI386Tasks(t *testing.T) {
+	code := cat(movImm(eax, 1), []byte{0xc5, 0xf8, 0x58, 0xc1}, []byte{0xb8, 1, 0, 0, 0, 0xcd, 0x80})
+	_, cpu := newTaskMode(t, arch.Mode32, code)
+	exit, err := cpu.Run(&recorder32{})
+	require.NoError(t, err)
+	require.Equal(t, arch.ExitIllegal, exit.Reason, "%+v", exit)
+	assert.Equal(t, uint64(codeAt+5), exit.RIP)
+}
 
 // pcmpestri xmm1, xmm2/mem, imm with lengths in EAX and EDX (RAX and RDX
 // with REX.W): the CPU takes the absolute value saturated to 16 bytes

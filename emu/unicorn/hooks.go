@@ -131,6 +131,24 @@ func (e *Engine) Interrupt() {
 // ClearInterrupt withdraws an Interrupt request (owner goroutine).
 func (e *Engine) ClearInterrupt() { C.cmuc_set_interrupt(e.ctx, 0) }
 
+// SetInsnCheck turns the instruction check on or off for code translated
+// from now on. With it, Unicorn's translator reads, in place of an
+// instruction the emulated CPU refuses with #UD but Unicorn would run
+// (VEX and EVEX encodings other than BMI1/BMI2, XOP, LOCK where it is
+// not allowed), the bytes of UD2: running it stops Start with
+// ErrInsnInvalid, RIP at the instruction, as UD2 does. The decoder
+// (decode.c) runs once per instruction translated, reading the code
+// through the page table given to SetPageTable; translated code runs at
+// full speed.
+func (e *Engine) SetInsnCheck(on bool) {
+	if e.ctx != nil {
+		e.ctx.insn_check = 0
+		if on {
+			e.ctx.insn_check = 1
+		}
+	}
+}
+
 // SetPageTable enables the C fast path of the TLB fill hook: before
 // calling the Go hook, the trampoline walks the x86-64 4-level page table
 // whose PML4 is at guest-physical root, in guest RAM mapped at host

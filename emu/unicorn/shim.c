@@ -146,6 +146,27 @@ static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_en
 	return true;
 }
 
+// cmuc_guest_ptr returns the host address of the byte at guest virtual
+// address va through the page table of the fast path, or NULL when it is
+// not mapped (or there is no page table yet). It changes nothing.
+const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va)
+{
+	uint64_t table = ctx->root, e = 0;
+	if (!table)
+		return NULL;
+	for (int shift = 39; shift >= 12; shift -= 9) {
+		if (table + 4096 > ctx->ram_size)
+			return NULL;
+		e = __atomic_load_n((uint64_t *)(ctx->ram + table + ((va >> shift) & 511) * 8), __ATOMIC_ACQUIRE);
+		if (!(e & PTE_P))
+			return NULL;
+		table = e & PTE_ADDR;
+	}
+	if (table + 4096 > ctx->ram_size)
+		return NULL;
+	return ctx->ram + table + (va & 4095);
+}
+
 static bool tramp_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type,
 			   uc_tlb_entry *result, void *ud)
 {
@@ -418,4 +439,14 @@ uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm)
 	if ((err = uc_reg_write_batch(uc, (int *)ids, p, 6)) != UC_ERR_OK)
 		return err;
 	return cmuc_xmm(uc, (uint8_t *)&fp->xmm[0][0], nxmm, 1);
+}
+
+// cmuc_emu_start is uc_emu_start with ctx as the engine running on this
+// thread while it runs (the translator's wrappers in wrap.c need it).
+uc_err cmuc_emu_start(uc_engine *uc, cmuc_ctx *ctx, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
+{
+	cmuc_set_running(ctx);
+	uc_err err = uc_emu_start(uc, begin, until, timeout, count);
+	cmuc_set_running(NULL);
+	return err;
 }

@@ -37,7 +37,9 @@ typedef struct cmuc_ctx {
 	// Set (atomically, from any thread) to stop the engine at the start
 	// of the next translation block, where its state is consistent.
 	int32_t interrupt;
-	int32_t pad;
+	// Nonzero: the translator sees UD2 for instructions the emulated CPU
+	// refuses (wrap.c).
+	int32_t insn_check;
 } cmuc_ctx;
 
 // Hook kinds for cmuc_hook_add.
@@ -71,6 +73,16 @@ typedef struct cmuc_fpregs {
 
 uc_err cmuc_fp_read(uc_engine *uc, cmuc_fpregs *fp, int nxmm);
 uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm);
+
+// decode.c: the instruction check's decoder.
+int cmuc_insn_decode(const uint8_t *code, int n, int is64, int *ud);
+int cmuc_scan_code(const uint8_t *code, int n, int is64);
+
+// wrap.c: the engine running on this thread, for the translator's
+// wrappers (cmuc_emu_start sets it).
+void cmuc_set_running(cmuc_ctx *ctx);
+uc_err cmuc_emu_start(uc_engine *uc, cmuc_ctx *ctx, uint64_t begin, uint64_t until, uint64_t timeout, size_t count);
+const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va);
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);

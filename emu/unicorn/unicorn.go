@@ -34,7 +34,9 @@
 //
 // wrap.c replaces a few of Unicorn's instruction helpers (PCMPESTRI and
 // PCMPESTRM, LDMXCSR, FXRSTOR, XRSTOR) with ones that check what the CPU
-// checks first.
+// checks first, and, with SetInsnCheck, shows Unicorn's translator an
+// undefined instruction where the emulated CPU would refuse one that
+// Unicorn runs.
 //
 // # Memory
 //
@@ -48,6 +50,8 @@ package unicorn
 #cgo LDFLAGS: -L${SRCDIR}/../../.deps/usr/lib/x86_64-linux-gnu -l:libunicorn.a -lm -lpthread
 #cgo LDFLAGS: -Wl,--wrap=helper_pcmpestri_xmm_x86_64 -Wl,--wrap=helper_pcmpestrm_xmm_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_ldmxcsr_x86_64 -Wl,--wrap=helper_fxrstor_x86_64 -Wl,--wrap=helper_xrstor_x86_64
+#cgo LDFLAGS: -Wl,--wrap=gen_intermediate_code_x86_64 -Wl,--wrap=cpu_ldub_code_x86_64
+#cgo LDFLAGS: -Wl,--wrap=cpu_lduw_code_x86_64 -Wl,--wrap=cpu_ldl_code_x86_64 -Wl,--wrap=cpu_ldq_code_x86_64
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write
@@ -400,7 +404,7 @@ func (e *Engine) Start(begin, until, timeout, count uint64) error {
 		return ErrHandle
 	}
 	e.panicked = nil
-	rc := C.uc_emu_start(e.uc, C.uint64_t(begin), C.uint64_t(until), C.uint64_t(timeout), C.size_t(count))
+	rc := C.cmuc_emu_start(e.uc, e.ctx, C.uint64_t(begin), C.uint64_t(until), C.uint64_t(timeout), C.size_t(count))
 	if p := e.panicked; p != nil {
 		e.panicked = nil
 		p.Err = errOf(rc)

@@ -1,16 +1,19 @@
-// Replacements for a few instruction helpers of Unicorn's x86 target,
-// linked over them with ld --wrap (see the LDFLAGS in unicorn.go), each
-// checking what the CPU checks and calling Unicorn's own (__real_...).
-// They are called by translated code exactly where Unicorn calls its
-// helpers, so an exception raised here is raised at the guest
-// instruction.
+// Replacements for a few functions of Unicorn's x86 target, linked over
+// them with ld --wrap (see the LDFLAGS in unicorn.go), each calling
+// Unicorn's own (__real_...) around its checks:
+//   - instruction helpers that do not check what the CPU checks. They are
+//     called by translated code exactly where Unicorn calls its helpers,
+//     so an exception raised here is raised at the guest instruction;
+//   - the translator's code reads, for the instruction check (below).
 //
 // They rely on Unicorn 2.1.1's x86 target (QEMU 5): the functions' names
-// and arguments, CPUX86State beginning with the 16 general registers. A
-// library without these symbols fails to link; one that changed them
-// fails emu's tests.
+// and arguments, CPUX86State beginning with the 16 general registers,
+// TranslationBlock with the guest PC. A library without these symbols
+// fails to link; one that changed them fails emu's tests.
 
 #include <stdint.h>
+
+#include "shim.h"
 
 #define EXCP0D_GPF 13
 
@@ -103,3 +106,135 @@ void __wrap_helper_xrstor_x86_64(void *env, uint64_t ptr, uint64_t rfbm)
 	__real_helper_xrstor_x86_64(env, ptr, rfbm);
 }
 
+// --- The instruction check: what the translator reads ---------------------
+//
+// Unicorn's translator reads an instruction's bytes one field at a time
+// through cpu_ld*_code, in order. When it starts on an instruction (the
+// block's first, or the byte after the last one), decode.c decodes it from
+// the page table; if the emulated CPU refuses it, the translator is given
+// 0F 0B (UD2) for its first two bytes, and translates an undefined
+// instruction there: #UD at run time, at the instruction, and nothing
+// more per run. Reads the decoder does not account for (a length it got
+// wrong) leave the rest of the block alone.
+
+static __thread cmuc_ctx *running; // the engine in uc_emu_start on this thread
+
+static __thread struct {
+	int active;          // translating a block with the check on, in step
+	uint64_t start, end; // the instruction being translated, as decoded
+	int have_bad;        // it is refused: its first two bytes read as UD2
+	uint64_t bad;
+} tr;
+
+void cmuc_set_running(cmuc_ctx *ctx)
+{
+	running = ctx;
+}
+
+void __real_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, long a4, long a5);
+
+// The arguments after tb are passed through as the caller put them
+// (QEMU 5 has one, max_insns).
+void __wrap_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, long a4, long a5)
+{
+	uint64_t pc = *(const uint64_t *)tb; // TranslationBlock begins with pc
+	tr.active = running && running->insn_check;
+	tr.start = tr.end = pc;
+	tr.have_bad = 0;
+	__real_gen_intermediate_code_x86_64(cpu, tb, a2, a3, a4, a5);
+	tr.active = 0;
+	tr.have_bad = 0;
+}
+
+// read_code copies up to n bytes of code at va into buf, as far as the
+// pages are mapped, and returns how many.
+static int read_code(cmuc_ctx *ctx, uint64_t va, uint8_t *buf, int n)
+{
+	int got = 0;
+	while (got < n) {
+		const uint8_t *p = cmuc_guest_ptr(ctx, va + got);
+		if (!p)
+			break;
+		int in_page = 4096 - (int)((va + got) & 4095);
+		int k = n - got < in_page ? n - got : in_page;
+		for (int i = 0; i < k; i++)
+			buf[got + i] = p[i];
+		got += k;
+	}
+	return got;
+}
+
+// on_fetch follows the translator reading n bytes at addr.
+static void on_fetch(uint64_t addr, int n)
+{
+	if (!tr.active)
+		return;
+	if (addr == tr.end) {
+		uint8_t buf[15];
+		int got = read_code(running, addr, buf, sizeof buf);
+		int ud = 0, len = got > 0 ? cmuc_insn_decode(buf, got, running->is64, &ud) : -1;
+		if (ud) {
+			tr.start = addr, tr.end = addr + 2;
+			tr.have_bad = 1, tr.bad = addr;
+		} else if (len > 0) {
+			tr.start = addr, tr.end = addr + (uint64_t)len;
+		} else {
+			tr.active = 0;
+		}
+		return;
+	}
+	if (addr < tr.start || addr + (uint64_t)n > tr.end)
+		tr.active = 0; // not where the decoder expects: out of step
+}
+
+// patch puts UD2's bytes where the refused instruction's first two are.
+static uint64_t patch(uint64_t addr, int n, uint64_t v)
+{
+	if (!tr.have_bad)
+		return v;
+	for (int i = 0; i < n; i++) {
+		uint64_t a = addr + (uint64_t)i, b;
+		if (a == tr.bad)
+			b = 0x0f;
+		else if (a == tr.bad + 1)
+			b = 0x0b;
+		else
+			continue;
+		v = (v & ~(0xffULL << (8 * i))) | b << (8 * i);
+	}
+	return v;
+}
+
+uint32_t __real_cpu_ldub_code_x86_64(void *env, uint64_t addr);
+uint32_t __real_cpu_lduw_code_x86_64(void *env, uint64_t addr);
+uint32_t __real_cpu_ldl_code_x86_64(void *env, uint64_t addr);
+uint64_t __real_cpu_ldq_code_x86_64(void *env, uint64_t addr);
+
+// Each reads first (which fills the TLB, or faults), then follows.
+uint32_t __wrap_cpu_ldub_code_x86_64(void *env, uint64_t addr)
+{
+	uint32_t v = __real_cpu_ldub_code_x86_64(env, addr);
+	on_fetch(addr, 1);
+	return (uint32_t)patch(addr, 1, v);
+}
+
+uint32_t __wrap_cpu_lduw_code_x86_64(void *env, uint64_t addr)
+{
+	uint32_t v = __real_cpu_lduw_code_x86_64(env, addr);
+	on_fetch(addr, 2);
+	return (uint32_t)patch(addr, 2, v);
+}
+
+uint32_t __wrap_cpu_ldl_code_x86_64(void *env, uint64_t addr)
+{
+	uint32_t v = __real_cpu_ldl_code_x86_64(env, addr);
+	on_fetch(addr, 4);
+	return (uint32_t)patch(addr, 4, v);
+}
+
+uint64_t __wrap_cpu_ldq_code_x86_64(void *env, uint64_t addr)
+{
+	uint64_t v = __real_cpu_ldq_code_x86_64(env, addr);
+	on_fetch(addr, 8);
+	return patch(addr, 8, v);
+}
