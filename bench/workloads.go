@@ -4,12 +4,12 @@ import "fmt"
 
 // A Workload is one guest program of bench/src run with fixed arguments.
 type Workload struct {
-	Name  string   // unique; the table's first column
-	Group string   // cpu, syscall, memory, cma, scale
-	Prog  string   // bench/bin/PROG, built from bench/src/PROG.c
+	Name  string // unique; the table's first column
+	Group string // cpu, syscall, memory, cma, scale
+	Prog  string // bench/bin/PROG, built from bench/src/PROG.c
 	// Path, if set, is a program of the host run instead of Prog (the
 	// start-up workloads): its wall time is the figure.
-	Path string
+	Path  string
 	Args  []string // after "-q" in quick mode; DirArg is the run directory
 	About string   // one line for -list
 	// N is the number of guest processes for the scale workloads (0 for

@@ -273,10 +273,13 @@ const hwcap = 0x078bfbfd
 // Linux's, the value is the same for i386 processes.
 const hwcap2 = 1 << 1
 
-// minSigStkSz is AT_MINSIGSTKSZ for the emulated CPU, whose FPU state is
-// saved with FXSAVE (the kernel does not enable XSAVE: CR4.OSXSAVE is
-// clear, as emu sets it).
-var minSigStkSz = sigframeSize(fxsaveSize, false)
+// minSigStkSz is AT_MINSIGSTKSZ for the emulated CPU, whose signal
+// frames hold XSAVE-format state (emu sets CR4.OSXSAVE; XCR0 is x87|SSE).
+var minSigStkSz = sigframeSize(xsaveSSESize, true)
+
+// xsaveSSESize is the XSAVE area of x87 and SSE state (legacy area and
+// header): what the emulated CPU, with CR4.OSXSAVE set, saves.
+const xsaveSSESize = 576
 
 // sigframeSize is Linux's get_sigframe_size() on x86-64 with IA32
 // emulation (init_sigframe_size): the largest frame header,

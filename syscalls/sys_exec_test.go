@@ -279,5 +279,6 @@ func TestSigframeSize(t *testing.T) {
 	// Measured: a 6.18 kernel with AVX-512 (a 2432-byte XSAVE area)
 	// reports 3376.
 	assert.Equal(t, uint64(3376), sigframeSize(2432, true))
-	assert.Equal(t, minSigStkSz, sigframeSize(fxsaveSize, false))
+	assert.Equal(t, minSigStkSz, sigframeSize(xsaveSSESize, true))
+	assert.Equal(t, uint64(arch.MinSigStkSz), minSigStkSz, "the signal frames' own figure")
 }

@@ -154,11 +154,11 @@ var i386Fallbacks = map[string]I386Fallback{
 		Why:  "qemu-user leaves the old range of a moved mremap mapped; Linux unmaps it (as the x86-64 build shows natively)",
 	}}},
 	"sig_fpstate": {From: FromQEMU, Edits: []LineEdit{{
-		From: "a=401d8e64563c8318 b=401d8e6487d2cfb0 handled=1",
-		To:   "a=41599fe2c3d72889 b=401d8e6487d2cfb0 handled=1",
-		Why: "qemu-user's i386 signal delivery changes the interrupted x87 computation: under qemu-i386 the loop " +
-			"gives a=41599fe2c3d72889 when no signal is sent (the kill() removed) and a=401d8e64563c8318 with " +
-			"signals; Linux saves and restores the x87 state around a handler, so the result is the signal-free one",
+		From: "a=0 b=0 a=0.000000 b=0 handled=1",
+		To:   "a=6717323.0600064388 b=7.3890553686535796 a=6717323.060006 b=7.38906 handled=1",
+		Why: "qemu-user's i386 signal delivery loses the interrupted x87 computation (it prints zeros); under " +
+			"qemu-i386 the loop gives these values when no signal is sent (the kill() removed), and Linux " +
+			"saves and restores the x87 state around a handler, so the result is the signal-free one",
 	}}},
 }
 

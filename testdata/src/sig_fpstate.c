@@ -1,3 +1,4 @@
+// variants: glibc musl i386
 /* sig_fpstate: signal handlers that use SSE registers run while the
  * interrupted loop keeps its values in them; the frame must save and
  * restore that state (the loop result is the same as without signals). */
