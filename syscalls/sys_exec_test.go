@@ -119,7 +119,7 @@ func TestLoadHostDynamic(t *testing.T) {
 	assert.NotEqual(t, aux[loader.AT_ENTRY], img.regs.RIP, "the process starts in the interpreter")
 	assert.Equal(t, uint64(hwcap), aux[loader.AT_HWCAP])
 	assert.Equal(t, uint64(hwcap2), aux[loader.AT_HWCAP2])
-	assert.Equal(t, uint64(1440), aux[loader.AT_MINSIGSTKSZ])
+	assert.Equal(t, uint64(1520), aux[loader.AT_MINSIGSTKSZ], "XSAVE-format frames of x87 and SSE")
 	assert.Equal(t, uint64(0), aux[loader.AT_SECURE])
 	assert.Equal(t, uint64(1000), aux[loader.AT_UID])
 	_, vdso := aux[loader.AT_SYSINFO_EHDR]
