@@ -378,6 +378,14 @@ func (r *Resolver) Mknod(start Path, name string, mode, umask uint32, dev uint64
 	if mode&ModeType == 0 {
 		mode |= ModeRegular
 	}
+	return r.makeNonDir(start, name, func(w DirWriter, last string, o Owner) error {
+		return w.Mknod(last, mode&ModeType|mode&ModePerm&^umask, 0, o)
+	})
+}
+
+// makeNonDir makes the entry name that is not a directory (mknod,
+// symlink): "." or ".." is EEXIST, a trailing slash ENOENT.
+func (r *Resolver) makeNonDir(start Path, name string, make func(w DirWriter, last string, o Owner) error) error {
 	dir, last, slash, err := r.ResolveParent(start, name)
 	if err != nil {
 		return err
@@ -389,9 +397,7 @@ func (r *Resolver) Mknod(start Path, name string, mode, umask uint32, dev uint64
 	if slash {
 		return linux.ENOENT
 	}
-	return r.makeEntry(dir, last, func(w DirWriter, o Owner) error {
-		return w.Mknod(last, mode&ModeType|mode&ModePerm&^umask, 0, o)
-	})
+	return r.makeEntry(dir, last, func(w DirWriter, o Owner) error { return make(w, last, o) })
 }
 
 // Symlink makes name a symlink to target.
@@ -402,18 +408,7 @@ func (r *Resolver) Symlink(target string, start Path, name string) error {
 	if len(target) >= PathMax {
 		return linux.ENAMETOOLONG
 	}
-	dir, last, slash, err := r.ResolveParent(start, name)
-	if err != nil {
-		return err
-	}
-	defer dir.DecRef()
-	if isDot(last) {
-		return linux.EEXIST
-	}
-	if slash {
-		return linux.ENOENT
-	}
-	return r.makeEntry(dir, last, func(w DirWriter, o Owner) error {
+	return r.makeNonDir(start, name, func(w DirWriter, last string, o Owner) error {
 		return w.Symlink(last, target, o)
 	})
 }
