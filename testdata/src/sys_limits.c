@@ -230,9 +230,10 @@ static void nice_user(void)
 	out("nice: uid 1000 lowers to -3 -> %s\n", res(setpriority(PRIO_PROCESS, 0, -3)));
 	out("nice: uid 1000 sets root's process -> %s\n", res(setpriority(PRIO_PROCESS, root_parent, 0)));
 	out("nice: uid 1000 reads root's process -> raw %ld\n", getprio_raw(PRIO_PROCESS, root_parent) > 0 ? 1L : -1L);
-	out("nice: PRIO_USER 0 (own uid) -> raw %ld\n", getprio_raw(PRIO_USER, 0));
-	r1 = res(setpriority(PRIO_USER, 1000, 2));
-	out("nice: PRIO_USER 1000 set 2 -> %s, raw %ld\n", r1, getprio_raw(PRIO_USER, 1000));
+	/* PRIO_USER spans every process of the user on the machine (other
+	 * tests' too): only that this process counts is deterministic. */
+	out("nice: PRIO_USER 0 (own uid) counts this process: %d\n",
+	    getprio_raw(PRIO_USER, 0) >= getprio_raw(PRIO_PROCESS, 0));
 }
 
 static void nice_case(void)
