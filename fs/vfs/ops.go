@@ -63,7 +63,7 @@ func (r *Resolver) Open(start Path, name string, flags, mode, umask uint32) (Pat
 }
 
 func (r *Resolver) open(start Path, name string, flags, mode, umask uint32, depth int) (Path, Handle, error) {
-	if flags&oPath != 0 {
+	if flags&(oPath|oCreat) != oCreat { // O_PATH ignores O_CREAT
 		rf := 0
 		if flags&oNoFollow != 0 {
 			rf |= NoFollow
@@ -72,19 +72,8 @@ func (r *Resolver) open(start Path, name string, flags, mode, umask uint32, dept
 			rf |= MustDir
 		}
 		p, err := r.Resolve(start, name, rf)
-		return p, nil, err
-	}
-	if flags&oCreat == 0 {
-		rf := 0
-		if flags&oNoFollow != 0 {
-			rf |= NoFollow
-		}
-		if flags&oDir != 0 {
-			rf |= MustDir
-		}
-		p, err := r.Resolve(start, name, rf)
-		if err != nil {
-			return Path{}, nil, err
+		if err != nil || flags&oPath != 0 {
+			return p, nil, err
 		}
 		h, err := r.openPath(p, flags)
 		if err != nil {
