@@ -356,21 +356,11 @@ func (t *Task) foregroundGroup(h int, req uint32, arg mm.Addr) (uintptr, error) 
 // Sendfile implements sendfile(2) between host files; with a pipe on
 // either side it is EINVAL, and callers fall back to read and write.
 func Sendfile(t *Task, a Args) (uintptr, error) {
-	out, err := t.proc.fds.Get(a.Int(0))
+	ho, hi, release, err := t.hostPair(a.Int(0), a.Int(1), linux.EINVAL)
 	if err != nil {
 		return 0, err
 	}
-	defer out.DecRef()
-	in, err := t.proc.fds.Get(a.Int(1))
-	if err != nil {
-		return 0, err
-	}
-	defer in.DecRef()
-	ho, ok1 := hostFD(out)
-	hi, ok2 := hostFD(in)
-	if !ok1 || !ok2 {
-		return 0, linux.EINVAL
-	}
+	defer release()
 	var off int64
 	offp := uintptr(0)
 	if a.Pointer(2) != 0 {

@@ -134,21 +134,11 @@ func CopyFileRange(t *Task, a Args) (uintptr, error) {
 	if a.Uint(5) != 0 {
 		return 0, linux.EINVAL
 	}
-	in, err := t.proc.fds.Get(a.Int(0))
+	hi, ho, release, err := t.hostPair(a.Int(0), a.Int(2), linux.EXDEV)
 	if err != nil {
 		return 0, err
 	}
-	defer in.DecRef()
-	out, err := t.proc.fds.Get(a.Int(2))
-	if err != nil {
-		return 0, err
-	}
-	defer out.DecRef()
-	hi, ok1 := hostFD(in)
-	ho, ok2 := hostFD(out)
-	if !ok1 || !ok2 {
-		return 0, linux.EXDEV
-	}
+	defer release()
 	var offIn, offOut int64
 	pin, pout := (*int64)(nil), (*int64)(nil)
 	if a.Pointer(1) != 0 {

@@ -246,6 +246,29 @@ func (t *Task) hostFile(fd int32, notHost error) (int, func(), error) {
 	return h, f.DecRef, nil
 }
 
+// hostPair returns the host descriptors behind two guest fds (sendfile,
+// copy_file_range) and the function that releases them: EBADF for a
+// missing fd, notHost when either is not a host file.
+func (t *Task) hostPair(fd1, fd2 int32, notHost error) (h1, h2 int, release func(), err error) {
+	f1, err := t.proc.fds.Get(fd1)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	f2, err := t.proc.fds.Get(fd2)
+	if err != nil {
+		f1.DecRef()
+		return 0, 0, nil, err
+	}
+	release = func() { f1.DecRef(); f2.DecRef() }
+	h1, ok1 := hostFD(f1)
+	h2, ok2 := hostFD(f2)
+	if !ok1 || !ok2 {
+		release()
+		return 0, 0, nil, notHost
+	}
+	return h1, h2, release, nil
+}
+
 // vfsFile returns the VFS file behind fd (EBADF, or notVFS for a pipe),
 // with a reference the caller drops.
 func (t *Task) vfsFile(fd int32, notVFS error) (*openFile, error) {
