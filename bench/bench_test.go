@@ -127,3 +127,52 @@ func TestCompare(t *testing.T) {
 	assert.Regexp(t, `cma_readv_GBps size=64MiB +cmaemu +16.0 +8.00 +0.50 +WORSE`, buf.String())
 	assert.Contains(t, buf.String(), "1 figures changed")
 }
+
+func TestRatios(t *testing.T) {
+	hash := func(w, env string, s float64) Run {
+		metric := "thr_hash_s threads=1"
+		if w == "thr_hash_2" {
+			metric = "thr_hash_s threads=2"
+		}
+		return Run{Workload: w, Env: env, Status: StatusOK, WallS: s + 0.1,
+			Metrics: map[string]float64{metric: s}, Order: []string{metric}}
+	}
+	runs := []Run{
+		hash("thr_hash_1", EnvNative, 1.0), hash("thr_hash_2", EnvNative, 0.5),
+		hash("thr_hash_1", EnvQemu, 4.0),
+		{Workload: "thr_hash_2", Env: EnvQemu, Status: StatusError, Detail: "killed by segmentation fault"},
+		hash("thr_hash_1", EnvCmaemu, 3.0), hash("thr_hash_2", EnvCmaemu, 2.5),
+	}
+	sel := []Workload{}
+	for _, w := range Workloads {
+		if strings.HasPrefix(w.Name, "thr_hash_") {
+			sel = append(sel, w)
+		}
+	}
+	results := Summarize(sel, runs)
+	ratios := ComputeRatios(results)
+	require.Len(t, ratios, 1, "mm_churn was not selected: its ratios are left out")
+	r := ratios[0]
+	assert.Equal(t, ratioSpeedup, r.Name)
+	assert.InDelta(t, 2.0, r.Values[EnvNative], 1e-9)
+	assert.InDelta(t, 1.2, r.Values[EnvCmaemu], 1e-9)
+	assert.Equal(t, "thr_hash_2: error", r.Why[EnvQemu])
+
+	var buf bytes.Buffer
+	PrintRatios(&buf, ratios)
+	assert.Regexp(t, `thr_hash speed-up 2/1 +2.00× +thr_hash_2: error +1.20× +0.60 +`, buf.String())
+
+	g := speedupGoal(results)
+	require.NotNil(t, g.Met)
+	assert.False(t, *g.Met)
+	assert.Equal(t, "cmaemu 1.20× (native 2.00×) (goal ≥ 1.8×)", g.Detail)
+
+	runs[5] = Run{Workload: "thr_hash_2", Env: EnvCmaemu, Status: StatusTimeout, Detail: "killed after 10m0s"}
+	g = speedupGoal(Summarize(sel, runs))
+	require.NotNil(t, g.Met)
+	assert.False(t, *g.Met)
+	assert.Contains(t, g.Detail, "thr_hash_2 under cmaemu: timeout")
+
+	g = speedupGoal(Summarize(sel[:0], nil))
+	assert.Nil(t, g.Met)
+}

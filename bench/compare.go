@@ -97,6 +97,40 @@ func Compare(w io.Writer, oldPath, newPath string, threshold float64, envs []str
 			}
 		}
 	}
+	// The derived figures, recomputed from each file's medians (so that
+	// files written before they existed compare too); higher is better.
+	oldRatios := map[string]RatioResult{}
+	for _, r := range ComputeRatios(oldR.Workloads) {
+		oldRatios[r.Name] = r
+	}
+	for _, nr := range ComputeRatios(newR.Workloads) {
+		or, ok := oldRatios[nr.Name]
+		if !ok || !(only.MatchString(nr.Num.Workload) || only.MatchString(nr.Den.Workload)) {
+			continue
+		}
+		first := true
+		for _, env := range envs {
+			nv, nok := nr.Values[env]
+			ov, ook := or.Values[env]
+			if !nok && !ook {
+				continue
+			}
+			r, verdict := "", ""
+			if nok && ook && ov != 0 {
+				q := nv / ov
+				r = fmt.Sprintf("%.2f", q)
+				if math.Abs(q-1)*100 > threshold {
+					verdict = map[bool]string{true: "better", false: "WORSE"}[q > 1]
+					changed++
+				}
+			}
+			name := ""
+			if first {
+				name, first = nr.Name, false
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, "(derived)", envTitle[env], ratioCell(or, env), ratioCell(nr, env), r, verdict)
+		}
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d figures changed by more than %g%%.\n\nGoals:\n", changed, threshold)
 	oldG := map[string]Goal{}

@@ -44,6 +44,7 @@ type Results struct {
 	Host      map[string]string `json:"host"`
 	Settings  Settings          `json:"settings"`
 	Workloads []*WorkloadResult `json:"workloads"`
+	Ratios    []RatioResult     `json:"ratios,omitempty"`
 	Goals     []Goal            `json:"goals"`
 	Runs      []Run             `json:"runs"`
 }
@@ -179,6 +180,7 @@ func mainErr() int {
 	res.DurationS = time.Since(start).Seconds()
 	res.Host["loadavg_end"] = loadAvg()
 	res.Workloads = Summarize(sel, res.Runs)
+	res.Ratios = ComputeRatios(res.Workloads)
 	res.Goals = CheckGoals(res.Workloads)
 
 	fmt.Println()
@@ -188,6 +190,10 @@ func mainErr() int {
 		*reps, *slow, map[bool]string{true: "; quick sizes", false: ""}[*quick], res.DurationS, res.Host["loadavg_start"], res.Host["loadavg_end"])
 	PrintTable(os.Stdout, res.Workloads)
 	fmt.Println()
+	if len(res.Ratios) > 0 {
+		PrintRatios(os.Stdout, res.Ratios)
+		fmt.Println()
+	}
 	PrintGoals(os.Stdout, res.Goals)
 
 	if *out != "-" {

@@ -144,7 +144,8 @@ func why(results []*WorkloadResult, workload, env string) string {
 	return fmt.Sprintf("%s under %s printed no such figure", workload, envTitle[env])
 }
 
-// CheckGoals evaluates the performance goals of DESIGN.md.
+// CheckGoals evaluates the performance goals of DESIGN.md and the
+// harness's own 2-thread speed-up goal.
 func CheckGoals(results []*WorkloadResult) []Goal {
 	var goals []Goal
 	med := func(workload, metric, env string) (float64, bool) { return Median(results, workload, metric, env) }
@@ -247,6 +248,9 @@ func CheckGoals(results []*WorkloadResult) []Goal {
 		g.set(last <= goalRSSPerMiB, "%s (goal ≤ %.0f MiB, judged on the largest N)", strings.Join(parts, "; "), goalRSSPerMiB)
 	}
 	goals = append(goals, g)
+
+	// 8: threads of one process on two cores.
+	goals = append(goals, speedupGoal(results))
 	return goals
 }
 
@@ -291,7 +295,7 @@ func timeGoal(results []*WorkloadResult, name, group string, limit float64) Goal
 
 // PrintGoals writes one line per goal.
 func PrintGoals(w io.Writer, goals []Goal) {
-	fmt.Fprintln(w, "Performance goals (DESIGN.md), from the medians above:")
+	fmt.Fprintln(w, "Performance goals (DESIGN.md, and the 2-thread speed-up), from the medians above:")
 	for _, g := range goals {
 		mark := "n/a    "
 		if g.Met != nil && *g.Met {

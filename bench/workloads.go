@@ -5,7 +5,7 @@ import "fmt"
 // A Workload is one guest program of bench/src run with fixed arguments.
 type Workload struct {
 	Name  string // unique; the table's first column
-	Group string // cpu, syscall, memory, cma, scale
+	Group string // cpu, syscall, memory, thread, startup, cma, scale
 	Prog  string // bench/bin/PROG, built from bench/src/PROG.c
 	// Path, if set, is a program of the host run instead of Prog (the
 	// start-up workloads): its wall time is the figure.
@@ -33,6 +33,9 @@ const (
 // envTitle is a runner's column title.
 var envTitle = map[string]string{EnvNative: "native", EnvQemu: "qemu-user", EnvCmaemu: "cmaemu"}
 
+// ChurnN are the thread counts of the mm_churn workloads.
+var ChurnN = []int{1, 2, 8}
+
 // ScaleN are the process counts of the scale workloads; the first is the
 // base of the memory-per-process figure.
 var ScaleN = []int{16, 64, 256}
@@ -43,6 +46,7 @@ var Workloads = func() []Workload {
 		{Name: "cpu_hash", Group: "cpu", Prog: "cpu_hash", About: "CRC-32 and SHA-256 over 64 MiB"},
 		{Name: "cpu_chase", Group: "cpu", Prog: "cpu_chase", About: "pointer chasing, random cycle over 256 MiB"},
 		{Name: "cpu_interp", Group: "cpu", Prog: "cpu_interp", About: "bytecode interpreter, 160M instructions"},
+		{Name: "cpu_atomic", Group: "cpu", Prog: "cpu_atomic", About: "10M iterations of arithmetic with xadd and cmpxchg, unlocked and lock-prefixed"},
 		{Name: "sys_getppid", Group: "syscall", Prog: "sys_getppid", About: "1M getppid"},
 		{Name: "sys_pipe", Group: "syscall", Prog: "sys_pipe", About: "1M one-byte writes to a pipe read by a child"},
 		{Name: "sys_open", Group: "syscall", Prog: "sys_open", Args: []string{DirArg}, About: "100k open/close"},
@@ -50,13 +54,31 @@ var Workloads = func() []Workload {
 		{Name: "mem_mmap", Group: "memory", Prog: "mem_mmap", About: "100k mmap/touch/munmap of 64 KiB"},
 		{Name: "mem_fork", Group: "memory", Prog: "mem_fork", About: "2000 fork+exit+wait"},
 		{Name: "mem_forkbig", Group: "memory", Prog: "mem_forkbig", About: "fork with 512 MiB touched (COW set-up), COW breaks"},
+	}
+	for _, n := range ChurnN {
+		who := "1 thread"
+		if n > 1 {
+			who = fmt.Sprintf("split over %d threads", n)
+		}
+		w = append(w, Workload{Name: fmt.Sprintf("mm_churn_%d", n), Group: "memory", Prog: "mm_churn",
+			Args: []string{fmt.Sprint(n)}, About: "16000 × (mmap, write, mprotect, munmap a page), " + who})
+	}
+	w = append(w, []Workload{
+		{Name: "thr_hash_1", Group: "thread", Prog: "thr_hash", Args: []string{"1"},
+			About: "SHA-256, 16 buffers of 256 KiB × 16 passes (64 MiB), 1 thread"},
+		{Name: "thr_hash_2", Group: "thread", Prog: "thr_hash", Args: []string{"2"},
+			About: "SHA-256, 16 buffers of 256 KiB × 16 passes (64 MiB), split over 2 threads"},
+		{Name: "thr_mutex", Group: "thread", Prog: "mutex", Args: []string{"thread"},
+			About: "contended pthread mutex and mutex+condvar ping-pong, 2 threads"},
+		{Name: "proc_mutex", Group: "thread", Prog: "mutex", Args: []string{"process"},
+			About: "the same with a PTHREAD_PROCESS_SHARED mutex in a MAP_SHARED page, 2 processes"},
 		{Name: "start_true", Group: "startup", Path: "/bin/true",
 			About: "start-up and exit of the distribution's dynamically linked /bin/true (wall_s)"},
 		{Name: "start_busybox", Group: "startup", Path: "/bin/busybox", Args: []string{"true"},
 			About: "start-up and exit of the static busybox true (wall_s)"},
 		{Name: "cma_bw", Group: "cma", Prog: "cma_bw", About: "process_vm_readv/writev throughput 4 KiB..64 MiB, 64-byte latency"},
 		{Name: "cma_copy", Group: "cma", Prog: "cma_copy", About: "memcpy ceiling and shared-memory double copy, 4 KiB..64 MiB"},
-	}
+	}...)
 	for _, n := range ScaleN {
 		w = append(w, Workload{Name: fmt.Sprintf("cma_scale_%d", n), Group: "scale", Prog: "cma_scale",
 			Args: []string{fmt.Sprint(n)}, N: n,
@@ -82,7 +104,35 @@ const (
 	goalSyscall   = 1.0
 	goalScaleN    = 256
 	goalRSSPerMiB = 4.0
+	goalSpeedup   = 1.8 // thr_hash, 2 threads over 1
+	ratioSpeedup  = "thr_hash speed-up 2/1"
 )
+
+// A Figure is one metric of one workload.
+type Figure struct {
+	Workload string `json:"workload"`
+	Metric   string `json:"metric"`
+}
+
+// A Ratio is a figure derived from two workloads run under the same
+// runner: the median of Num divided by the median of Den. Ratios are
+// speed-ups (Num a time of the base case, Den the same time of the case
+// compared), so higher is better.
+type Ratio struct {
+	Name     string
+	About    string
+	Num, Den Figure
+}
+
+// Ratios are the derived figures, printed below the table.
+var Ratios = []Ratio{
+	{Name: ratioSpeedup, About: "1-thread time / 2-thread time of the same hashing work (2 free cores: ideally 2)",
+		Num: Figure{"thr_hash_1", "thr_hash_s threads=1"}, Den: Figure{"thr_hash_2", "thr_hash_s threads=2"}},
+	{Name: "mm_churn speed-up 2/1", About: "time per round with 1 thread / with 2 threads",
+		Num: Figure{"mm_churn_1", "churn_ns threads=1"}, Den: Figure{"mm_churn_2", "churn_ns threads=2"}},
+	{Name: "mm_churn speed-up 8/1", About: "time per round with 1 thread / with 8 threads",
+		Num: Figure{"mm_churn_1", "churn_ns threads=1"}, Den: Figure{"mm_churn_8", "churn_ns threads=8"}},
+}
 
 // groupWorkloads returns the names of the workloads of a group.
 func groupWorkloads(group string) []string {
