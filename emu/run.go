@@ -76,6 +76,9 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 			return arch.Exit{Reason: arch.ExitKicked, RIP: rip}, nil
 		case err == nil:
 			continue // stopped to apply a shootdown
+		case errors.Is(err, unicorn.ErrAtomicGP):
+			c.faulted = true
+			return arch.Exit{Reason: arch.ExitInterrupt, Vector: arch.VectorGP, RIP: rip}, nil
 		case errors.Is(err, unicorn.ErrInsnInvalid):
 			c.faulted = true
 			return arch.Exit{Reason: arch.ExitIllegal, RIP: rip}, nil

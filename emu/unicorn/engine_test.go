@@ -39,17 +39,29 @@ type fill struct {
 
 func newVM(t testing.TB, mode Mode) *vm {
 	t.Helper()
+	return newVMOn(t, mode, newMem(t))
+}
+
+// newMem returns a host buffer of memSize bytes, unmapped at the end of
+// the test.
+func newMem(t testing.TB) []byte {
+	t.Helper()
+	mem, err := syscall.Mmap(-1, 0, memSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, syscall.Munmap(mem)) })
+	return mem
+}
+
+// newVMOn is newVM on the given buffer: engines made on one buffer share
+// their guest memory, as threads of a process do.
+func newVMOn(t testing.TB, mode Mode, mem []byte) *vm {
+	t.Helper()
 	e, err := Open(ArchX86, mode)
 	require.NoError(t, err)
 	require.NoError(t, e.SetTCGBufferSize(32<<20))
 	require.NoError(t, e.SetCPUModel(CPUModelHaswell))
 	require.NoError(t, e.SetTLBMode(true))
-	mem, err := syscall.Mmap(-1, 0, memSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		assert.NoError(t, e.Close())
-		assert.NoError(t, syscall.Munmap(mem))
-	})
+	t.Cleanup(func() { assert.NoError(t, e.Close()) })
 	require.NoError(t, e.MemMapPtr(0, memSize, ProtAll, unsafe.Pointer(&mem[0])))
 	v := &vm{e: e, mem: mem}
 	require.NoError(t, e.HookTLBFill(func(va uint64, mt MemType) (uint64, Prot, bool) {

@@ -40,6 +40,10 @@ typedef struct cmuc_ctx {
 	// Nonzero: the translator sees UD2 for instructions the emulated CPU
 	// refuses (wrap.c).
 	int32_t insn_check;
+	// Set by atomic.c when a locked instruction asked for an exclusive
+	// step Unicorn cannot give: the run stops with #GP (owner thread).
+	int32_t atomic_gp;
+	uc_engine *uc;
 } cmuc_ctx;
 
 // Hook kinds for cmuc_hook_add.
@@ -81,8 +85,12 @@ int cmuc_scan_code(const uint8_t *code, int n, int is64);
 // wrap.c: the engine running on this thread, for the translator's
 // wrappers (cmuc_emu_start sets it).
 void cmuc_set_running(cmuc_ctx *ctx);
+cmuc_ctx *cmuc_running(void);
 uc_err cmuc_emu_start(uc_engine *uc, cmuc_ctx *ctx, uint64_t begin, uint64_t until, uint64_t timeout, size_t count);
 const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va);
+
+// atomic.c
+int cmuc_fix_memory_mapping(uc_engine *uc);
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);

@@ -52,6 +52,19 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_ldmxcsr_x86_64 -Wl,--wrap=helper_fxrstor_x86_64 -Wl,--wrap=helper_xrstor_x86_64
 #cgo LDFLAGS: -Wl,--wrap=gen_intermediate_code_x86_64 -Wl,--wrap=cpu_ldub_code_x86_64
 #cgo LDFLAGS: -Wl,--wrap=cpu_lduw_code_x86_64 -Wl,--wrap=cpu_ldl_code_x86_64 -Wl,--wrap=cpu_ldq_code_x86_64
+// atomic.c
+#cgo LDFLAGS: -Wl,--wrap=tcg_func_start_x86_64 -Wl,--wrap=helper_cmpxchg8b_unlocked_x86_64 -Wl,--wrap=helper_cmpxchg16b_unlocked_x86_64
+#cgo LDFLAGS: -Wl,--wrap=cpu_loop_exit_atomic_x86_64 -Wl,--wrap=helper_atomic_xchgb_x86_64 -Wl,--wrap=helper_atomic_xchgw_le_x86_64 -Wl,--wrap=helper_atomic_xchgl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_xchgq_le_x86_64 -Wl,--wrap=helper_atomic_fetch_addw_le_x86_64 -Wl,--wrap=helper_atomic_fetch_addl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_fetch_addq_le_x86_64 -Wl,--wrap=helper_atomic_fetch_andw_le_x86_64 -Wl,--wrap=helper_atomic_fetch_andl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_fetch_andq_le_x86_64 -Wl,--wrap=helper_atomic_fetch_orw_le_x86_64 -Wl,--wrap=helper_atomic_fetch_orl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_fetch_orq_le_x86_64 -Wl,--wrap=helper_atomic_fetch_xorw_le_x86_64 -Wl,--wrap=helper_atomic_fetch_xorl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_fetch_xorq_le_x86_64 -Wl,--wrap=helper_atomic_add_fetchw_le_x86_64 -Wl,--wrap=helper_atomic_add_fetchl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_add_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_and_fetchw_le_x86_64 -Wl,--wrap=helper_atomic_and_fetchl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_and_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_or_fetchw_le_x86_64 -Wl,--wrap=helper_atomic_or_fetchl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_or_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_xor_fetchw_le_x86_64 -Wl,--wrap=helper_atomic_xor_fetchl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_xor_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgw_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgl_le_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_atomic_cmpxchgq_le_x86_64
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write
@@ -75,6 +88,7 @@ package unicorn
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"runtime/cgo"
 	"sync"
@@ -165,6 +179,7 @@ func Open(arch Arch, mode Mode) (*Engine, error) {
 	e := &Engine{uc: uc, ctx: ctx, arch: arch, mode: mode}
 	e.handle = cgo.NewHandle(e)
 	ctx.handle = C.uintptr_t(e.handle)
+	ctx.uc = uc
 	if mode == Mode64 {
 		ctx.is64 = 1
 	}
@@ -267,7 +282,13 @@ func (e *Engine) MemMapPtr(addr, size uint64, perms Prot, ptr unsafe.Pointer) er
 	if e.uc == nil {
 		return ErrHandle
 	}
-	return errOf(C.uc_mem_map_ptr(e.uc, C.uint64_t(addr), C.size_t(size), C.uint32_t(perms), ptr))
+	if err := errOf(C.uc_mem_map_ptr(e.uc, C.uint64_t(addr), C.size_t(size), C.uint32_t(perms), ptr)); err != nil {
+		return err
+	}
+	if C.cmuc_fix_memory_mapping(e.uc) != 0 {
+		return fmt.Errorf("unicorn: the library is not the Unicorn 2.1.1 build atomic.c expects")
+	}
+	return nil
 }
 
 // MemUnmap removes the physical range [addr, addr+size).
@@ -410,8 +431,17 @@ func (e *Engine) Start(begin, until, timeout, count uint64) error {
 		p.Err = errOf(rc)
 		return p
 	}
+	if e.ctx.atomic_gp != 0 {
+		e.ctx.atomic_gp = 0
+		return ErrAtomicGP
+	}
 	return errOf(rc)
 }
+
+// ErrAtomicGP is returned by Start when a locked instruction needed an
+// exclusive step, which Unicorn does not implement (atomic.c): RIP is at
+// the instruction, and the CPU would raise #GP for it.
+var ErrAtomicGP = errors.New("unicorn: locked instruction cannot be done atomically")
 
 // Stop asks a running Start to return (after the current hook, if any).
 // Safe from any goroutine, also after Close (then it returns ErrHandle). A

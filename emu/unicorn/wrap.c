@@ -131,6 +131,11 @@ void cmuc_set_running(cmuc_ctx *ctx)
 	running = ctx;
 }
 
+cmuc_ctx *cmuc_running(void)
+{
+	return running;
+}
+
 void __real_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, long a4, long a5);
 
 // The arguments after tb are passed through as the caller put them
