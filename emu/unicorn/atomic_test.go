@@ -13,10 +13,10 @@ import (
 // (EDI), to run on several engines at once. The loop count is in R8D
 // (x86-64) or ESI (i386).
 var (
-	atomicLockInc    = []byte{0xf0, 0xff, 0x07}                                 // lock inc dword [rdi]
-	atomicLockIncW   = []byte{0x66, 0xf0, 0xff, 0x07}                           // lock inc word [rdi]
-	atomicLockAddQ   = []byte{0xf0, 0x48, 0x83, 0x07, 0x01}                     // lock add qword [rdi], 1
-	atomicLockXadd   = []byte{0xb8, 1, 0, 0, 0, 0xf0, 0x0f, 0xc1, 0x07}         // mov eax, 1; lock xadd [rdi], eax
+	atomicLockInc    = []byte{0xf0, 0xff, 0x07}                               // lock inc dword [rdi]
+	atomicLockIncW   = []byte{0x66, 0xf0, 0xff, 0x07}                         // lock inc word [rdi]
+	atomicLockAddQ   = []byte{0xf0, 0x48, 0x83, 0x07, 0x01}                   // lock add qword [rdi], 1
+	atomicLockXadd   = []byte{0xb8, 1, 0, 0, 0, 0xf0, 0x0f, 0xc1, 0x07}       // mov eax, 1; lock xadd [rdi], eax
 	atomicLockSubNeg = []byte{0xb8, 0xff, 0xff, 0xff, 0xff, 0xf0, 0x29, 0x07} // mov eax, -1; lock sub [rdi], eax
 	// retry: mov eax, [rdi]; lea edx, [rax+1]; lock cmpxchg [rdi], edx; jnz retry
 	atomicCmpxchg = []byte{0x8b, 0x07, 0x8d, 0x50, 0x01, 0xf0, 0x0f, 0xb1, 0x17, 0x75, 0xf5}
