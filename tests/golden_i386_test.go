@@ -141,6 +141,19 @@ var i386Fallbacks = map[string]I386Fallback{
 		Why:  "the program's name is its file's",
 	}}},
 
+	// Lock-prefixed instructions between forked processes on a
+	// MAP_SHARED page: qemu-user translates them without host atomics
+	// while a process has a single thread, so under qemu-i386 the
+	// processes lose updates (lock cmpxchg8b shows it within a few runs).
+	// The values do not depend on the ABI (32-bit counters, the same
+	// lines), so the oracle is the x86-64 build, which Linux runs with
+	// the same atomicity as an i386 task.
+	"thr_atomic-procs": {From: FromAMD64},
+	// A PTHREAD_PROCESS_SHARED mutex and condition variable between
+	// single-threaded processes: their lock cmpxchg is not atomic under
+	// qemu-user (as above); the lines are the x86-64 build's.
+	"thr_sync-pshared": {From: FromAMD64},
+
 	// Guests without CMA: qemu-i386's result, except where qemu-user
 	// differs from Linux. Each such line is the x86-64 native result,
 	// which Linux gives i386 tasks too.
