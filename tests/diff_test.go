@@ -219,15 +219,16 @@ var guests = []Guest{
 	// Guest code running in parallel (thr_*.c, mm_unmap_race.c).
 	// thr_atomic: lock-prefixed read-modify-writes (inc, xadd, cmpxchg,
 	// xchg, cmpxchg8b, add/sub/and/or/xor, bts/btr/btc, byte and word
-	// sizes) by four threads, and by four forked processes on a
-	// MAP_SHARED page; the final values are exact. cmpxchg16b does not
-	// exist in 32-bit mode, so its cases are x86-64 only.
+	// sizes, operands not naturally aligned inside one cache line) by
+	// four threads, and by four forked processes on a MAP_SHARED page;
+	// the final values are exact. cmpxchg16b does not exist in 32-bit
+	// mode, so its cases are x86-64 only.
 	{Name: "thr_atomic-threads", Prog: "thr_atomic", Want: Exited(0), Threads: true,
 		Args: []string{"inc_threads", "xadd_threads", "cmpxchg_threads", "spinlock_threads",
-			"cmpxchg8b_threads", "alu_threads", "bits_threads", "narrow_threads"}},
+			"cmpxchg8b_threads", "alu_threads", "bits_threads", "narrow_threads", "unaligned_threads"}},
 	{Name: "thr_atomic-procs", Prog: "thr_atomic", Want: Exited(0),
 		Args: []string{"inc_procs", "xadd_procs", "cmpxchg_procs", "spinlock_procs",
-			"cmpxchg8b_procs", "alu_procs", "bits_procs", "narrow_procs"}},
+			"cmpxchg8b_procs", "alu_procs", "bits_procs", "narrow_procs", "unaligned_procs"}},
 	{Name: "thr_atomic-cmpxchg16b", Prog: "thr_atomic", Variants: []string{Glibc, Musl}, Want: Exited(0), Threads: true,
 		Args: []string{"cmpxchg16b_threads", "cmpxchg16b_procs"}},
 	// thr_sync: pthread mutexes, condition variables, barriers, spin

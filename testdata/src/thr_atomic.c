@@ -22,6 +22,13 @@
  *               worker owns in the next dword, checked through CF
  *   narrow      lock incb on a shared byte next to bytes three workers
  *               increment with plain stores, lock addw on a 16-bit word
+ *   unaligned   lock xaddl, lock cmpxchg8b and lock incw on operands that
+ *               are not naturally aligned but lie inside one cache line
+ *               (x86 makes them atomic too; no split lock)
+ *
+ * Every operand but the unaligned case's is naturally aligned in both ABIs
+ * (the i386 ABI aligns a uint64_t member to 4 only: it is aligned
+ * explicitly).
  *
  * The workers start together (they wait for a flag the parent sets once all
  * exist). One line a case; exit status 0. */
@@ -46,10 +53,11 @@ struct area {
 	volatile uint32_t word;		/* alu: add/sub; narrow: bytes */
 	volatile uint32_t bits[2];	/* alu: owned bits; bits: lock + owned */
 	volatile uint16_t half;		/* narrow: lock addw */
-	volatile uint64_t wide;		/* cmpxchg8b */
+	volatile uint64_t wide __attribute__((aligned(8))); /* cmpxchg8b */
 	volatile uint32_t bad[NW];	/* per worker: failed checks */
 	volatile uint32_t done[NW];	/* per worker: operations completed */
 	volatile uint64_t dwide[2] __attribute__((aligned(16))); /* cmpxchg16b */
+	unsigned char line[64] __attribute__((aligned(64))); /* unaligned */
 	unsigned char tickets[TOTAL];	/* xadd: how often each was handed out */
 };
 
@@ -320,6 +328,25 @@ static void op_narrow(struct area *a, int id)
 	a->done[id] = ITERS;
 }
 
+/* The unaligned case's operands, inside one 64-byte line. */
+enum { UA_XADD = 2, UA_8B = 12, UA_W = 21 };
+
+static void op_unaligned(struct area *a, int id)
+{
+	volatile uint32_t *x = (volatile uint32_t *)(a->line + UA_XADD);
+	volatile uint64_t *w = (volatile uint64_t *)(a->line + UA_8B);
+	volatile uint16_t *h = (volatile uint16_t *)(a->line + UA_W);
+	for (int i = 0; i < ITERS; i++) {
+		uint32_t t = 1;
+		__asm__ volatile("lock xaddl %0, %1" : "+r"(t), "+m"(*x) : : "memory", "cc");
+		uint64_t old = *w, seen;
+		while ((seen = cas64(w, old, old + 0x100000001ull)) != old)
+			old = seen;
+		__asm__ volatile("lock incw %0" : "+m"(*h) : : "memory", "cc");
+	}
+	a->done[id] = ITERS;
+}
+
 /* ---- running the workers ---- */
 
 typedef void (*op_fn)(struct area *, int);
@@ -473,6 +500,21 @@ static void narrow(int procs)
 	munmap(a, AREA_SIZE);
 }
 
+static void unaligned(int procs)
+{
+	struct area *a = area_new();
+	int ok = run(op_unaligned, a, procs);
+	uint32_t x;
+	uint64_t w;
+	uint16_t h;
+	memcpy(&x, a->line + UA_XADD, sizeof x);
+	memcpy(&w, a->line + UA_8B, sizeof w);
+	memcpy(&h, a->line + UA_W, sizeof h);
+	out("unaligned_%s: workers=%d/%d iters=%d xadd=%u cmpxchg8b_low=%u cmpxchg8b_high=%u incw=%u\n",
+	    mode(procs), ok, NW, ITERS, x, (uint32_t)w, (uint32_t)(w >> 32), h);
+	munmap(a, AREA_SIZE);
+}
+
 #define MODES(name)                                                           \
 	static void name##_threads(void) { name(0); }                         \
 	static void name##_procs(void) { name(1); }
@@ -484,6 +526,7 @@ MODES(cmpxchg8b)
 MODES(alu)
 MODES(bits)
 MODES(narrow)
+MODES(unaligned)
 #ifdef __x86_64__
 MODES(cmpxchg16b)
 #endif
@@ -495,7 +538,7 @@ static const struct pcase cases[] = {
 #ifdef __x86_64__
 	CASES(cmpxchg16b),
 #endif
-	CASES(alu), CASES(bits), CASES(narrow),
+	CASES(alu), CASES(bits), CASES(narrow), CASES(unaligned),
 };
 
 int main(int argc, char **argv)
