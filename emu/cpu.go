@@ -7,9 +7,11 @@ package emu
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/emu/unicorn"
@@ -40,10 +42,11 @@ const (
 // space. It implements arch.CPU.
 //
 // Run, Regs and SetRegs belong to the goroutine that runs the task (which
-// holds its OS thread locked while Run is active). FlushTLB and
-// InvalidateCode may be called from anywhere: from another thread they
-// are queued and the engine is stopped to apply them before it runs guest
-// code again.
+// holds its OS thread locked while Run is active). FlushTLB, WaitTLB and
+// InvalidateCode may be called from anywhere: a flush is done by the
+// engine at its next block start or before it runs guest code again
+// (unicorn.Engine.RequestFlush); dropped code is queued and the engine
+// is stopped to apply it before it runs guest code again.
 type CPU struct {
 	uc    *unicorn.Engine
 	mode  arch.Mode
@@ -68,10 +71,9 @@ type CPU struct {
 
 	kicked       atomic.Bool  // Kick was called: Run returns ExitKicked
 	owner        atomic.Int32 // OS thread id running Run, 0 when not running
-	pending      atomic.Bool  // pendingCode or pendingFlush is set
-	mu           sync.Mutex   // protects pendingCode, pendingFlush
-	pendingCode  []mm.AddrRange
-	pendingFlush bool
+	pending     atomic.Bool // pendingCode is set
+	mu          sync.Mutex  // protects pendingCode
+	pendingCode []mm.AddrRange
 }
 
 var _ arch.CPU = (*CPU)(nil)
@@ -368,16 +370,22 @@ func (c *CPU) SetFSBase(base uint64) error {
 }
 
 // FlushTLB implements mm.TLB.
-func (c *CPU) FlushTLB() {
-	if c.onOwnerThread() {
-		c.uc.FlushTLB()
-		return
+func (c *CPU) FlushTLB() uint64 { return c.uc.RequestFlush() }
+
+// WaitTLB implements mm.TLB: it spins briefly, then yields, then sleeps
+// in growing steps. An engine running guest code reaches its next block
+// start within microseconds, unless its host thread is not scheduled.
+func (c *CPU) WaitTLB(ticket uint64) {
+	for i := 0; !c.uc.Flushed(ticket); i++ {
+		switch {
+		case i < 64:
+			// spin
+		case i < 256:
+			runtime.Gosched()
+		default:
+			time.Sleep(time.Duration(min(i-255, 100)) * 10 * time.Microsecond)
+		}
 	}
-	c.mu.Lock()
-	c.pendingFlush = true
-	c.mu.Unlock()
-	c.pending.Store(true)
-	c.uc.Interrupt()
 }
 
 // Kick implements arch.CPU. The engine stops at the start of its next
@@ -411,8 +419,8 @@ func (c *CPU) applyPending() error {
 		return nil
 	}
 	c.mu.Lock()
-	code, flush := c.pendingCode, c.pendingFlush
-	c.pendingCode, c.pendingFlush = nil, false
+	code := c.pendingCode
+	c.pendingCode = nil
 	c.mu.Unlock()
 	for _, r := range code {
 		for p := r.Start.RoundDown(); p < r.End; p += mm.PageSize {
@@ -421,7 +429,7 @@ func (c *CPU) applyPending() error {
 			}
 		}
 	}
-	if flush || len(code) > 0 {
+	if len(code) > 0 {
 		return c.uc.FlushTLB()
 	}
 	return nil

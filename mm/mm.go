@@ -16,10 +16,17 @@ import (
 )
 
 // TLB is a CPU's cache of translations of one address space. The MM calls
-// it after a translation lost permission or changed frame; the engine must
-// not use the old translation again before it next runs guest code.
+// it after a translation lost permission or changed frame, and frees the
+// old frames only after WaitTLB returned for every TLB of the address
+// space (like Linux's TLB gather).
 type TLB interface {
-	FlushTLB()
+	// FlushTLB asks the CPU to drop every translation before it uses
+	// one again and returns a ticket for WaitTLB. It does not block.
+	FlushTLB() uint64
+	// WaitTLB returns once the flush with the ticket is done: the CPU
+	// has flushed, or it runs no guest code (and flushes before it
+	// does).
+	WaitTLB(ticket uint64)
 	// InvalidateCode drops translated code of the pages in r: their frames
 	// are about to hold something else.
 	InvalidateCode(r AddrRange)
@@ -104,15 +111,23 @@ func (m *MM) RemoveTLB(t TLB) {
 }
 
 // shootdown flushes every registered TLB and, if code is non-empty, drops
-// translated code for it.
+// translated code for it. It returns when no CPU of the address space can
+// use a translation made before the call: the caller may then free the
+// frames it unmapped. The flushes are asked for all at once and waited for
+// after, so the CPUs flush in parallel.
 func (m *MM) shootdown(code AddrRange) {
 	m.tlbMu.Lock()
 	defer m.tlbMu.Unlock()
+	var buf [8]uint64
+	tickets := buf[:0]
 	for _, t := range m.tlbs {
 		if code.Start < code.End {
 			t.InvalidateCode(code)
 		}
-		t.FlushTLB()
+		tickets = append(tickets, t.FlushTLB())
+	}
+	for i, t := range m.tlbs {
+		t.WaitTLB(tickets[i])
 	}
 }
 

@@ -726,3 +726,51 @@ func TestTLBWriteUpgrade(t *testing.T) {
 	assert.Equal(t, uint64(0x11223344), v.reg(t, RAX))
 	assert.Equal(t, []byte{0x88, 0x77, 0x66, 0x55}, v.mem[0x8004:0x8008])
 }
+
+// TestRequestFlush checks the shootdown handshake: an engine running guest
+// code acknowledges a flush request at its next block start, without
+// stopping, and really drops its TLB (the page is filled again); an
+// engine that runs no guest code counts as flushed at once.
+func TestRequestFlush(t *testing.T) {
+	v := newVM(t, Mode64)
+	require.NoError(t, v.e.EnableInterrupts())
+	const data = vbase + 0x8000
+	var fills atomic.Int32
+	require.NoError(t, v.e.HookTLBFill(func(va uint64, mt MemType) (uint64, Prot, bool) {
+		if va == data {
+			fills.Add(1)
+		}
+		if va >= vbase && va < vbase+memSize {
+			return (va &^ 0xfff) - vbase, ProtAll, true
+		}
+		return 0, 0, false
+	}))
+	assert.True(t, v.e.Flushed(v.e.RequestFlush()), "an engine not running needs no wait")
+
+	// loop: mov eax, [rdi]; jmp loop
+	code := v.load(vbase+0x1000, []byte{0x8b, 0x07, 0xeb, 0xfc})
+	require.NoError(t, v.e.RegWrite(RDI, data))
+	done := make(chan error, 1)
+	go func() { done <- v.e.Start(code, 0, 0, 0) }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			require.True(t, time.Now().Before(deadline), what)
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
+	waitFor("first fill", func() bool { return fills.Load() >= 1 })
+	for round := int32(1); round <= 3; round++ {
+		ticket := v.e.RequestFlush()
+		waitFor("acknowledged", func() bool { return v.e.Flushed(ticket) })
+		waitFor("filled again", func() bool { return fills.Load() > round })
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the engine stopped: %v", err)
+	default:
+	}
+	v.e.Interrupt()
+	require.NoError(t, <-done)
+}

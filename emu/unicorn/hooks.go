@@ -128,6 +128,22 @@ func (e *Engine) Interrupt() {
 	C.cmuc_set_interrupt(e.ctx, 1)
 }
 
+// RequestFlush asks the engine to drop every TLB entry before it uses a
+// translation again, and returns a ticket for Flushed. Any goroutine. An
+// engine running guest code flushes at its next translation-block start
+// (with EnableInterrupts), one in a hook or stopped flushes before it runs
+// guest code again (shim.c, "Guest mode").
+func (e *Engine) RequestFlush() uint64 {
+	return uint64(C.cmuc_request_flush(e.ctx))
+}
+
+// Flushed reports whether the request with the ticket is done: the engine
+// has flushed since, or runs no guest code now (and flushes before it
+// does). Any goroutine.
+func (e *Engine) Flushed(ticket uint64) bool {
+	return C.cmuc_flushed(e.ctx, C.uint64_t(ticket)) != 0
+}
+
 // ClearInterrupt withdraws an Interrupt request (owner goroutine).
 func (e *Engine) ClearInterrupt() { C.cmuc_set_interrupt(e.ctx, 0) }
 

@@ -10,6 +10,58 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
+// --- Guest mode -------------------------------------------------------------
+//
+// A TLB shootdown (mm's) must not return before every engine that may use
+// the old translation has dropped it. An engine is in guest mode from the
+// moment it may run guest code with the translations in its TLB until it
+// stops or calls into Go; every Go callback leaves guest mode first and
+// re-enters it after. The requester increments flush_req, then reads
+// in_guest; the engine sets in_guest, then reads flush_req (both
+// sequentially consistent), so one of them sees the other: either the
+// requester waits for an engine in guest mode to flush (at its next block
+// start, where tramp_block looks) and acknowledge, or the engine flushes
+// on entering guest mode, before it runs guest code again.
+
+// flush_now flushes the TLB if a request newer than the last flush
+// exists. Owner thread.
+static void flush_now(uc_engine *uc, cmuc_ctx *ctx)
+{
+	uint64_t r = __atomic_load_n(&ctx->flush_req, __ATOMIC_SEQ_CST);
+	if (r != ctx->flush_ack) {
+		uc_ctl_flush_tlb(uc);
+		__atomic_store_n(&ctx->flush_ack, r, __ATOMIC_RELEASE);
+	}
+}
+
+static void leave_guest(cmuc_ctx *ctx)
+{
+	__atomic_store_n(&ctx->in_guest, 0, __ATOMIC_SEQ_CST);
+}
+
+static void enter_guest(uc_engine *uc, cmuc_ctx *ctx)
+{
+	__atomic_store_n(&ctx->in_guest, 1, __ATOMIC_SEQ_CST);
+	flush_now(uc, ctx);
+}
+
+// cmuc_request_flush asks the engine to flush its TLB before it uses a
+// translation again and returns the request's ticket. Any thread.
+uint64_t cmuc_request_flush(cmuc_ctx *ctx)
+{
+	return __atomic_add_fetch(&ctx->flush_req, 1, __ATOMIC_SEQ_CST);
+}
+
+// cmuc_flushed reports whether the request with the ticket is done: the
+// engine flushed since, or it is not in guest mode (it flushes on
+// entering it). Any thread.
+int cmuc_flushed(cmuc_ctx *ctx, uint64_t ticket)
+{
+	if (!__atomic_load_n(&ctx->in_guest, __ATOMIC_SEQ_CST))
+		return 1;
+	return __atomic_load_n(&ctx->flush_ack, __ATOMIC_ACQUIRE) >= ticket;
+}
+
 // 64-bit syscall: nr, args (Linux order rdi rsi rdx r10 r8 r9), rip, rflags.
 static int sys64_regs[9] = {
 	UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
@@ -46,7 +98,9 @@ static void tramp_syscall(uc_engine *uc, void *ud)
 	cmuc_sysregs r = {0};
 	read_sysregs(uc, sys64_regs, &r);
 
+	leave_guest(ctx);
 	cmucGoSyscall(ctx->handle, &r);
+	enter_guest(uc, ctx);
 
 	// Unicorn adds 2 (the length of `syscall`) to RIP after this hook
 	// returns, so a redirect must be written as target-2.
@@ -72,7 +126,9 @@ static void tramp_int80(uc_engine *uc, cmuc_ctx *ctx)
 	cmuc_sysregs r = {0};
 	read_sysregs(uc, ctx->is64 ? int80_64_regs : int80_32_regs, &r);
 
+	leave_guest(ctx);
 	cmucGoInt80(ctx->handle, &r);
+	enter_guest(uc, ctx);
 
 	// EIP already points after `int 0x80`: no adjustment.
 	uint64_t ret = r.ret;
@@ -105,7 +161,9 @@ static void tramp_intr(uc_engine *uc, uint32_t intno, void *ud)
 		tramp_int80(uc, ctx);
 		return;
 	}
+	leave_guest(ctx);
 	cmucGoIntr(ctx->handle, intno);
+	enter_guest(uc, ctx);
 }
 
 // x86-64 page-table entry bits used by the fast path.
@@ -171,40 +229,68 @@ static bool tramp_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type,
 			   uc_tlb_entry *result, void *ud)
 {
 	cmuc_ctx *ctx = ud;
-	if (ctx->root && walk_fast(ctx, vaddr, type, result))
-		return true;
-	return cmucGoTLBFill(ctx->handle, vaddr, (int)type, result) != 0;
+	for (;;) {
+		if (ctx->root && walk_fast(ctx, vaddr, type, result))
+			return true;
+		leave_guest(ctx);
+		uint64_t before = __atomic_load_n(&ctx->flush_req, __ATOMIC_SEQ_CST);
+		bool ok = cmucGoTLBFill(ctx->handle, vaddr, (int)type, result) != 0;
+		enter_guest(uc, ctx);
+		// A shootdown while Go translated may have removed what it
+		// found (the requester did not wait for an engine outside
+		// guest mode): translate again.
+		if (__atomic_load_n(&ctx->flush_req, __ATOMIC_SEQ_CST) == before)
+			return ok;
+	}
 }
 
 static bool tramp_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr,
 			      int size, int64_t value, void *ud)
 {
-	return cmucGoMemInvalid(((cmuc_ctx *)ud)->handle, (int)type, addr, size, value) != 0;
+	cmuc_ctx *ctx = ud;
+	leave_guest(ctx);
+	bool retry = cmucGoMemInvalid(ctx->handle, (int)type, addr, size, value) != 0;
+	enter_guest(uc, ctx);
+	return retry;
 }
 
 static bool tramp_insn_invalid(uc_engine *uc, void *ud)
 {
-	return cmucGoInsnInvalid(((cmuc_ctx *)ud)->handle) != 0;
+	cmuc_ctx *ctx = ud;
+	leave_guest(ctx);
+	bool handled = cmucGoInsnInvalid(ctx->handle) != 0;
+	enter_guest(uc, ctx);
+	return handled;
 }
 
 static uint32_t tramp_in(uc_engine *uc, uint32_t port, int size, void *ud)
 {
-	cmucGoPortIO(((cmuc_ctx *)ud)->handle, port, 0);
+	cmuc_ctx *ctx = ud;
+	leave_guest(ctx);
+	cmucGoPortIO(ctx->handle, port, 0);
+	enter_guest(uc, ctx);
 	return 0;
 }
 
 static void tramp_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *ud)
 {
-	cmucGoPortIO(((cmuc_ctx *)ud)->handle, port, 1);
+	cmuc_ctx *ctx = ud;
+	leave_guest(ctx);
+	cmucGoPortIO(ctx->handle, port, 1);
+	enter_guest(uc, ctx);
 }
 
 // tramp_block runs at the start of every translation block, after Unicorn
-// has synchronised the guest PC: stopping here leaves a consistent state
-// (a stop from another thread while chained blocks run does not: Unicorn
-// then skips the PC synchronisation).
+// has synchronised the guest PC and before the block's first instruction:
+// stopping here leaves a consistent state (a stop from another thread
+// while chained blocks run does not: Unicorn then skips the PC
+// synchronisation). A requested TLB flush is done here, without stopping:
+// the block's loads and stores look their translations up afresh.
 static void tramp_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
 {
 	cmuc_ctx *ctx = ud;
+	if (__atomic_load_n(&ctx->flush_req, __ATOMIC_RELAXED) != ctx->flush_ack)
+		flush_now(uc, ctx);
 	if (__atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE))
 		uc_emu_stop(uc);
 }
@@ -446,7 +532,9 @@ uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm)
 uc_err cmuc_emu_start(uc_engine *uc, cmuc_ctx *ctx, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
 {
 	cmuc_set_running(ctx);
+	enter_guest(uc, ctx);
 	uc_err err = uc_emu_start(uc, begin, until, timeout, count);
+	leave_guest(ctx);
 	cmuc_set_running(NULL);
 	return err;
 }

@@ -37,6 +37,14 @@ typedef struct cmuc_ctx {
 	// Set (atomically, from any thread) to stop the engine at the start
 	// of the next translation block, where its state is consistent.
 	int32_t interrupt;
+	// TLB shootdown (see shim.c, "Guest mode"): in_guest is 1 while
+	// the engine may run guest code with the translations it holds
+	// (written by the owner thread only); flush_req counts flush
+	// requests (any thread); flush_ack is the count the engine's last
+	// flush covered (owner thread).
+	int32_t in_guest;
+	uint64_t flush_req;
+	uint64_t flush_ack;
 	// Nonzero: the translator sees UD2 for instructions the emulated CPU
 	// refuses (wrap.c).
 	int32_t insn_check;
@@ -94,6 +102,8 @@ int cmuc_fix_memory_mapping(uc_engine *uc);
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);
+uint64_t cmuc_request_flush(cmuc_ctx *ctx);
+int cmuc_flushed(cmuc_ctx *ctx, uint64_t ticket);
 uc_err cmuc_xmm(uc_engine *uc, uint8_t *buf, int n, int write);
 
 uc_err cmuc_set_tcg_buffer_size(uc_engine *uc, uint32_t size);
