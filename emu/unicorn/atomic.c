@@ -12,7 +12,8 @@
 //     does the operation with the host's own atomic instruction on the
 //     guest frame. Everything else is translated as before.
 //   - CMPXCHG8B and CMPXCHG16B choose their helper from the block's cflags,
-//     so the unlocked helpers are redirected to the atomic ones.
+//     so the unlocked helpers are redirected to the atomic ones (and an
+//     unaligned CMPXCHG8B, which x86 allows, is done here).
 //   - The XCHG helpers of this build load and store without a host atomic
 //     (its atomic exchange compiled to two moves): every XCHG with memory
 //     is done here instead, with the host's XCHG.
@@ -31,8 +32,10 @@
 //     given a fallback (cmuc_fix_memory_mapping).
 //
 // They rely on Unicorn 2.1.1's x86 target (QEMU 5): the helpers' names and
-// arguments, and tb_cflags at byte 100 of TCGContext (emu's tests fail
-// if the atomics are not).
+// arguments, tb_cflags at byte 100 of TCGContext, the start of
+// CPUX86State (struct x86_env) and memory_mapping at byte 0x110 of
+// uc_struct (checked when an engine is set up). emu/unicorn's atomic
+// tests fail if the atomics are not atomic.
 
 #include <pthread.h>
 #include <stdint.h>
@@ -69,6 +72,8 @@ void __real_cpu_loop_exit_atomic_x86_64(void *cpu, uintptr_t pc) __attribute__((
 __asm__(".text\n"
 	".globl __wrap_helper_cmpxchg8b_unlocked_x86_64\n"
 	"__wrap_helper_cmpxchg8b_unlocked_x86_64:\n"
+	"\ttest $7, %esi\n"
+	"\tjnz cmuc_cmpxchg8b_unaligned\n"
 	"\tjmp helper_cmpxchg8b_x86_64\n"
 	".globl __wrap_helper_cmpxchg16b_unlocked_x86_64\n"
 	"__wrap_helper_cmpxchg16b_unlocked_x86_64:\n"
@@ -294,6 +299,59 @@ int cmuc_fix_memory_mapping(uc_engine *uc)
 		return -1;
 	*slot = (void *)memory_mapping;
 	return 0;
+}
+
+// The start of QEMU's CPUX86State, as far as CMPXCHG8B needs it.
+struct x86_env {
+	uint64_t regs[16]; // RAX RCX RDX RBX ...
+	uint64_t eip, eflags, cc_dst, cc_src, cc_src2;
+	uint32_t cc_op;
+	int32_t df;
+	uint32_t hflags, hflags2;
+};
+
+enum { R_EAX = 0, R_ECX = 1, R_EDX = 2, R_EBX = 3 };
+
+#define CC_Z 0x40
+#define HF_CPL_MASK 3
+#define HF_SMAP_MASK (1u << 23)
+#define AC_MASK 0x40000
+enum { MMU_KSMAP_IDX = 0, MMU_USER_IDX = 1, MMU_KNOSMAP_IDX = 2 };
+
+uint32_t cpu_cc_compute_all_x86_64(void *env, int op);
+
+// mmu_index is QEMU's cpu_mmu_index(env, false) for x86.
+static int mmu_index(const struct x86_env *e)
+{
+	if ((e->hflags & HF_CPL_MASK) == 3)
+		return MMU_USER_IDX;
+	if (!(e->hflags & HF_SMAP_MASK) || (e->eflags & AC_MASK))
+		return MMU_KNOSMAP_IDX;
+	return MMU_KSMAP_IDX;
+}
+
+// cmuc_cmpxchg8b_unaligned is CMPXCHG8B on an operand not aligned to 8
+// (QEMU's atomic helper would stop the world), reached by a jump from
+// __wrap_helper_cmpxchg8b_unlocked: EDX:EAX compared with the operand,
+// ECX:EBX stored if equal, else the operand loaded into EDX:EAX; ZF tells.
+void cmuc_cmpxchg8b_unaligned(void *env, uint64_t a0);
+void cmuc_cmpxchg8b_unaligned(void *env, uint64_t a0)
+{
+	uintptr_t ra = GETPC();
+	struct x86_env *e = env;
+	uint32_t eflags = cpu_cc_compute_all_x86_64(env, (int)e->cc_op);
+	uint64_t cmpv = (uint32_t)e->regs[R_EAX] | (uint64_t)(uint32_t)e->regs[R_EDX] << 32;
+	uint64_t newv = (uint32_t)e->regs[R_EBX] | (uint64_t)(uint32_t)e->regs[R_ECX] << 32;
+	uint32_t oi = (uint32_t)mmu_index(e); // rmw reads only the MMU index
+	uint64_t old = rmw(env, a0, 8, OP_CMPXCHG, newv, cmpv, oi, ra);
+	if (old == cmpv) {
+		eflags |= CC_Z;
+	} else {
+		e->regs[R_EAX] = (uint32_t)old;
+		e->regs[R_EDX] = (uint32_t)(old >> 32);
+		eflags &= ~CC_Z;
+	}
+	e->cc_src = eflags;
 }
 
 // A request to stop the world that the wrappers above do not cover: the

@@ -82,10 +82,13 @@ func TestAtomicAcrossEngines(t *testing.T) {
 		{"lock cmpxchg", Mode64, atomicCmpxchg, 0x100, 4, 0},
 		{"lock cmpxchg misaligned", Mode64, atomicCmpxchg, 0x103, 4, 0},
 		{"lock cmpxchg8b", Mode64, atomicCmpxchg8b, 0x100, 8, 0},
+		{"lock cmpxchg8b misaligned", Mode64, atomicCmpxchg8b, 0x104, 8, 0},
+		{"lock cmpxchg8b across pages", Mode64, atomicCmpxchg8b, 0xffc, 8, 0},
 		{"lock cmpxchg16b", Mode64, atomicCmpxchg16b, 0x100, 8, 0},
 		{"xchg spinlock", Mode64, atomicXchgLock, 0x100, 4, 8},
 		{"i386 lock inc", Mode32, atomicLockInc, 0x100, 4, 0},
 		{"i386 lock cmpxchg8b", Mode32, atomicCmpxchg8b, 0x100, 8, 0},
+		{"i386 lock cmpxchg8b misaligned", Mode32, atomicCmpxchg8b, 0x101, 8, 0},
 		{"i386 xchg spinlock", Mode32, atomicXchgLock, 0x100, 4, 8},
 	}
 	for _, c := range cases {
