@@ -93,6 +93,9 @@ type Kernel struct {
 	ns          *vfs.Namespace      // the mount table every process sees
 	hostRoot    string              // the host directory mounted at "/"
 	sysroot     *vfs.Namespace      // the -L overlay, or nil
+
+	barrierOnce sync.Once // registers the host membarrier (hostBarrier)
+	barrierCmd  int       // the host membarrier command hostBarrier issues
 }
 
 // NewKernel returns a kernel with no guest processes.

@@ -149,13 +149,7 @@ type Process struct {
 
 	done chan struct{} // closed when the process becomes a zombie
 
-	// Threads of a process run guest code one at a time: Unicorn
-	// translates locked instructions without host atomics, so tasks
-	// sharing memory must not interleave (see runToken).
-	threaded    atomic.Bool   // the process has had more than one task
-	stoppedHint atomic.Bool   // mirrors stopped, for the syscall path's check
-	run         chan struct{} // the run token: held while a task runs guest code
-	runner      atomic.Pointer[Task]
+	stoppedHint atomic.Bool // mirrors stopped, for the syscall path's check
 }
 
 // PID returns the process id.
@@ -201,8 +195,7 @@ type SpawnOptions struct {
 func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true, start: time.Since(k.boot),
 		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
-		run: make(chan struct{}, 1), rlimits: k.initRlimits, capBset: k.capBound}
-	p.run <- struct{}{}
+		rlimits: k.initRlimits, capBset: k.capBound}
 	k.mu.Lock()
 	if parent == nil {
 		parent = k.reaper
@@ -382,33 +375,3 @@ func (p *Process) autoReaps() bool {
 	return a.Handler == linux.SIG_IGN || a.Flags&saNoCldWait != 0
 }
 
-// acquireRun takes the process's run token before the task runs guest
-// code, asking the holder to yield if it is busy. Blocked receivers of a
-// channel are served in order, so threads take turns. Single-threaded
-// processes skip it.
-func (t *Task) acquireRun() {
-	p := t.proc
-	if t.holdsRun || !p.threaded.Load() {
-		return
-	}
-	select {
-	case <-p.run:
-	default:
-		if h := p.runner.Load(); h != nil {
-			h.yield()
-		}
-		<-p.run
-	}
-	t.holdsRun = true
-	p.runner.Store(t)
-}
-
-// releaseRun gives the token back.
-func (t *Task) releaseRun() {
-	if !t.holdsRun {
-		return
-	}
-	t.holdsRun = false
-	t.proc.runner.CompareAndSwap(t, nil)
-	t.proc.run <- struct{}{}
-}

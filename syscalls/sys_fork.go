@@ -93,7 +93,6 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	p := t.proc
 	var child *Task
 	if flags&cloneThread != 0 {
-		p.threaded.Store(true)
 		child = t.k.newTask(p)
 	} else {
 		np, err := t.forkProcess(flags)

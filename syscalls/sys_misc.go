@@ -97,10 +97,10 @@ const membarrierCommands = linux.MEMBARRIER_CMD_GLOBAL | linux.MEMBARRIER_CMD_GL
 	linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | linux.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
 	linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE | linux.MEMBARRIER_CMD_GET_REGISTRATIONS
 
-// Membarrier implements membarrier(2). The barriers themselves have
-// nothing to do: the threads of a process take turns running guest code
-// (runToken), and every switch between them is a full barrier, as is
-// every entry into the kernel. What remains are Linux's rules: the
+// Membarrier implements membarrier(2). Guest threads run on host threads
+// in parallel, so a barrier command is the host's membarrier
+// (hostBarrier), which makes every engine pass a full barrier. Then come
+// Linux's rules: the
 // private commands need their registration first (EPERM), flags are
 // only for the rseq command (EINVAL otherwise), and registrations belong
 // to the address space: fork keeps them, execve drops them.
@@ -124,6 +124,7 @@ func Membarrier(t *Task, a Args) (uintptr, error) {
 	case linux.MEMBARRIER_CMD_QUERY:
 		return membarrierCommands, nil
 	case linux.MEMBARRIER_CMD_GLOBAL, linux.MEMBARRIER_CMD_GLOBAL_EXPEDITED:
+		t.k.hostBarrier()
 		return 0, nil
 	case linux.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
 		*state |= mbGlobalReady
@@ -132,6 +133,7 @@ func Membarrier(t *Task, a Args) (uintptr, error) {
 		if *state&mbPrivateReady == 0 {
 			return 0, linux.EPERM
 		}
+		t.k.hostBarrier()
 		return 0, nil
 	case linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
 		*state |= mbPrivate | mbPrivateReady
@@ -140,6 +142,7 @@ func Membarrier(t *Task, a Args) (uintptr, error) {
 		if *state&mbSyncCoreReady == 0 {
 			return 0, linux.EPERM
 		}
+		t.k.hostBarrier()
 		return 0, nil
 	case linux.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
 		*state |= mbPrivate | mbSyncCoreReady

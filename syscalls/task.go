@@ -44,8 +44,6 @@ type Task struct {
 	wake chan struct{}
 	// cpuMu protects writes of cpu and its use by other goroutines (poke).
 	cpuMu sync.Mutex
-	// holdsRun: the task holds its process's run token (task goroutine).
-	holdsRun bool
 
 	sched       schedState   // nice, policy, affinity (sys_sched.go); proc.mu
 	host        hostThread   // the host thread running the task; proc.mu
@@ -87,9 +85,7 @@ func (t *Task) loop() ExitStatus {
 			internalError("pid %d: %v", t.tid, err)
 			return ExitStatus{Signal: linux.SIGKILL}
 		}
-		t.acquireRun()
 		exit, err := t.cpu.Run(t)
-		t.releaseRun()
 		if err != nil {
 			internalError("pid %d: %v", t.tid, err)
 			t.proc.killGroup(ExitStatus{Signal: linux.SIGKILL})
@@ -208,8 +204,6 @@ func (t *Task) fault(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
 // Syscall implements arch.Kernel: it dispatches one system call and, on
 // the way out, delivers pending signals.
 func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
-	t.releaseRun() // other threads run while this one is in the kernel
-	defer t.acquireRun()
 	t.frame = f
 	e := t.table.lookup(f.Nr)
 	args := Args(f.Args)
@@ -297,16 +291,6 @@ func (t *Task) block(ready <-chan struct{}, timeout time.Duration) error {
 			}
 		}
 	}
-}
-
-// yield asks a task running guest code to stop and let another thread of
-// its process run.
-func (t *Task) yield() {
-	t.cpuMu.Lock()
-	if t.cpu != nil {
-		t.cpu.Kick()
-	}
-	t.cpuMu.Unlock()
 }
 
 // poke wakes the task if it is blocked, and stops its CPU if it runs.
