@@ -69,10 +69,10 @@ type CPU struct {
 	regIDs     []unicorn.Reg
 	regVals    []uint64
 
-	kicked       atomic.Bool  // Kick was called: Run returns ExitKicked
-	owner        atomic.Int32 // OS thread id running Run, 0 when not running
-	pending     atomic.Bool // pendingCode is set
-	mu          sync.Mutex  // protects pendingCode
+	kicked      atomic.Bool  // Kick was called: Run returns ExitKicked
+	owner       atomic.Int32 // OS thread id running Run, 0 when not running
+	pending     atomic.Bool  // pendingCode is set
+	mu          sync.Mutex   // protects pendingCode
 	pendingCode []mm.AddrRange
 }
 

@@ -374,4 +374,3 @@ func (p *Process) autoReaps() bool {
 	a := p.sigacts[linux.SIGCHLD-1]
 	return a.Handler == linux.SIG_IGN || a.Flags&saNoCldWait != 0
 }
-
