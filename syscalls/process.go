@@ -226,7 +226,7 @@ func (k *Kernel) Spawn(path string, opts SpawnOptions) (*Process, error) {
 	fds.setLimit(p.rlimits[linux.RLIMIT_NOFILE].cur)
 	k.watchCloses(fds, p.pid)
 	t := k.newTask(p)
-	img, err := t.loadProgram(fs.cwd, path, nil, opts.Args, opts.Env)
+	img, err := t.loadProgram(fs.cwd, path, nil, execName{name: path}, opts.Args, opts.Env)
 	if err != nil {
 		k.discard(p, t)
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,8 +45,8 @@ const maxShebangDepth = 4
 // run their interpreter; a dynamically linked program gets its own
 // (PT_INTERP). AT_EXECFN and the process name stay path's, as in Linux,
 // whatever runs.
-func (t *Task) loadProgram(start vfs.Path, path string, file *openFile, argv, envv []string) (*image, error) {
-	execfn := path
+func (t *Task) loadProgram(start vfs.Path, path string, file *openFile, name execName, argv, envv []string) (*image, error) {
+	execfn := name.name
 	for depth := 0; ; depth++ {
 		f, err := t.openExecutable(start, path, file)
 		if err != nil {
@@ -65,15 +66,18 @@ func (t *Task) loadProgram(start vfs.Path, path string, file *openFile, argv, en
 		if depth == maxShebangDepth {
 			return nil, linux.ELOOP
 		}
+		if name.inaccessible {
+			return nil, linux.ENOENT // the script's name would not open after the exec
+		}
 		next := []string{interp}
 		if arg != "" {
 			next = append(next, arg)
 		}
-		next = append(next, path)
+		next = append(next, name.name)
 		if len(argv) > 1 {
 			next = append(next, argv[1:]...)
 		}
-		path, argv = interp, next
+		path, name, argv = interp, execName{name: interp}, next
 	}
 }
 
@@ -355,6 +359,10 @@ func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags ui
 	if flags&^(linux.AT_EMPTY_PATH|linux.AT_SYMLINK_NOFOLLOW) != 0 {
 		return 0, linux.EINVAL
 	}
+	name, err := t.execFilename(dirfd, path)
+	if err != nil {
+		return 0, err
+	}
 	// The directory relative names start at, or, for an empty name with
 	// AT_EMPTY_PATH, the descriptor's own file (fexecve).
 	root, start := t.proc.fs.dirs()
@@ -391,12 +399,39 @@ func (t *Task) execve(dirfd int32, pathAddr, argvAddr, envAddr mm.Addr, flags ui
 	if err != nil {
 		return 0, err
 	}
-	img, err := t.loadProgram(start, path, file, argv, envv)
+	img, err := t.loadProgram(start, path, file, name, argv, envv)
 	if err != nil {
 		return 0, err
 	}
 	t.commitExec(img)
 	return 0, nil
+}
+
+// execName is the name execve gives the new program (AT_EXECFN, and a
+// script's path on its interpreter's command line), as Linux forms it: the
+// path itself when it is absolute or relative to the working directory,
+// else a name through the descriptor, /dev/fd/N or /dev/fd/N/PATH, so that
+// an interpreter opens the same file whatever the working directory.
+type execName struct {
+	name string
+	// inaccessible: the descriptor is close-on-exec, so the name will not
+	// open after the exec; Linux then refuses scripts (ENOENT).
+	inaccessible bool
+}
+
+func (t *Task) execFilename(dirfd int32, path string) (execName, error) {
+	if dirfd == linux.AT_FDCWD || strings.HasPrefix(path, "/") {
+		return execName{name: path}, nil
+	}
+	cloexec, err := t.proc.fds.CloseOnExec(dirfd, nil)
+	if err != nil {
+		return execName{}, err
+	}
+	name := "/dev/fd/" + strconv.Itoa(int(dirfd))
+	if path != "" {
+		name += "/" + path
+	}
+	return execName{name: name, inaccessible: cloexec}, nil
 }
 
 // commitExec makes img the task's program: the point of no return of

@@ -41,7 +41,7 @@ func (e *execEnv) load(path string, argv ...string) (*image, error) {
 	root, cwd := e.t.proc.fs.dirs()
 	root.DecRef()
 	defer cwd.DecRef()
-	return e.t.loadProgram(cwd, path, nil, append([]string{path}, argv...), []string{"A=1"})
+	return e.t.loadProgram(cwd, path, nil, execName{name: path}, append([]string{path}, argv...), []string{"A=1"})
 }
 
 // auxvOf decodes the auxiliary vector img recorded for /proc/PID/auxv.

@@ -170,6 +170,7 @@ var guests = []Guest{
 		Args: []string{"same_pid", "exec_signals", "script"}},
 	{Name: "proc_exec-chain", Prog: "proc_exec", Variants: procVariants, Args: []string{"chain"}, Want: Exited(0)},
 	{Name: "proc_exec-errors", Prog: "proc_exec", Variants: procVariants, Args: []string{"errors"}, Want: Exited(0)},
+	{Name: "proc_exec-fdexec", Prog: "proc_exec", Variants: procVariants, Args: []string{"fdexec"}, Want: Exited(0)},
 	{Name: "proc_kill", Variants: procVariants, Want: Exited(0),
 		Args: []string{"group", "handlers", "probe", "threads"}},
 	{Name: "proc_kill-stopcont", Prog: "proc_kill", Variants: procVariants, Args: []string{"stopcont"}, Want: Exited(0)},

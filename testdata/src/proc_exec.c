@@ -11,7 +11,10 @@
  * PROC_ROLE environment variable. One line a case; exit status 0. */
 #define _GNU_SOURCE
 #include "proc.h"
+#include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 extern char **environ;
 
@@ -260,9 +263,83 @@ static void script(void)
 	}
 }
 
+/* role fdinterp: the guest as a #! interpreter, started through a
+ * descriptor: prints the script's path as given and the marker line of
+ * the file that path opens now (which directory it came from). */
+static int role_fdinterp(int argc, char **argv)
+{
+	char text[4200] = "";
+	int fd = open(argv[argc - 1], O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof text - 1);
+		text[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	char *marker = strchr(text, '\n');
+	out("fdexec: script path [%s] opens %s", argv[argc - 1], marker ? marker + 1 : "nothing\n");
+	return 0;
+}
+
+/* role execfn: prints AT_EXECFN. */
+static int role_execfn(void)
+{
+	out("fdexec: AT_EXECFN [%s]\n", (const char *)getauxval(AT_EXECFN));
+	return 0;
+}
+
+static void run_execveat(const char *what, int dirfd, const char *path, int flags, const char *role)
+{
+	pid_t p = pfork();
+	if (p == 0) {
+		char *args[] = {"fdexec", NULL};
+		syscall(SYS_execveat, dirfd, path, args, env(role, NULL), flags);
+		out("fdexec: %s -> %s\n", what, res(-1));
+		_exit(127);
+	}
+	out("fdexec: %s %s\n", what, wstat(reap(p)));
+}
+
+/* fdexec: execveat and fexecve name the file through the descriptor, not
+ * by the name it was opened with (a script's interpreter gets /dev/fd/N,
+ * which opens the same file after a chdir); a close-on-exec descriptor
+ * cannot run a script (ENOENT), but can run a program. */
+static void fdexec(void)
+{
+	char text[4200];
+	PCHECK(mkdir("proc_exec-d1.tmp", 0755) == 0);
+	PCHECK(mkdir("proc_exec-d2.tmp", 0755) == 0);
+	snprintf(text, sizeof text, "#!%s\nthe first directory's\n", self);
+	put("proc_exec-d1.tmp/s.sh", text, 0755);
+	snprintf(text, sizeof text, "#!%s\nthe second directory's\n", self);
+	put("proc_exec-d2.tmp/s.sh", text, 0755);
+	PCHECK(chdir("proc_exec-d1.tmp") == 0);
+	int file = open("s.sh", O_RDONLY);
+	int dir = open(".", O_RDONLY | O_DIRECTORY);
+	int file_cloexec = open("s.sh", O_RDONLY | O_CLOEXEC);
+	int dir_cloexec = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int exe = open(self, O_RDONLY);
+	int exe_cloexec = open(self, O_RDONLY | O_CLOEXEC);
+	PCHECK(file >= 0 && dir >= 0 && file_cloexec >= 0 && dir_cloexec >= 0 && exe >= 0 && exe_cloexec >= 0);
+	PCHECK(chdir("../proc_exec-d2.tmp") == 0);
+	run_execveat("script by its descriptor", file, "", AT_EMPTY_PATH, "fdinterp");
+	run_execveat("script relative to a directory descriptor", dir, "s.sh", 0, "fdinterp");
+	run_execveat("script by a close-on-exec descriptor", file_cloexec, "", AT_EMPTY_PATH, "fdinterp");
+	run_execveat("script relative to a close-on-exec directory", dir_cloexec, "s.sh", 0, "fdinterp");
+	run_execveat("program by its descriptor", exe, "", AT_EMPTY_PATH, "execfn");
+	run_execveat("program by a close-on-exec descriptor", exe_cloexec, "", AT_EMPTY_PATH, "execfn");
+	run_execveat("empty path without AT_EMPTY_PATH", exe, "", 0, "execfn");
+	run_execveat("bad descriptor, relative path", 1000, "s.sh", 0, "execfn");
+	PCHECK(chdir("..") == 0);
+	unlink("proc_exec-d1.tmp/s.sh");
+	unlink("proc_exec-d2.tmp/s.sh");
+	rmdir("proc_exec-d1.tmp");
+	rmdir("proc_exec-d2.tmp");
+	close(file), close(dir), close(file_cloexec), close(dir_cloexec), close(exe), close(exe_cloexec);
+}
+
 static const struct pcase cases[] = {
 	{"chain", chain},	       {"same_pid", same_pid}, {"exec_signals", exec_signals},
-	{"errors", errors},	       {"script", script},
+	{"errors", errors},	       {"script", script},	{"fdexec", fdexec},
 };
 
 int main(int argc, char **argv)
@@ -281,6 +358,10 @@ int main(int argc, char **argv)
 			return role_signals();
 		if (strcmp(role, "interp") == 0)
 			return role_interp(argc, argv);
+		if (strcmp(role, "fdinterp") == 0)
+			return role_fdinterp(argc, argv);
+		if (strcmp(role, "execfn") == 0)
+			return role_execfn();
 		out("FAIL unknown role %s\n", role);
 		return 1;
 	}
