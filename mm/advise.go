@@ -354,6 +354,7 @@ func (m *MM) adviseLocked(pieces []piece, advice int) error {
 			if advice == linux.MADV_FREE && (v.File != nil || v.Object != nil) {
 				return linux.EINVAL
 			}
+			m.dirtyLocked(v, p.r, false)
 			freed := m.zapLocked(p.r)
 			m.shootdown(AddrRange{})
 			m.putFrames(freed)
@@ -411,13 +412,21 @@ func (m *MM) removeLocked(v *VMA, r AddrRange) error {
 		return linux.EINVAL
 	case v.Object == nil && v.File == nil:
 		return linux.EINVAL
-	case v.Object == nil:
-		return linux.EACCES // a private file mapping may not write the file
+	case v.Object == nil, v.ReadOnlyFile:
+		// A private file mapping, or a shared one through a descriptor
+		// not open for writing, may not write the file
+		// (vma_is_shared_maywrite).
+		return linux.EACCES
 	}
 	o := v.Object
 	first, last := v.pageIndex(r.Start), v.pageIndex(r.End-1)
 	if o.file != nil {
-		hp, ok := o.file.(HolePuncher)
+		o.mu.Lock()
+		hp, ok := o.writer.(HolePuncher)
+		o.mu.Unlock()
+		if !ok {
+			hp, ok = o.file.(HolePuncher)
+		}
 		if !ok {
 			return linux.EOPNOTSUPP
 		}
@@ -431,6 +440,7 @@ func (m *MM) removeLocked(v *VMA, r AddrRange) error {
 	for pg, f := range o.frames {
 		if pg >= first && pg <= last {
 			clear(m.ram.Bytes(f))
+			delete(o.dirty, pg)
 		}
 	}
 	o.mu.Unlock()

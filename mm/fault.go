@@ -125,6 +125,9 @@ func (m *MM) populateLocked(v *VMA, va Addr, write bool) (PTE, error) {
 		if err != nil {
 			return 0, err
 		}
+		if v.fileObject() && !write {
+			return fileLeaf(f, v.Prot, 0), nil // writable once dirty
+		}
 		return leafPTE(f, v.Prot, false), nil
 	case v.File == nil && !write:
 		// Untouched private anonymous memory reads as zeros: share the

@@ -167,6 +167,9 @@ func (m *MM) Release() {
 		return
 	}
 	all := AddrRange{0, ^Addr(0)}
+	for _, v := range m.vmas.list {
+		m.dirtyLocked(v, all, false)
+	}
 	freed := m.zapLocked(all)
 	for _, v := range m.vmas.list {
 		v.drop(m.ram)

@@ -1,6 +1,10 @@
 package mm
 
-import "github.com/cmaemu/cmaemu/linux"
+import (
+	"io"
+
+	"github.com/cmaemu/cmaemu/linux"
+)
 
 // mmapMinAddr is the lowest address mmap hands out (vm.mmap_min_addr).
 const mmapMinAddr Addr = 0x10000
@@ -17,8 +21,16 @@ type MapOpts struct {
 	// Object, if set, backs the mapping (shared file mappings): the
 	// mapping takes a reference on it.
 	Object *SharedObject
-	Offset uint64
-	Name   string
+	// ReadOnlyFile: a shared file mapping made through a descriptor not
+	// open for writing (no VM_MAYWRITE): it may never be made writable.
+	ReadOnlyFile bool
+	// OpenWriter, for a shared file mapping that may write, opens the
+	// writer the object writes its dirty pages back with, if it has
+	// none yet (SharedObject.EnsureWriter). Nil: the object's file, if
+	// it is an io.WriterAt.
+	OpenWriter func() (FileWriter, error)
+	Offset     uint64
+	Name       string
 	// Flags are added to the mapping's flags (VMLocked for MAP_LOCKED),
 	// with the address space's default flags (mlockall(MCL_FUTURE)).
 	Flags VMAFlags
@@ -37,6 +49,16 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 		length = l
 	} else {
 		return 0, linux.ENOMEM
+	}
+	if ob := o.Object; ob != nil && ob.file != nil {
+		if o.ReadOnlyFile && o.Prot&ProtWrite != 0 {
+			return 0, linux.EACCES
+		}
+		if !o.ReadOnlyFile {
+			if err := ob.EnsureWriter(o.writerOpener()); err != nil {
+				return 0, err
+			}
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -71,7 +93,7 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 	switch {
 	case o.Object != nil:
 		o.Object.incRef()
-		v.Object, v.Shared = o.Object, true
+		v.Object, v.Shared, v.ReadOnlyFile = o.Object, true, o.ReadOnlyFile
 		if o.Object.file != nil {
 			v.Name = o.Object.file.Name()
 		}
@@ -87,6 +109,25 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 	}
 	return r.Start, nil
 }
+
+// writerOpener returns the function that opens the writer of a shared
+// file mapping's object.
+func (o *MapOpts) writerOpener() func() (FileWriter, error) {
+	if o.OpenWriter != nil {
+		return o.OpenWriter
+	}
+	return func() (FileWriter, error) {
+		if w, ok := o.Object.file.(io.WriterAt); ok {
+			return nopCloser{w}, nil
+		}
+		return nil, linux.EACCES
+	}
+}
+
+// nopCloser is a FileWriter whose Close does nothing.
+type nopCloser struct{ io.WriterAt }
+
+func (nopCloser) Close() error { return nil }
 
 // MapAnon maps the page-aligned range r as private anonymous memory,
 // replacing what was there. It serves the loader.
@@ -153,6 +194,7 @@ func (m *MM) unmapLocked(r AddrRange) {
 		if v.Prot&ProtExec != 0 {
 			code = span(code, v.Range)
 		}
+		m.dirtyLocked(v, r, false)
 	}
 	freed := m.zapLocked(r)
 	m.shootdown(code)
@@ -189,6 +231,19 @@ func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
 	if m.pt == nil || !m.vmas.covered(r) {
 		return linux.ENOMEM
 	}
+	// A mapping without VM_MAYWRITE cannot get PROT_WRITE: EACCES, with
+	// the mappings before it changed already (as Linux goes through them
+	// in order).
+	var err error
+	for i := m.vmas.firstFrom(r.Start); i < len(m.vmas.list) && m.vmas.list[i].Range.Start < r.End; i++ {
+		if v := m.vmas.list[i]; v.ReadOnlyFile && prot&ProtWrite != 0 {
+			r.End, err = max(r.Start, v.Range.Start), linux.EACCES
+			break
+		}
+	}
+	if r.Start == r.End {
+		return err
+	}
 	i, j := m.vmas.span(r)
 	code := AddrRange{}
 	for _, v := range m.vmas.list[i:j] {
@@ -196,14 +251,19 @@ func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
 			code = span(code, v.Range)
 		}
 		v.Prot = prot
+		file := v.fileObject()
+		m.pt.forEachLeaf(v.Range.Start, v.Range.End, func(_ Addr, slot *uint64) {
+			e := load(slot)
+			if file {
+				store(slot, fileLeaf(e.Frame(), prot, e))
+				return
+			}
+			store(slot, leafPTE(e.Frame(), prot, e&PTECOW != 0)|e&(PTEAccessed|PTEDirty))
+		})
 	}
-	m.pt.forEachLeaf(r.Start, r.End, func(_ Addr, slot *uint64) {
-		e := load(slot)
-		store(slot, leafPTE(e.Frame(), prot, e&PTECOW != 0)|e&(PTEAccessed|PTEDirty))
-	})
 	m.vmas.merge()
 	m.shootdown(code)
-	return nil
+	return err
 }
 
 // DontNeed drops the pages of [addr, addr+length) as MADV_DONTNEED does:
@@ -223,6 +283,7 @@ func (m *MM) DontNeed(addr Addr, length uint64) error {
 	if m.pt == nil || !m.vmas.covered(r) {
 		return linux.ENOMEM
 	}
+	m.dirtyRangeLocked(r)
 	freed := m.zapLocked(r)
 	m.shootdown(AddrRange{})
 	m.putFrames(freed)
@@ -296,9 +357,16 @@ func (m *MM) Remap(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr
 		if nr.End < nr.Start || nr.End > m.layout.Limit || nr.Overlaps(AddrRange{old, oldEnd}) {
 			return 0, linux.EINVAL
 		}
+		// As Linux's mremap_to: the destination is unmapped first, then
+		// the tail of a shrinking mapping, then the rest moves (or, on
+		// failure, stays where it is).
 		m.unmapLocked(nr)
+		if nl < ol {
+			m.unmapLocked(AddrRange{old + nl, oldEnd})
+			oldEnd = old + nl
+		}
 		v = m.vmas.find(old)
-		return m.moveLocked(v, AddrRange{old, oldEnd}, nr), nil
+		return m.moveLocked(v, AddrRange{old, oldEnd}, nr)
 	}
 	if nl <= ol {
 		m.unmapLocked(AddrRange{old + nl, oldEnd})
@@ -316,31 +384,40 @@ func (m *MM) Remap(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr
 	if !ok {
 		return 0, linux.ENOMEM
 	}
-	return m.moveLocked(v, AddrRange{old, oldEnd}, nr), nil
+	return m.moveLocked(v, AddrRange{old, oldEnd}, nr)
 }
 
 // moveLocked moves the part from of VMA v to the free range to (which may
-// be longer), carrying its pages along, and returns to.Start.
-func (m *MM) moveLocked(v *VMA, from, to AddrRange) Addr {
-	nv := v.clone(from)
-	nv.Range = to
+// be longer), carrying its pages along, and returns to.Start. It is all or
+// nothing: the page-table entries the pages need at to are made first,
+// and if memory for them runs out (ENOMEM) nothing has moved.
+// Preconditions: m.mu held for writing; to does not overlap from.
+func (m *MM) moveLocked(v *VMA, from, to AddrRange) (Addr, error) {
 	type moved struct {
-		off Addr
-		e   PTE
+		off      Addr
+		src, dst *uint64
+		e        PTE
 	}
 	var pages []moved
 	m.pt.forEachLeaf(from.Start, from.End, func(va Addr, slot *uint64) {
-		pages = append(pages, moved{va - from.Start, load(slot)})
-		store(slot, 0)
+		pages = append(pages, moved{off: va - from.Start, src: slot})
 	})
-	for _, p := range pages {
-		slot, err := m.pt.slot(to.Start + p.off)
-		if err != nil { // out of frames for page tables: drop the page
-			m.ram.DecRef(p.e.Frame())
-			continue
+	for i, p := range pages {
+		dst, err := m.pt.slot(to.Start + p.off)
+		if err != nil {
+			return 0, linux.ENOMEM
 		}
-		store(slot, p.e)
+		pages[i].dst = dst
 	}
+	for i := range pages {
+		pages[i].e = load(pages[i].src)
+		store(pages[i].src, 0)
+	}
+	for _, p := range pages {
+		store(p.dst, p.e)
+	}
+	nv := v.clone(from)
+	nv.Range = to
 	code := AddrRange{}
 	if v.Prot&ProtExec != 0 {
 		code = from
@@ -351,12 +428,29 @@ func (m *MM) moveLocked(v *VMA, from, to AddrRange) Addr {
 	m.vmas.insert(nv)
 	m.vmas.merge()
 	m.shootdown(code)
-	return to.Start
+	return to.Start, nil
 }
 
-// Sync writes back the shared file pages mapped in [addr, addr+length)
-// (msync).
+// SyncOpts are msync's flags: MS_SYNC and MS_INVALIDATE (MS_ASYNC is
+// neither).
+type SyncOpts struct {
+	Sync, Invalidate bool
+}
+
+// Sync is Msync with MS_SYNC.
 func (m *MM) Sync(addr Addr, length uint64) error {
+	return m.Msync(addr, length, SyncOpts{Sync: true})
+}
+
+// Msync writes back the dirty shared file pages mapped in [addr,
+// addr+length) as msync(2) does. The range must start page-aligned
+// (EINVAL); unmapped parts are ENOMEM (at once for MS_ASYNC, else after
+// the mappings that exist were written); MS_INVALIDATE of a locked
+// mapping is EBUSY. With MS_SYNC a failed write-back is reported (EIO,
+// ENOSPC, EDQUOT). MS_ASYNC writes back too, without reporting errors:
+// with no unified page cache this is when read() sees the data, where
+// Linux's read() sees it at once.
+func (m *MM) Msync(addr Addr, length uint64, o SyncOpts) error {
 	if !addr.IsPageAligned() {
 		return linux.EINVAL
 	}
@@ -364,21 +458,68 @@ func (m *MM) Sync(addr Addr, length uint64) error {
 	if end, ok = end.RoundUp(); !ok {
 		return linux.ENOMEM
 	}
-	r := AddrRange{addr, end}
-	m.mu.RLock()
-	if m.pt == nil || !m.vmas.covered(r) {
-		m.mu.RUnlock()
+	if end == addr {
+		return nil
+	}
+	type job struct {
+		o           *SharedObject
+		first, last uint64
+	}
+	var jobs []job
+	var err, unmapped error
+	m.mu.Lock()
+	if m.pt == nil {
+		m.mu.Unlock()
 		return linux.ENOMEM
 	}
-	var objs []*SharedObject
-	for i := m.vmas.firstFrom(r.Start); i < len(m.vmas.list) && m.vmas.list[i].Range.Start < r.End; i++ {
-		if o := m.vmas.list[i].Object; o != nil {
-			objs = append(objs, o)
+	cleaned := false
+	at := addr
+	for i := m.vmas.firstFrom(at); ; i++ {
+		if i >= len(m.vmas.list) {
+			err = linux.ENOMEM
+			break
+		}
+		v := m.vmas.list[i]
+		if at < v.Range.Start {
+			if !o.Sync && !o.Invalidate {
+				err = linux.ENOMEM
+				break
+			}
+			if at = v.Range.Start; at >= end {
+				err = linux.ENOMEM
+				break
+			}
+			unmapped = linux.ENOMEM
+		}
+		if o.Invalidate && v.Flags&VMLocked != 0 {
+			err = linux.EBUSY
+			break
+		}
+		stop := min(end, v.Range.End)
+		if v.fileObject() {
+			if m.dirtyLocked(v, AddrRange{at, stop}, true /* clean */) {
+				cleaned = true
+			}
+			v.Object.incRef()
+			jobs = append(jobs, job{v.Object, v.pageIndex(at), v.pageIndex(stop - 1)})
+		}
+		if at = v.Range.End; at >= end {
+			break
 		}
 	}
-	m.mu.RUnlock()
-	for _, o := range objs {
-		o.writeBack(m.ram)
+	if cleaned {
+		m.shootdown(AddrRange{})
 	}
-	return nil
+	m.mu.Unlock()
+	for _, j := range jobs {
+		werr := j.o.writeBack(m.ram, j.first, j.last)
+		j.o.decRef(m.ram)
+		if werr != nil && o.Sync && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return unmapped
 }

@@ -1,7 +1,9 @@
 package mm
 
 import (
+	"errors"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 
@@ -18,26 +20,43 @@ type File interface {
 	Name() string
 }
 
-// SharedFile is the backing of a MAP_SHARED file mapping: a file that
-// can also be written back.
+// SharedFile is the backing of a MAP_SHARED file mapping: the file whose
+// pages the object caches, read from on first touch.
 type SharedFile interface {
 	File
-	io.WriterAt
 	// Size returns the file's current size.
 	Size() (int64, error)
 }
 
+// FileWriter writes a shared file object's dirty pages back to the file:
+// a description of the file open for writing, whose writes land at the
+// offset given whatever the guest's descriptors say (no O_APPEND).
+type FileWriter interface {
+	io.WriterAt
+	Close() error
+}
+
 // SharedObject holds the frames of shared memory: a MAP_SHARED anonymous
 // mapping (shared with forks), or the pages of a file mapped MAP_SHARED
-// (shared by every mapping of the file). A file object reads a page from
-// the file when it is first faulted in, and writes its pages back (up to
-// the file's size) when a mapping of it goes away and on msync.
+// (shared by every mapping of the file), Linux's page cache of the file.
+// A file object reads a page from the file when it is first faulted in.
+// It writes back only dirty pages: a page becomes dirty when a PTE that
+// maps it is found with the Dirty bit as it is zapped or cleaned (msync),
+// as Linux's set_page_dirty. Write-back goes through the object's writer,
+// which the first mapping through a descriptor open for writing supplies;
+// an object mapped only through read-only descriptors cannot be written
+// (no mapping of it can be writable) and has nothing to write back.
 type SharedObject struct {
-	mu     sync.Mutex // protects frames, refs
+	mu     sync.Mutex // protects frames, refs, dirty, writer, dead
 	frames map[uint64]Frame
 	refs   int        // VMAs referring to the object
 	file   SharedFile // nil for anonymous memory
 	dead   bool       // the last reference went: the object is empty
+	// dirty are the page indices whose frames hold data the file has
+	// not (a file object only).
+	dirty map[uint64]struct{}
+	// writer writes dirty pages back; nil until a mapping may write.
+	writer FileWriter
 	// onRelease runs when the last reference goes.
 	onRelease func()
 }
@@ -51,7 +70,8 @@ func newSharedObject() *SharedObject {
 // onRelease, if not nil, runs when the last reference goes.
 func NewFileObject(f SharedFile, onRelease func()) *SharedObject {
 	f.IncRef()
-	return &SharedObject{frames: map[uint64]Frame{}, refs: 1, file: f, onRelease: onRelease}
+	return &SharedObject{frames: map[uint64]Frame{}, refs: 1, file: f, onRelease: onRelease,
+		dirty: map[uint64]struct{}{}}
 }
 
 // Acquire takes a reference unless the object has already been released.
@@ -67,6 +87,24 @@ func (o *SharedObject) Acquire() bool {
 
 // Release drops a reference taken by NewFileObject or Acquire.
 func (o *SharedObject) Release(ram *RAM) { o.decRef(ram) }
+
+// EnsureWriter gives a file object its writer, calling open for it if it
+// has none yet: a mapping made through a descriptor open for writing
+// (VM_MAYWRITE) calls it before it maps. The object closes the writer
+// when its last reference goes.
+func (o *SharedObject) EnsureWriter(open func() (FileWriter, error)) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.file == nil || o.writer != nil || o.dead {
+		return nil
+	}
+	w, err := open()
+	if err != nil {
+		return err
+	}
+	o.writer = w
+	return nil
+}
 
 // frame returns the frame for page index pg, allocating it on first use.
 // The returned frame carries an extra reference for the caller's PTE.
@@ -91,26 +129,92 @@ func (o *SharedObject) frame(ram *RAM, pg uint64) (Frame, error) {
 	return f, nil
 }
 
-// writeBack writes a file object's pages to the file, each cut at the
-// file's size (pages wholly beyond it are not written).
-func (o *SharedObject) writeBack(ram *RAM) {
+// markDirty records that page pg holds data the file has not.
+func (o *SharedObject) markDirty(pg uint64) {
 	if o.file == nil {
 		return
 	}
 	o.mu.Lock()
+	if _, ok := o.frames[pg]; ok {
+		o.dirty[pg] = struct{}{}
+	}
+	o.mu.Unlock()
+}
+
+// Dirty reports whether page pg of the object is marked dirty (for
+// tests and /proc).
+func (o *SharedObject) Dirty(pg uint64) bool {
+	o.mu.Lock()
 	defer o.mu.Unlock()
+	_, ok := o.dirty[pg]
+	return ok
+}
+
+// writeBack writes the dirty pages with indices in [first, last] to the
+// file at their own offsets, each cut at the file's size (a page wholly
+// beyond it is not written, as Linux's writeback skips pages past EOF).
+// A page written is clean; a page whose write fails stays dirty, and the
+// first error is returned: ENOSPC and EDQUOT as they are, anything else
+// as EIO (what fsync reports for a failed writeback).
+func (o *SharedObject) writeBack(ram *RAM, first, last uint64) error {
+	if o.file == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.writeBackLocked(ram, first, last)
+}
+
+// writeBackLocked is writeBack with o.mu held.
+func (o *SharedObject) writeBackLocked(ram *RAM, first, last uint64) error {
+	if len(o.dirty) == 0 {
+		return nil
+	}
+	if o.writer == nil {
+		// No mapping could write: nothing to write back.
+		clear(o.dirty)
+		return nil
+	}
+	pages := make([]uint64, 0, len(o.dirty))
+	for pg := range o.dirty {
+		if pg >= first && pg <= last {
+			pages = append(pages, pg)
+		}
+	}
+	if len(pages) == 0 {
+		return nil
+	}
+	slices.Sort(pages)
 	size, err := o.file.Size()
 	if err != nil {
-		return
+		return linux.EIO
 	}
-	for pg, f := range o.frames {
+	var firstErr error
+	for _, pg := range pages {
 		off := int64(pg) << PageShift
-		if off >= size {
-			continue
+		if off < size {
+			n := min(int64(PageSize), size-off)
+			if _, err := o.writer.WriteAt(ram.Bytes(o.frames[pg])[:n], off); err != nil {
+				if firstErr == nil {
+					firstErr = writeBackErr(err)
+				}
+				continue
+			}
 		}
-		n := min(int64(PageSize), size-off)
-		o.file.WriteAt(ram.Bytes(f)[:n], off)
+		delete(o.dirty, pg)
 	}
+	return firstErr
+}
+
+// writeBackErr is the error msync reports for a failed write-back.
+func writeBackErr(err error) error {
+	switch {
+	case errors.Is(err, linux.ENOSPC):
+		return linux.ENOSPC
+	case errors.Is(err, linux.EDQUOT):
+		return linux.EDQUOT
+	}
+	return linux.EIO
 }
 
 func (o *SharedObject) incRef() {
@@ -119,9 +223,14 @@ func (o *SharedObject) incRef() {
 	o.mu.Unlock()
 }
 
+// decRef drops a reference. A file object writes its dirty pages back
+// first: with no unified page cache, this is when the file's readers see
+// what the mapping wrote. Errors are dropped, as munmap reports none.
 func (o *SharedObject) decRef(ram *RAM) {
-	o.writeBack(ram)
 	o.mu.Lock()
+	if o.file != nil {
+		o.writeBackLocked(ram, 0, ^uint64(0))
+	}
 	if o.refs--; o.refs > 0 {
 		o.mu.Unlock()
 		return
@@ -129,11 +238,15 @@ func (o *SharedObject) decRef(ram *RAM) {
 	for _, f := range o.frames {
 		ram.DecRef(f)
 	}
-	o.frames, o.dead = nil, true
-	file, release := o.file, o.onRelease
+	o.frames, o.dirty, o.dead = nil, nil, true
+	file, writer, release := o.file, o.writer, o.onRelease
+	o.writer = nil
 	o.mu.Unlock()
 	if release != nil {
 		release()
+	}
+	if writer != nil {
+		writer.Close()
 	}
 	if file != nil {
 		file.DecRef()
@@ -152,9 +265,12 @@ type VMA struct {
 	File   File          // nil for anonymous memory
 	Offset uint64        // file offset of Range.Start, or page offset into Object
 	Object *SharedObject // backing of shared anonymous memory
-	Name   string        // "[heap]", "[stack]" or ""
-	Flags  VMAFlags      // mlock and madvise state (VM_LOCKED, VM_DONTCOPY, ...)
-	Policy MemPolicy     // mbind's NUMA policy (the zero value: none)
+	// ReadOnlyFile: a shared file mapping made through a descriptor not
+	// open for writing: Linux's VMA without VM_MAYWRITE.
+	ReadOnlyFile bool
+	Name         string    // "[heap]", "[stack]" or ""
+	Flags        VMAFlags  // mlock and madvise state (VM_LOCKED, VM_DONTCOPY, ...)
+	Policy       MemPolicy // mbind's NUMA policy (the zero value: none)
 }
 
 // Anonymous reports whether the VMA has no file behind it.
@@ -178,6 +294,58 @@ func (v *VMA) clone(r AddrRange) *VMA {
 		c.Object.incRef()
 	}
 	return &c
+}
+
+// fileObject reports whether v maps a file MAP_SHARED: its pages are
+// written back when dirty.
+func (v *VMA) fileObject() bool { return v.Object != nil && v.Object.file != nil }
+
+// fileLeaf is the leaf entry for frame f of a shared file mapping with
+// protection prot, keeping the Accessed and Dirty bits of old: writable
+// only once Dirty. A clean page is mapped read-only, so the first write
+// faults and sets Dirty (Linux's write notification for shared file
+// mappings): an engine's TLB that cached a read translation can then
+// never write the page without the Dirty bit.
+func fileLeaf(f Frame, prot Prot, old PTE) PTE {
+	if old&PTEDirty == 0 {
+		prot &^= ProtWrite
+	}
+	return leafPTE(f, prot, false) | old&(PTEAccessed|PTEDirty)
+}
+
+// dirtyLocked marks dirty in v's object the pages of v in r whose PTE
+// has the Dirty bit (Linux's set_page_dirty as a dirty PTE is zapped or
+// cleaned). With clean, those PTEs lose Dirty and write access (Linux's
+// page_mkclean), so a later write sets Dirty again; the caller shoots down
+// the TLBs before it writes the pages back. It reports whether any PTE
+// was cleaned.
+// Preconditions: m.mu held for writing.
+func (m *MM) dirtyLocked(v *VMA, r AddrRange, clean bool) bool {
+	if !v.fileObject() {
+		return false
+	}
+	r = AddrRange{max(r.Start, v.Range.Start), min(r.End, v.Range.End)}
+	cleaned := false
+	m.pt.forEachLeaf(r.Start, r.End, func(va Addr, slot *uint64) {
+		e := load(slot)
+		if e&PTEDirty == 0 {
+			return
+		}
+		v.Object.markDirty(v.pageIndex(va))
+		if clean {
+			store(slot, e&^(PTEDirty|PTEWrite))
+			cleaned = true
+		}
+	})
+	return cleaned
+}
+
+// dirtyRangeLocked is dirtyLocked (without clean) for every VMA in r.
+// Preconditions: m.mu held for writing.
+func (m *MM) dirtyRangeLocked(r AddrRange) {
+	for i := m.vmas.firstFrom(r.Start); i < len(m.vmas.list) && m.vmas.list[i].Range.Start < r.End; i++ {
+		m.dirtyLocked(m.vmas.list[i], r, false)
+	}
 }
 
 // drop releases the VMA's references on its backing.
