@@ -2,6 +2,8 @@ package mm
 
 import (
 	"bytes"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/cmaemu/cmaemu/linux"
 )
@@ -28,7 +30,9 @@ func (m *MM) ZeroOut(va Addr, n int) (int, error) {
 }
 
 // copyPages calls fn on the host memory of each page piece of [va, va+n)
-// in order, after faulting it in for acc.
+// in order, after faulting it in for acc. Each frame is pinned while fn
+// uses it: the address-space lock is not held, so a concurrent munmap may
+// drop the page meanwhile, but not free the frame under the copy.
 func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)) (int, error) {
 	done := 0
 	for done < n {
@@ -36,12 +40,13 @@ func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)
 		if at < va { // wrapped around the address space
 			return done, &Fault{Addr: at, Access: acc}
 		}
-		pa, _, err := m.Translate(at, acc)
+		pa, err := m.pin(at, acc)
 		if err != nil {
 			return done, err
 		}
 		chunk := min(n-done, int(PageSize-at.PageOffset()))
 		fn(m.ram.mem[pa:pa+PhysAddr(chunk)], done)
+		m.ram.DecRef(pa.Frame())
 		done += chunk
 	}
 	return done, nil
@@ -54,21 +59,57 @@ func (m *MM) CopyInString(va Addr, max int) (string, error) {
 	var out []byte
 	for len(out) <= max {
 		at := va + Addr(len(out))
-		pa, _, err := m.Translate(at, Read)
+		if at < va {
+			return "", &Fault{Addr: at, Access: Read}
+		}
+		pa, err := m.pin(at, Read)
 		if err != nil {
 			return "", err
 		}
 		page := m.ram.mem[pa : pa+PhysAddr(PageSize-at.PageOffset())]
-		if i := bytes.IndexByte(page, 0); i >= 0 {
+		i := bytes.IndexByte(page, 0)
+		if i >= 0 {
 			out = append(out, page[:i]...)
+		} else {
+			out = append(out, page...)
+		}
+		m.ram.DecRef(pa.Frame())
+		if i >= 0 {
 			if len(out) > max {
 				break
 			}
 			return string(out), nil
 		}
-		out = append(out, page...)
 	}
 	return "", linux.ENAMETOOLONG
+}
+
+// PeekUint32 reads the 4-byte aligned word at va with one atomic load,
+// without faulting anything in: ok is false when the page is not present
+// and readable now. It is futex_get_value_locked: a caller that holds its
+// own lock reads the word under it, and on !ok drops the lock, faults the
+// page in with CopyIn and tries again.
+func (m *MM) PeekUint32(va Addr) (v uint32, ok bool) {
+	if va&3 != 0 || va >= TaskSize {
+		return 0, false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.pt == nil {
+		return 0, false
+	}
+	slot := m.pt.lookup(va)
+	if slot == nil {
+		return 0, false
+	}
+	e := load(slot)
+	f, ok := m.ram.EntryFrame(e)
+	if !ok || !pteAllows(e, Read) {
+		return 0, false
+	}
+	markUsed(slot, Read)
+	pa := f.Addr() + PhysAddr(va.PageOffset())
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&m.ram.mem[pa]))), true
 }
 
 // WriteForce writes data at va regardless of the mapping's protection, as
@@ -114,13 +155,13 @@ func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte
 		if at < va {
 			return bufs, unpin, &Fault{Addr: at, Access: acc}
 		}
-		pa, _, err := m.Translate(at, acc)
+		// Pinned under the address-space lock, in the same step as the
+		// translation: nothing can free the frame in between.
+		pa, err := m.pin(at, acc)
 		if err != nil {
 			return bufs, unpin, err
 		}
-		f := pa.Frame()
-		m.ram.IncRef(f)
-		pinned = append(pinned, f)
+		pinned = append(pinned, pa.Frame())
 		chunk := min(n-done, PageSize-at.PageOffset())
 		end := pa + PhysAddr(chunk)
 		if len(bufs) > first && pa == lastEnd {

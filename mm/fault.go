@@ -51,15 +51,37 @@ func markUsed(slot *uint64, acc Access) {
 // it returns the physical address of va and the permissions the page may
 // be cached with. A not-present page inside a VMA that admits the access
 // is faulted in (demand zero, file read, shared object, COW break).
-// A failure is a *Fault.
+// A failure is a *Fault: an address at or above TaskSize (non-canonical
+// ones included, which the table's indices would alias to user
+// addresses) never translates.
 func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
+	return m.translate(va, acc, false)
+}
+
+// pin is Translate that also takes a reference on the frame, under the
+// address-space lock, so that the frame cannot be freed and reused while
+// the caller uses it after the lock is dropped. The caller drops the
+// reference with m.ram.DecRef(pa.Frame()).
+func (m *MM) pin(va Addr, acc Access) (PhysAddr, error) {
+	pa, _, err := m.translate(va, acc, true)
+	return pa, err
+}
+
+func (m *MM) translate(va Addr, acc Access, pin bool) (PhysAddr, Prot, error) {
+	if va >= TaskSize {
+		return 0, ProtNone, &Fault{Addr: va, Access: acc}
+	}
 	m.mu.RLock()
 	if m.pt != nil {
 		if slot := m.pt.lookup(va); slot != nil {
-			if e := load(slot); pteAllows(e, acc) {
+			e := load(slot)
+			if f, ok := m.ram.EntryFrame(e); ok && pteAllows(e, acc) {
 				markUsed(slot, acc)
+				if pin {
+					m.ram.IncRef(f)
+				}
 				m.mu.RUnlock()
-				return e.Frame().Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
+				return f.Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
 			}
 		}
 	}
@@ -71,16 +93,22 @@ func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
 	if err != nil {
 		return 0, ProtNone, err
 	}
-	return e.Frame().Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
+	f := e.Frame() // checked by faultLocked
+	if pin {
+		m.ram.IncRef(f)
+	}
+	return f.Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
 }
 
 // faultLocked makes va's page satisfy acc and returns its leaf entry. With
 // force, the VMA's protection is ignored (the kernel writing on the
 // guest's behalf while loading or through /proc/pid/mem): the page gets a
-// private frame but keeps its permissions.
+// private frame but keeps its permissions. The entry's frame is always
+// inside the RAM pool: an entry on the way that points outside it is a
+// fault.
 // Preconditions: m.mu held for writing.
 func (m *MM) faultLocked(va Addr, acc Access, force bool) (PTE, error) {
-	if m.pt == nil {
+	if m.pt == nil || va >= TaskSize {
 		return 0, &Fault{Addr: va, Access: acc}
 	}
 	v := m.vmas.find(va)
@@ -91,10 +119,16 @@ func (m *MM) faultLocked(va Addr, acc Access, force bool) (PTE, error) {
 		return 0, &Fault{Addr: va, Access: acc, Mapped: true}
 	}
 	slot, err := m.pt.slot(va.RoundDown())
+	if err == errBadTable {
+		return 0, &Fault{Addr: va, Access: acc, Mapped: true}
+	}
 	if err != nil {
 		return 0, err
 	}
 	e := load(slot)
+	if _, ok := m.ram.EntryFrame(e); !ok && e.HasFrame() {
+		return 0, &Fault{Addr: va, Access: acc, Mapped: true}
+	}
 	switch {
 	case e&PTEProtNone != 0:
 		// Only a forced access reaches a PROT_NONE page: use its frame

@@ -3,6 +3,8 @@ package mm
 import (
 	"fmt"
 	"sync/atomic"
+
+	"github.com/cmaemu/cmaemu/linux"
 )
 
 // PTE is an x86-64 page-table entry, at any of the four levels.
@@ -134,9 +136,15 @@ type Walk struct {
 	slot  *uint64
 }
 
-// Walk translates va without changing anything.
+// Walk translates va without changing anything. An entry that points
+// outside the RAM pool ends the walk as a not-present one would (Entry
+// shows it, Leaf stays zero). So does an address at or above TaskSize:
+// the table's indices would alias it to a user address.
 func (pt *PageTable) Walk(va Addr) Walk {
 	w := Walk{VA: va}
+	if va >= TaskSize {
+		return w
+	}
 	table := pt.root
 	for l := 0; l < Levels; l++ {
 		idx := levelIndex(va, l)
@@ -146,32 +154,53 @@ func (pt *PageTable) Walk(va Addr) Walk {
 		if !e.Present() {
 			return w
 		}
-		if l == Levels-1 {
-			w.Leaf, w.slot = e, p
-			w.PA = e.Frame().Addr() + PhysAddr(va.PageOffset())
+		f, ok := pt.ram.EntryFrame(e)
+		if !ok {
 			return w
 		}
-		table = e.Frame()
+		if l == Levels-1 {
+			w.Leaf, w.slot = e, p
+			w.PA = f.Addr() + PhysAddr(va.PageOffset())
+			return w
+		}
+		table = f
 	}
 	return w
 }
 
-// lookup returns the leaf slot of va, or nil if an upper level is missing.
+// errBadTable is an upper-level entry that points outside the RAM pool.
+var errBadTable = linux.EFAULT
+
+// lookup returns the leaf slot of va, or nil if an upper level is missing
+// or points outside the RAM pool, or va is at or above TaskSize. The
+// caller checks the leaf's own frame.
 func (pt *PageTable) lookup(va Addr) *uint64 {
+	if va >= TaskSize {
+		return nil
+	}
 	table := pt.root
 	for l := 0; l < Levels-1; l++ {
 		e := load(pt.entry(table, levelIndex(va, l)))
 		if !e.Present() {
 			return nil
 		}
-		table = e.Frame()
+		f, ok := pt.ram.EntryFrame(e)
+		if !ok {
+			return nil
+		}
+		table = f
 	}
 	return pt.entry(table, levelIndex(va, Levels-1))
 }
 
-// slot returns the leaf slot of va, allocating intermediate tables.
-// Preconditions: the owning MM's lock is held for writing.
+// slot returns the leaf slot of va, allocating intermediate tables. An
+// upper-level entry that points outside the RAM pool is errBadTable (it
+// is left as it is).
+// Preconditions: the owning MM's lock is held for writing; va < TaskSize.
 func (pt *PageTable) slot(va Addr) (*uint64, error) {
+	if va >= TaskSize {
+		return nil, errBadTable
+	}
 	table := pt.root
 	for l := 0; l < Levels-1; l++ {
 		p := pt.entry(table, levelIndex(va, l))
@@ -184,13 +213,18 @@ func (pt *PageTable) slot(va Addr) (*uint64, error) {
 			e = tableEntry(f)
 			store(p, e)
 		}
-		table = e.Frame()
+		f, ok := pt.ram.EntryFrame(e)
+		if !ok {
+			return nil, errBadTable
+		}
+		table = f
 	}
 	return pt.entry(table, levelIndex(va, Levels-1)), nil
 }
 
 // forEachLeaf calls fn for every leaf slot that holds a frame (present or
-// PROT_NONE) in [start, end), in address order, skipping absent subtrees.
+// PROT_NONE) in [start, end), in address order, skipping absent subtrees
+// and entries that point outside the RAM pool.
 func (pt *PageTable) forEachLeaf(start, end Addr, fn func(va Addr, slot *uint64)) {
 	pt.visit(pt.root, 0, 0, start, end, fn)
 }
@@ -206,7 +240,7 @@ func (pt *PageTable) visit(table Frame, l int, base, start, end Addr, fn func(Ad
 		p := pt.entry(table, idx)
 		e := load(p)
 		if l == Levels-1 {
-			if e.HasFrame() {
+			if _, ok := pt.ram.EntryFrame(e); ok && e.HasFrame() {
 				fn(lo, p)
 			}
 			continue
@@ -214,7 +248,9 @@ func (pt *PageTable) visit(table Frame, l int, base, start, end Addr, fn func(Ad
 		if !e.Present() {
 			continue
 		}
-		pt.visit(e.Frame(), l+1, lo, start, end, fn)
+		if f, ok := pt.ram.EntryFrame(e); ok {
+			pt.visit(f, l+1, lo, start, end, fn)
+		}
 	}
 }
 
@@ -228,8 +264,9 @@ func (pt *PageTable) release() {
 func (pt *PageTable) releaseTable(table Frame, l int) {
 	if l < Levels-1 {
 		for idx := 0; idx < 512; idx++ {
-			if e := load(pt.entry(table, idx)); e.Present() {
-				pt.releaseTable(e.Frame(), l+1)
+			e := load(pt.entry(table, idx))
+			if f, ok := pt.ram.EntryFrame(e); ok && e.Present() {
+				pt.releaseTable(f, l+1)
 			}
 		}
 	}

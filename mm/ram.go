@@ -117,15 +117,40 @@ func (r *RAM) Alloc() (Frame, error) {
 	return f, nil
 }
 
-// IncRef adds a reference to an allocated frame.
+// Valid reports whether f is a frame of the pool. Every frame number that
+// comes from a page-table entry is checked with it (or EntryFrame) before
+// use: a corrupted or forged entry must fault the guest, never reach
+// memory outside the pool.
+func (r *RAM) Valid(f Frame) bool { return uint64(f) < uint64(len(r.refs)) }
+
+// EntryFrame returns the frame a page-table entry points at, and false if
+// that frame lies outside the pool (the address bits are checked in full,
+// before they are narrowed to a Frame).
+func (r *RAM) EntryFrame(e PTE) (Frame, bool) {
+	n := uint64(e&pteAddrMask) >> PageShift
+	if n >= uint64(len(r.refs)) {
+		return 0, false
+	}
+	return Frame(n), true
+}
+
+// IncRef adds a reference to an allocated frame. A frame outside the pool
+// is ignored.
 func (r *RAM) IncRef(f Frame) {
+	if !r.Valid(f) {
+		return
+	}
 	if r.refs[f].Add(1) <= 1 {
 		panic(fmt.Sprintf("mm: IncRef of free frame %#x", f))
 	}
 }
 
-// DecRef drops a reference; the frame is freed when none remain.
+// DecRef drops a reference; the frame is freed when none remain. A frame
+// outside the pool is ignored.
 func (r *RAM) DecRef(f Frame) {
+	if !r.Valid(f) {
+		return
+	}
 	n := r.refs[f].Add(-1)
 	if n > 0 {
 		return
@@ -139,16 +164,32 @@ func (r *RAM) DecRef(f Frame) {
 	r.mu.Unlock()
 }
 
-// Refs returns the frame's reference count.
-func (r *RAM) Refs(f Frame) int { return int(r.refs[f].Load()) }
+// Refs returns the frame's reference count (0 for a frame outside the
+// pool).
+func (r *RAM) Refs(f Frame) int {
+	if !r.Valid(f) {
+		return 0
+	}
+	return int(r.refs[f].Load())
+}
 
-// Bytes returns the frame's 4 KiB of host memory.
+// Bytes returns the frame's 4 KiB of host memory. A frame outside the
+// pool gets a page of its own that reads as zeros and keeps nothing: a
+// path that did not check its frame cannot reach other memory.
 func (r *RAM) Bytes(f Frame) []byte {
+	if !r.Valid(f) {
+		return make([]byte, PageSize)
+	}
 	off := uint64(f) << PageShift
 	return r.mem[off : off+PageSize : off+PageSize]
 }
 
 // word returns the 8-byte word at physical address p (8-byte aligned).
+// Outside the pool it returns a word of its own that reads as zero (a
+// not-present entry).
 func (r *RAM) word(p PhysAddr) *uint64 {
+	if uint64(p)&7 != 0 || uint64(p) >= uint64(len(r.mem)) {
+		return new(uint64)
+	}
 	return (*uint64)(unsafe.Pointer(&r.mem[p]))
 }

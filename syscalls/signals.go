@@ -83,11 +83,24 @@ func sigInfoJob(c *Process, code int32, sig linux.Signal) sigInfo {
 	return si
 }
 
-// sigInfoFault is the siginfo of a synchronous fault.
+// canonical reports whether a is a canonical x86-64 address (bits 63..47
+// all equal, 4-level paging).
+func canonical(a uint64) bool {
+	top := int64(a) >> 47
+	return top == 0 || top == -1
+}
+
+// sigInfoFault is the siginfo of a synchronous fault. An access to a
+// non-canonical address is no page fault on x86-64 but a general
+// protection fault (#GP, or #SS through the stack): Linux reports it as
+// SIGSEGV with SI_KERNEL and si_addr 0 (do_general_protection), while a
+// canonical address above the user range is an ordinary SEGV_MAPERR.
 func sigInfoFault(sig linux.Signal, exit *arch.Exit) sigInfo {
 	var code int32 = siKernel
 	addr := uint64(0)
 	switch {
+	case exit.Reason == arch.ExitPageFault && !canonical(uint64(exit.Addr)):
+		// SI_KERNEL, si_addr 0
 	case exit.Reason == arch.ExitPageFault:
 		code, addr = segvMapErr, uint64(exit.Addr)
 		if exit.Mapped {

@@ -174,17 +174,27 @@ static void tramp_intr(uc_engine *uc, uint32_t intno, void *ud)
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
 
+// TASK_SIZE_MAX of x86-64 with 4-level paging: no user page lies at or
+// above it. The table's indices use only bits 12..47 of an address, so a
+// non-canonical address (0x0001000000400000) or one in the kernel half
+// would alias a user page if it were walked.
+#define USER_END 0x00007ffffffff000ULL
+
 // walk_fast translates vaddr with the 4-level table at ctx->root, as the
 // CPU would, and fills result if the present leaf already grants the
 // access. Anything else (not present, a write to a read-only or COW page,
-// a fetch from a no-exec page) goes to Go, which faults the page in or
-// refuses. Table frames are never freed while an engine maps the table,
-// so walking without the Go lock is safe; entries are read atomically.
+// a fetch from a no-exec page, an address at or above USER_END, an entry
+// whose frame lies outside the RAM pool) goes to Go, which faults the
+// page in or refuses. Table frames are never freed while an engine maps
+// the table, so walking without the Go lock is safe; entries are read
+// atomically.
 static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result)
 {
 	uint64_t table = ctx->root, e = 0, *slot = 0;
+	if (vaddr >= USER_END)
+		return false;
 	for (int shift = 39; shift >= 12; shift -= 9) {
-		if (table + 4096 > ctx->ram_size)
+		if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
 			return false;
 		slot = (uint64_t *)(ctx->ram + table + ((vaddr >> shift) & 511) * 8);
 		e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
@@ -192,6 +202,9 @@ static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_en
 			return false;
 		table = e & PTE_ADDR;
 	}
+	// The leaf's frame, like every table's, must lie inside the pool.
+	if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
+		return false;
 	if (type == UC_MEM_WRITE && !(e & PTE_RW))
 		return false;
 	if (type == UC_MEM_FETCH && (e & PTE_NX))
@@ -206,21 +219,22 @@ static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_en
 
 // cmuc_guest_ptr returns the host address of the byte at guest virtual
 // address va through the page table of the fast path, or NULL when it is
-// not mapped (or there is no page table yet). It changes nothing.
+// not mapped (or there is no page table yet, or va is not a user
+// address, or an entry points outside the RAM pool). It changes nothing.
 const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va)
 {
 	uint64_t table = ctx->root, e = 0;
-	if (!table)
+	if (!table || va >= USER_END)
 		return NULL;
 	for (int shift = 39; shift >= 12; shift -= 9) {
-		if (table + 4096 > ctx->ram_size)
+		if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
 			return NULL;
 		e = __atomic_load_n((uint64_t *)(ctx->ram + table + ((va >> shift) & 511) * 8), __ATOMIC_ACQUIRE);
 		if (!(e & PTE_P))
 			return NULL;
 		table = e & PTE_ADDR;
 	}
-	if (table + 4096 > ctx->ram_size)
+	if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
 		return NULL;
 	return ctx->ram + table + (va & 4095);
 }
