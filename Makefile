@@ -35,7 +35,7 @@ test: build vet
 	$(GO) test -count=1 -race ./mm/... ./syscalls/... ./fs/...
 	@echo "== the guests with processes, threads and CMA, under cmaemu built with the race detector =="
 	$(GO) build -race -o bin/cmaemu-race ./cmd/cmaemu
-	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc|thr_|mm_unmap_race)' ./tests
+	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc|thr_|mm_unmap_race|rel_)' ./tests
 	@echo "== the i386 guests against their golden files, as on a host that cannot run i386 =="
 	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
 

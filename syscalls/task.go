@@ -44,6 +44,9 @@ type Task struct {
 	wake chan struct{}
 	// cpuMu protects writes of cpu and its use by other goroutines (poke).
 	cpuMu sync.Mutex
+	// hostWake ends a wait on a host descriptor (hostwait.go); poke
+	// signals it.
+	hostWake hostWake
 
 	sched       schedState   // nice, policy, affinity (sys_sched.go); proc.mu
 	host        hostThread   // the host thread running the task; proc.mu
@@ -66,6 +69,7 @@ func (t *Task) run() {
 	t.startHostThread()
 	defer t.endHostThread()
 	status := t.loop()
+	t.hostWake.release()
 	t.k.exitTask(t, status)
 }
 
@@ -299,6 +303,7 @@ func (t *Task) poke() {
 	case t.wake <- struct{}{}:
 	default:
 	}
+	t.hostWake.signal()
 	t.cpuMu.Lock()
 	if t.cpu != nil {
 		t.cpu.Kick()

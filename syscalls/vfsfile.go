@@ -29,6 +29,10 @@ type openFile struct {
 	own    fileOwner  // F_SETOWN
 	lockID uint64     // the description's id for OFD locks and leases (0: none yet)
 	onLast func()     // run when the last reference goes (lock release)
+
+	// hostKind caches whether the host descriptor is of a kind that can
+	// block (hostwait.go): 0 unknown, 1 can block, 2 cannot.
+	hostKind atomic.Int32
 }
 
 func newOpenFile(p vfs.Path, h vfs.Handle, flags uint32) *openFile {
@@ -87,7 +91,81 @@ func (f *openFile) Read(t *Task, bufs [][]byte, off int64) (int, error) {
 	if f.pathOnly() || f.accMode() == linux.O_WRONLY {
 		return 0, linux.EBADF
 	}
+	if err := f.waitHost(t, pollIn); err != nil {
+		return 0, err
+	}
 	return f.h.Read(bufs, off)
+}
+
+// hostChunk is how much writeHostBlocking hands the host at a time: a
+// pipe that polls writable has room for PIPE_BUF bytes, so the write does
+// not block.
+const hostChunk = 4096
+
+// writeHostBlocking writes to a host descriptor that can block, one chunk
+// at a time after poll says it is writable, so that a signal or a kill
+// ends a write stuck on a full pipe: like Linux, it then returns what was
+// written, or, if nothing was, is interrupted.
+func (f *openFile) writeHostBlocking(t *Task, fd int, bufs [][]byte, off int64) (int, error) {
+	done := 0
+	for _, b := range bufs {
+		for len(b) > 0 {
+			if err := t.waitHost(fd, pollOut); err != nil {
+				if done > 0 {
+					return done, nil
+				}
+				return 0, err
+			}
+			chunk := b[:min(len(b), hostChunk)]
+			n, err := f.h.Write([][]byte{chunk}, off)
+			if n > 0 {
+				done += n
+				b = b[n:]
+				if off >= 0 {
+					off += int64(n)
+				}
+			}
+			if err != nil {
+				if done > 0 {
+					return done, nil
+				}
+				return 0, err
+			}
+			if n < len(chunk) {
+				return done, nil
+			}
+		}
+	}
+	return done, nil
+}
+
+// waitHost waits, interruptibly, until a host descriptor that can block
+// is ready for events (hostwait.go). Other files return at once.
+func (f *openFile) waitHost(t *Task, events int16) error {
+	fd, ok := f.blockingHost(t)
+	if !ok {
+		return nil
+	}
+	return t.waitHost(fd, events)
+}
+
+// blockingHost returns the host descriptor if it can block now: of a kind
+// that can (cached) and without O_NONBLOCK (which another host process
+// sharing the description may change, so asked each time).
+func (f *openFile) blockingHost(t *Task) (int, bool) {
+	fd, ok := f.host()
+	if !ok || t == nil {
+		return -1, false
+	}
+	kind := f.hostKind.Load()
+	if kind == 0 {
+		kind = 2
+		if hostKindMayBlock(fd) {
+			kind = 1
+		}
+		f.hostKind.Store(kind)
+	}
+	return fd, kind == 1 && !hostNonblocking(fd)
 }
 
 // Write implements File.
@@ -104,6 +182,9 @@ func (f *openFile) Write(t *Task, bufs [][]byte, off int64) (int, error) {
 				return 0, err
 			}
 		}
+	}
+	if fd, ok := f.blockingHost(t); ok {
+		return f.writeHostBlocking(t, fd, bufs, off)
 	}
 	return f.h.Write(bufs, off)
 }
