@@ -1,8 +1,11 @@
 package syscalls
 
 import (
+	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
@@ -243,4 +246,94 @@ func (k *Kernel) sharedFileObject(f *openFile) (*mm.SharedObject, error) {
 	})
 	k.sharedFiles[id] = o
 	return o, nil
+}
+
+// sharedWriter writes the dirty pages of a shared file mapping back: a
+// description of the file of its own, open for writing without
+// O_APPEND, so a page lands at its offset whatever the guest's
+// descriptors are (or become, through F_SETFL) and wherever it closes
+// them.
+type sharedWriter struct {
+	fd  int         // a host descriptor, or -1
+	mem io.WriterAt // the file itself (the kernel's own files), if fd < 0
+}
+
+// openSharedWriter opens the writer for the file behind f, which is open
+// for writing: a host file is opened again through /proc/self/fd (the
+// same file even if renamed or unlinked since); a file of the kernel's
+// own filesystems is written directly.
+func openSharedWriter(f *openFile) (mm.FileWriter, error) {
+	if h, ok := f.host(); ok {
+		fd, err := syscall.Open("/proc/self/fd/"+strconv.Itoa(h), syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			// The host refuses a new description (the file's mode
+			// changed since): share the guest's.
+			r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(h), syscall.F_DUPFD_CLOEXEC, 0)
+			if e != 0 {
+				return nil, linux.Errno(e)
+			}
+			fd = int(r)
+		}
+		return &sharedWriter{fd: fd}, nil
+	}
+	if w, ok := f.path.Inode.(io.WriterAt); ok {
+		return &sharedWriter{fd: -1, mem: w}, nil
+	}
+	return nil, linux.EACCES
+}
+
+// WriteAt implements mm.FileWriter.
+func (w *sharedWriter) WriteAt(b []byte, off int64) (int, error) {
+	if w.fd < 0 {
+		return w.mem.WriteAt(b, off)
+	}
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Pwrite(w.fd, b[n:], off+int64(n))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, hostErr(err)
+		}
+		if m == 0 {
+			return n, linux.EIO
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// PunchHole implements mm.HolePuncher for MADV_REMOVE: the host
+// deallocates the range (or refuses: EOPNOTSUPP); a kernel file gets
+// zeros over the part below its size.
+func (w *sharedWriter) PunchHole(off, length int64) error {
+	if w.fd >= 0 {
+		return hostErr(syscall.Fallocate(w.fd, fallocPunchHole, off, length))
+	}
+	sz, ok := w.mem.(interface{ Size() (int64, error) })
+	if !ok {
+		return linux.EOPNOTSUPP
+	}
+	size, err := sz.Size()
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, min(length, mm.PageSize*16))
+	for end := min(off+length, size); off < end; {
+		n := min(int64(len(zeros)), end-off)
+		if _, err := w.mem.WriteAt(zeros[:n], off); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
+// Close implements mm.FileWriter.
+func (w *sharedWriter) Close() error {
+	if w.fd >= 0 {
+		return hostErr(syscall.Close(w.fd))
+	}
+	return nil
 }

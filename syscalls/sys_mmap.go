@@ -79,6 +79,13 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 			}
 			defer obj.Release(t.k.ram)
 			o.Object = obj
+			// Only a descriptor open for writing gives the mapping
+			// VM_MAYWRITE, and the object a writer for its dirty pages.
+			if fl&linux.O_ACCMODE == linux.O_RDWR {
+				o.OpenWriter = func() (mm.FileWriter, error) { return openSharedWriter(hf) }
+			} else {
+				o.ReadOnlyFile = true
+			}
 		} else {
 			o.File = hf
 		}
@@ -240,12 +247,22 @@ func Brk(t *Task, a Args) (uintptr, error) {
 	return uintptr(t.MM().Brk(a.Pointer(0))), nil
 }
 
-// Msync implements msync(2): shared file pages are written back.
+// msync's flags.
+const (
+	msAsync      = 1
+	msInvalidate = 2
+	msSync       = 4
+)
+
+// Msync implements msync(2): dirty shared file pages are written back
+// (mm.MM.Msync); MS_ASYNC with MS_SYNC, or an unknown flag, is EINVAL.
 func Msync(t *Task, a Args) (uintptr, error) {
-	if a.Int(2)&^7 != 0 {
+	flags := a.Int(2)
+	if flags&^(msAsync|msInvalidate|msSync) != 0 || flags&(msAsync|msSync) == msAsync|msSync {
 		return 0, linux.EINVAL
 	}
-	return 0, t.MM().Sync(a.Pointer(0), a.Uint64(1))
+	return 0, t.MM().Msync(a.Pointer(0), a.Uint64(1),
+		mm.SyncOpts{Sync: flags&msSync != 0, Invalidate: flags&msInvalidate != 0})
 }
 
 // fallocPunchHole is FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
