@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"encoding/binary"
 	"sync"
 	"time"
 
@@ -26,23 +25,33 @@ const (
 type futexWaiter struct {
 	bitset uint32
 	woken  chan struct{}
+	key    futexKey // the futex it waits on now (requeue moves it); ft.mu
 }
 
 // futexKey names a futex word as Linux does: by address space and
 // virtual address in private memory (so that copy-on-write does not move
 // it), by physical address in shared memory (so that processes meet).
+// The shared (non-FUTEX_PRIVATE_FLAG) futex of a word in private memory
+// is not its private futex: Linux marks the key (FUT_OFF_MMSHARED), so a
+// private waiter is not woken through the shared futex, nor the reverse.
 type futexKey struct {
-	as   *mm.MM
-	addr mm.Addr
-	pa   mm.PhysAddr
+	as     *mm.MM
+	addr   mm.Addr
+	pa     mm.PhysAddr
+	shared bool
 }
 
-// futexTable holds the waiters of every futex word.
+// futexTable holds the waiters of every futex word. Its lock is never
+// held across a guest page fault: words are read under it with
+// mm.PeekUint32, and faulted in with the lock dropped (loadLocked).
 type futexTable struct {
 	mu      sync.Mutex
 	waiters map[futexKey][]*futexWaiter
 }
 
+// wake wakes waiters of key whose bitset shares a bit with bitset, as
+// futex_wake does: n of them, and one when n is 0 or negative (Linux
+// counts the wake before it compares). It returns how many it woke.
 func (ft *futexTable) wake(key futexKey, n int, bitset uint32) int {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
@@ -50,13 +59,14 @@ func (ft *futexTable) wake(key futexKey, n int, bitset uint32) int {
 	list := ft.waiters[key]
 	rest := list[:0]
 	for _, w := range list {
-		if woken < n && w.bitset&bitset != 0 {
+		if (woken == 0 || woken < n) && w.bitset&bitset != 0 {
 			close(w.woken)
 			woken++
 			continue
 		}
 		rest = append(rest, w)
 	}
+	clear(list[len(rest):])
 	if len(rest) == 0 {
 		delete(ft.waiters, key)
 	} else {
@@ -65,13 +75,16 @@ func (ft *futexTable) wake(key futexKey, n int, bitset uint32) int {
 	return woken
 }
 
-func (ft *futexTable) remove(key futexKey, w *futexWaiter) {
+// remove takes w out of the list of the futex it waits on now.
+func (ft *futexTable) remove(w *futexWaiter) {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
+	key := w.key
 	list := ft.waiters[key]
 	for i, x := range list {
 		if x == w {
 			ft.waiters[key] = append(list[:i], list[i+1:]...)
+			list[len(list)-1] = nil
 			break
 		}
 	}
@@ -80,20 +93,51 @@ func (ft *futexTable) remove(key futexKey, w *futexWaiter) {
 	}
 }
 
-// futexKey names the futex word at addr (4-byte aligned, readable).
-func (t *Task) futexKey(addr mm.Addr) (futexKey, error) {
+// loadLocked reads the futex word at addr with ft.mu held, as Linux's
+// futex_get_value_locked: it never faults a page in under the lock. When
+// the page is not there it drops the lock, faults the page in with a
+// normal copy (EFAULT if it cannot), takes the lock again and retries.
+// Preconditions: ft.mu held (and held again on return).
+func (ft *futexTable) loadLocked(as *mm.MM, addr mm.Addr) (uint32, error) {
+	for {
+		if v, ok := as.PeekUint32(addr); ok {
+			return v, nil
+		}
+		ft.mu.Unlock()
+		var b [4]byte
+		_, err := as.CopyIn(addr, b[:])
+		ft.mu.Lock()
+		if err != nil {
+			return 0, linux.EFAULT
+		}
+	}
+}
+
+// futexKey names the futex word at addr: EINVAL if it is not 4-byte
+// aligned, EFAULT if it is not a user address (access_ok of 4 bytes,
+// which on x86-64 checks the first byte against TASK_SIZE_MAX). A private
+// futex (FUTEX_PRIVATE_FLAG) is named by address space and address
+// without looking at the page, as get_futex_key does; a shared one
+// needs a readable page, whose frame names it in shared memory.
+func (t *Task) futexKey(addr mm.Addr, private bool) (futexKey, error) {
 	if addr&3 != 0 {
 		return futexKey{}, linux.EINVAL
 	}
+	if addr > mm.TaskSize {
+		return futexKey{}, linux.EFAULT
+	}
 	as := t.MM()
+	if private {
+		return futexKey{as: as, addr: addr}, nil
+	}
 	pa, _, err := as.Translate(addr, mm.Read)
 	if err != nil {
 		return futexKey{}, linux.EFAULT
 	}
 	if v, ok := as.FindVMA(addr); ok && v.Shared {
-		return futexKey{pa: pa}, nil
+		return futexKey{pa: pa, shared: true}, nil
 	}
-	return futexKey{as: as, addr: addr}, nil
+	return futexKey{as: as, addr: addr, shared: true}, nil
 }
 
 // Futex implements futex(2): wait, wake, their bitset forms and requeue.
@@ -108,6 +152,7 @@ func futexHandler(time32 bool) Handler {
 func futex(t *Task, a Args, time32 bool) (uintptr, error) {
 	addr, op, val := a.Pointer(0), a.Int(1), a.Uint(2)
 	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
+	private := op&futexPrivateFlag != 0
 	ft := &t.k.futexes
 	switch cmd {
 	case futexWait, futexWaitBitset:
@@ -131,7 +176,7 @@ func futex(t *Task, a Args, time32 bool) (uintptr, error) {
 			}
 			timeout = max(d, 1)
 		}
-		return 0, t.futexWait(ft, addr, val, bitset, timeout)
+		return 0, t.futexWait(ft, addr, private, val, bitset, timeout)
 	case futexWake, futexWakeBitset:
 		bitset := uint32(futexBitsetAny)
 		if cmd == futexWakeBitset {
@@ -139,49 +184,72 @@ func futex(t *Task, a Args, time32 bool) (uintptr, error) {
 				return 0, linux.EINVAL
 			}
 		}
-		key, err := t.futexKey(addr)
+		key, err := t.futexKey(addr, private)
 		if err != nil {
 			return 0, err
 		}
 		return uintptr(ft.wake(key, int(int32(val)), bitset)), nil
 	case futexRequeue, futexCmpRequeue:
-		key, err := t.futexKey(addr)
+		// futex_requeue: the counts are ints (the timeout argument
+		// carries nr_requeue, truncated to 32 bits); negative ones are
+		// EINVAL before anything else, then both keys, then the value.
+		nrWake, nrRequeue := int(int32(val)), int(int32(a.Uint64(3)))
+		if nrWake < 0 || nrRequeue < 0 {
+			return 0, linux.EINVAL
+		}
+		key, err := t.futexKey(addr, private)
 		if err != nil {
 			return 0, err
 		}
+		key2, err := t.futexKey(a.Pointer(4), private)
+		if err != nil {
+			return 0, err
+		}
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
 		if cmd == futexCmpRequeue {
-			var b [4]byte
-			if _, err := t.MM().CopyIn(addr, b[:]); err != nil {
+			v, err := ft.loadLocked(t.MM(), addr)
+			if err != nil {
 				return 0, err
 			}
-			if binary.LittleEndian.Uint32(b[:]) != a.Uint(5) {
+			if v != a.Uint(5) {
 				return 0, linux.EAGAIN
 			}
 		}
-		key2, err := t.futexKey(a.Pointer(4))
-		if err != nil {
-			return 0, err
-		}
-		n := ft.wake(key, int(int32(val)), futexBitsetAny)
-		n += ft.requeue(key, key2, int(int32(a.Uint64(3))))
-		return uintptr(n), nil
+		return uintptr(ft.requeueLocked(key, key2, nrWake, nrRequeue)), nil
 	}
 	return 0, linux.ENOSYS
 }
 
-// requeue moves up to n waiters of from to to.
-func (ft *futexTable) requeue(from, to futexKey, n int) int {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
+// requeueLocked wakes up to nrWake waiters of from (whatever their
+// bitsets) and moves up to nrRequeue of the others to to, in queue
+// order; it returns how many it woke and moved. A requeue onto the same
+// futex moves nothing but counts the waiters it would move, as Linux
+// does. Preconditions: ft.mu held; counts not negative.
+func (ft *futexTable) requeueLocked(from, to futexKey, nrWake, nrRequeue int) int {
 	list := ft.waiters[from]
-	moved := min(n, len(list))
-	ft.waiters[to] = append(ft.waiters[to], list[:moved]...)
-	if rest := list[moved:]; len(rest) > 0 {
-		ft.waiters[from] = rest
+	woken := min(nrWake, len(list))
+	for _, w := range list[:woken] {
+		close(w.woken)
+	}
+	rest := list[woken:]
+	moved := min(nrRequeue, len(rest))
+	if from != to && moved > 0 {
+		if ft.waiters == nil {
+			ft.waiters = map[futexKey][]*futexWaiter{}
+		}
+		for _, w := range rest[:moved] {
+			w.key = to
+		}
+		ft.waiters[to] = append(ft.waiters[to], rest[:moved]...)
+		rest = rest[moved:]
+	}
+	if len(rest) > 0 {
+		ft.waiters[from] = append([]*futexWaiter(nil), rest...)
 	} else {
 		delete(ft.waiters, from)
 	}
-	return moved
+	return woken + moved
 }
 
 // untilAbsolute turns an absolute time on CLOCK_MONOTONIC (or REALTIME)
@@ -197,19 +265,19 @@ func (t *Task) untilAbsolute(abs time.Duration, realtime bool) time.Duration {
 	return abs - now
 }
 
-func (t *Task) futexWait(ft *futexTable, addr mm.Addr, val, bitset uint32, timeout time.Duration) error {
-	key, err := t.futexKey(addr)
+func (t *Task) futexWait(ft *futexTable, addr mm.Addr, private bool, val, bitset uint32, timeout time.Duration) error {
+	key, err := t.futexKey(addr, private)
 	if err != nil {
 		return err
 	}
-	w := &futexWaiter{bitset: bitset, woken: make(chan struct{})}
+	w := &futexWaiter{bitset: bitset, woken: make(chan struct{}), key: key}
 	ft.mu.Lock()
-	var b [4]byte
-	if _, err := t.MM().CopyIn(addr, b[:]); err != nil {
+	v, err := ft.loadLocked(t.MM(), addr)
+	if err != nil {
 		ft.mu.Unlock()
 		return err
 	}
-	if binary.LittleEndian.Uint32(b[:]) != val {
+	if v != val {
 		ft.mu.Unlock()
 		return linux.EAGAIN
 	}
@@ -220,7 +288,7 @@ func (t *Task) futexWait(ft *futexTable, addr mm.Addr, val, bitset uint32, timeo
 	ft.mu.Unlock()
 	err = t.block(w.woken, timeout)
 	if err != nil {
-		ft.remove(key, w)
+		ft.remove(w)
 		select {
 		case <-w.woken:
 			return nil // woken after all
@@ -238,7 +306,7 @@ func (t *Task) exitThread() {
 	}
 	var zero [4]byte
 	if _, err := t.MM().CopyOut(t.clearChildTID, zero[:]); err == nil {
-		if key, err := t.futexKey(t.clearChildTID); err == nil {
+		if key, err := t.futexKey(t.clearChildTID, false); err == nil {
 			t.k.futexes.wake(key, 1, futexBitsetAny)
 		}
 	}

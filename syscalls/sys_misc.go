@@ -25,15 +25,19 @@ func Uname(t *Task, a Args) (uintptr, error) {
 	return 0, err
 }
 
-// getrandomChunk bounds the host memory one getrandom call uses: the
-// guest buffer is filled this much at a time.
+// getrandomChunk is how much of the guest buffer getrandom fills between
+// two looks at pending signals.
 const getrandomChunk = 64 << 10
 
-// Getrandom implements getrandom(2): unknown flags, or GRND_RANDOM with
-// GRND_INSECURE, are EINVAL; the host's pool is always initialised, so
-// no flag blocks. At most MAX_RW_COUNT bytes are written, a chunk at a
-// time; a fault stops it (EFAULT if nothing was written), and so does a
-// pending signal after a whole number of pages.
+// Getrandom implements getrandom(2) as Linux 6.x does: unknown flags, or
+// GRND_RANDOM with GRND_INSECURE, are EINVAL (before the buffer is
+// looked at; flags is an unsigned int, so the upper half of the
+// register does not count); the host's pool is always initialised, so
+// no flag blocks. The count is cut to MAX_RW_COUNT before the range
+// check (buf+count must not pass TASK_SIZE: EFAULT); the bytes go
+// straight into the guest's frames, pinned a chunk at a time, so no host
+// buffer is allocated whatever the count. A fault stops it (EFAULT if
+// nothing was written), and so does a pending signal between chunks.
 func Getrandom(t *Task, a Args) (uintptr, error) {
 	flags := a.Uint(2)
 	if flags&^(linux.GRND_NONBLOCK|linux.GRND_RANDOM|linux.GRND_INSECURE) != 0 ||
@@ -44,13 +48,18 @@ func Getrandom(t *Task, a Args) (uintptr, error) {
 	if end, ok := addr.AddLength(n); !ok || end > mm.TaskSize {
 		return 0, linux.EFAULT
 	}
-	buf := make([]byte, min(n, getrandomChunk))
 	var done uint64
+	var bufs [][]byte
 	for done < n {
-		chunk := buf[:min(n-done, uint64(len(buf)))]
-		rand.Read(chunk)
-		got, err := t.MM().CopyOut(addr+mm.Addr(done), chunk)
-		done += uint64(got)
+		chunk := min(n-done, getrandomChunk)
+		var unpin func()
+		var err error
+		bufs, unpin, err = t.MM().Buffers(bufs[:0], addr+mm.Addr(done), chunk, mm.Write)
+		for _, b := range bufs {
+			rand.Read(b)
+			done += uint64(len(b))
+		}
+		unpin()
 		if err != nil {
 			break
 		}

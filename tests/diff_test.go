@@ -266,6 +266,20 @@ var guests = []Guest{
 	{Name: "mm_unmap_race-mprotect_write", Prog: "mm_unmap_race", Args: []string{"mprotect_write"}, Want: Exited(0), Threads: true},
 	{Name: "mm_unmap_race-dontneed_read", Prog: "mm_unmap_race", Args: []string{"dontneed_read"}, Want: Exited(0), Threads: true},
 	{Name: "mm_unmap_race-dontneed_write", Prog: "mm_unmap_race", Args: []string{"dontneed_write"}, Want: Exited(0), Threads: true},
+
+	// Inputs that must not break the emulator (rel_*.c). rel_badaddr:
+	// non-canonical and kernel-half addresses fault as on Linux (#GP:
+	// SI_KERNEL, si_addr 0; page fault: SEGV_MAPERR) and are EFAULT for
+	// the kernel, never aliasing a user page. rel_futex: requeue counts
+	// (0, INT_MAX, negative, the same futex, a value that differs) and
+	// the key rules. rel_getrandom: flags, the MAX_RW_COUNT cut, large
+	// buffers.
+	{Name: "rel_badaddr-access", Prog: "rel_badaddr", Variants: procVariants, Args: []string{"access"}, Want: Exited(0)},
+	{Name: "rel_badaddr-copy", Prog: "rel_badaddr", Variants: procVariants, Args: []string{"copy"}, Want: Exited(0)},
+	{Name: "rel_futex-args", Prog: "rel_futex", Args: []string{"args"}, Want: Exited(0)},
+	{Name: "rel_futex-requeue", Prog: "rel_futex", Args: []string{"requeue"}, Want: Exited(0), Threads: true},
+	{Name: "rel_futex-mixed", Prog: "rel_futex", Args: []string{"mixed"}, Want: Exited(0), Threads: true},
+	{Name: "rel_getrandom", Args: []string{"flags", "count", "big"}, Want: Exited(0)},
 }
 
 // staticVariants are the statically linked builds.

@@ -166,6 +166,20 @@ var i386Fallbacks = map[string]I386Fallback{
 		To:   "mremap moved=1 kept=1 new zeroed=1 old unmapped=1 shrink in place=1",
 		Why:  "qemu-user leaves the old range of a moved mremap mapped; Linux unmaps it (as the x86-64 build shows natively)",
 	}}},
+	// getrandom: qemu-user locks the whole guest buffer before it calls
+	// the host, so it answers EFAULT where Linux fills what is there (a
+	// buffer that ends in a PROT_NONE page, a count cut to MAX_RW_COUNT)
+	// and checks the buffer before the flags. Linux runs the same
+	// sys_getrandom for i386 tasks (the count zero-extended, the same
+	// TASK_SIZE check), so the lines are the x86-64 build's, less the
+	// cases only it compiles.
+	"rel_getrandom": {From: FromAMD64, Edits: only64("64-bit only: the case passes 1<<32 in the flags register or a 64-bit address",
+		"flags 1<<32 (as 0): 8",
+		"flags 1<<32|8 (as 8): -1/EINVAL",
+		"0 at TASK_SIZE: 0",
+		"0 past TASK_SIZE: -1/EFAULT",
+		"0 non-canonical: -1/EFAULT",
+	)},
 	"sig_fpstate": {From: FromQEMU, Edits: []LineEdit{{
 		From: "a=0 b=0 a=0.000000 b=0 handled=1",
 		To:   "a=6717323.0600064388 b=7.3890553686535796 a=6717323.060006 b=7.38906 handled=1",
