@@ -687,6 +687,23 @@ func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	return true
 }
 
+// iretFault delivers the fault a return to user mode raises when
+// sigreturn restored segment selectors the CPU refuses (Linux's
+// fixup_bad_iret turns the iret's #GP into one of the task's): SIGSEGV
+// with SI_KERNEL and si_addr 0 at the restored registers, to the
+// handler if there is one (the frame then resumes there), else the
+// group dies.
+// Preconditions: inside a system call (t.frame), the restored registers
+// set.
+func (t *Task) iretFault(rip uint64) {
+	exit := arch.Exit{Reason: arch.ExitInterrupt, Vector: arch.VectorGP, RIP: rip}
+	t.fault(linux.SIGSEGV, &exit, false)
+	if regs, err := t.cpu.Regs(); err == nil {
+		f := t.frame
+		f.KeepRegs, f.Redirect, f.NewRIP = true, true, regs.RIP
+	}
+}
+
 // setMask sets the blocked set (SIGKILL and SIGSTOP cannot be blocked).
 func (t *Task) setMask(m linux.SigSet) {
 	t.proc.mu.Lock()

@@ -242,6 +242,13 @@ func (t *Task) restoreFrame32(sc mm.Addr, maskAt mm.Addr, oldStyle bool) (uintpt
 		return 0, nil
 	}
 	getSigcontext32(b, &regs)
+	// FS and GS are loaded (ORed with RPL 3) as ia32's reload_segments
+	// does; one the CPU refuses becomes 0 (loadsegment's fixup), so a
+	// bad selector never reaches the engine.
+	le := binary.LittleEndian
+	regs.FS = uint64(t.loadDataSel(le.Uint16(b[4:])))
+	regs.GS = uint64(t.loadDataSel(le.Uint16(b[0:])))
+	cs, ss := le.Uint16(b[60:])|3, le.Uint16(b[72:])|3
 	if err := t.restoreFPState32(uint64(binary.LittleEndian.Uint32(b[76:]))); err != nil {
 		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
 		return 0, nil
@@ -268,7 +275,71 @@ func (t *Task) restoreFrame32(sc mm.Addr, maskAt mm.Addr, oldStyle bool) (uintpt
 	}
 	f := t.frame
 	f.KeepRegs, f.Redirect, f.NewRIP = true, true, regs.RIP
+	if cs != user32CS || ss != user32DS {
+		// Linux loads CS and SS from the frame too; the iret to user
+		// mode then refuses a bad one: a #GP at the restored state.
+		t.iretFault(regs.RIP)
+	}
 	return 0, nil
+}
+
+// gdtDesc returns GDT entry idx as an i386 task on x86-64 Linux sees it
+// (cmaemu's GDT has Linux's layout, except that entry 15, Linux's
+// per-CPU segment, is empty); the TLS entries are the task's.
+func (t *Task) gdtDesc(idx int) uint64 {
+	switch {
+	case idx >= tlsFirst && idx < tlsFirst+len(t.tls):
+		return t.tls[idx-tlsFirst]
+	case idx < len(gdtFixed):
+		return gdtFixed[idx]
+	}
+	return 0
+}
+
+// gdtFixed are the GDT entries before the TLS ones that hold segments:
+// kernel 32-bit code, kernel code, kernel data, user 32-bit code, user
+// data, user 64-bit code.
+var gdtFixed = [...]uint64{0, 0x00cf9b000000ffff, 0x00af9b000000ffff, 0x00cf93000000ffff,
+	0x00cffb000000ffff, 0x00cff3000000ffff, 0x00affb000000ffff}
+
+// gdtEntries is the size of the GDT (Linux's GDT_ENTRIES on x86-64).
+const gdtEntries = 16
+
+// loadDataSel returns what DS, ES, FS or GS holds after the kernel loads
+// sel|3 into it at CPL 3: the selector if the CPU accepts it (null, or a
+// present data or readable code segment of DPL 3, or a conforming code
+// segment), else 0.
+func (t *Task) loadDataSel(sel uint16) uint16 {
+	sel |= 3
+	idx := int(sel >> 3)
+	if sel&4 == 0 && idx == 0 {
+		return sel // null: loads
+	}
+	if sel&4 != 0 || idx >= gdtEntries { // no LDT; beyond the limit
+		return 0
+	}
+	d := t.gdtDesc(idx)
+	const (
+		present   = 1 << 47
+		system    = 1 << 44 // S: code or data when set
+		code      = 1 << 43
+		conform   = 1 << 42
+		readable  = 1 << 41
+		dplShift  = 45
+		dplMask   = 3
+		userLevel = 3
+	)
+	switch {
+	case d&system == 0, d&present == 0:
+		return 0
+	case d&code != 0 && d&readable == 0:
+		return 0
+	case d&code != 0 && d&conform != 0:
+		return sel
+	case (d>>dplShift)&dplMask != userLevel:
+		return 0
+	}
+	return sel
 }
 
 // Sigreturn32 implements i386 sigreturn(2) (old-style frames).

@@ -61,6 +61,16 @@ var i386Fallbacks = map[string]I386Fallback{
 	// run has the scenario. Each line follows from the region table and
 	// the truncation of 32-bit iovec bases in the guest's header comment.
 	"cma_cross": {From: FromRules},
+	// Segment selectors restored by i386 sigreturn: qemu-i386 aborts on
+	// the first bad one (an assertion inside qemu). Each line
+	// follows from the rules in the guest's header comment: FS and GS
+	// get sel|3, or 0 when the CPU refuses it (x86-64 Linux's GDT: null,
+	// kernel code and data with DPL 0, user 32-bit code and data, entry
+	// 7 empty, TSS and LDT system entries, TLS entry 12 glibc's, 13 and
+	// 14 empty, limit 16 entries, no LDT); CS other than 0x23 and SS
+	// other than 0x2b among those tried make the iret fault (#GP:
+	// SIGSEGV, SI_KERNEL, si_addr 0).
+	"rel_sigret32": {From: FromRules},
 
 	// CMA guests: the x86-64 result, less the cases the i386 build does
 	// not compile (they need a 64-bit register or address), with the one
