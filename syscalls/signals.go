@@ -743,5 +743,19 @@ func RtSigreturn(t *Task, a Args) (uintptr, error) {
 	}
 	f := t.frame
 	f.KeepRegs, f.Redirect, f.NewRIP = true, true, saved.RIP
+	// Linux restores CS and SS (ORed with RPL 3) too; without
+	// UC_STRICT_RESTORE_SS in the frame's uc_flags an SS that is not a
+	// writable user data segment becomes __USER_DS (force_valid_ss).
+	// The iret to user mode refuses any other CS than a user code
+	// segment and a bad strict SS: a #GP at the restored state. (CS
+	// 0x23, a switch to compat mode, is refused here too: cmaemu does
+	// not switch an engine's mode.)
+	cs, ss := le.Uint16(mc[144:])|3, le.Uint16(mc[150:])|3
+	if le.Uint64(uc[0:])&ucStrictSS == 0 {
+		ss = userSS
+	}
+	if cs != userCS || ss != userSS {
+		t.iretFault(saved.RIP)
+	}
 	return 0, nil
 }
