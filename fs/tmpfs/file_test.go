@@ -226,7 +226,7 @@ func TestSharedFile(t *testing.T) {
 	assert.Equal(t, "2345", string(buf[:n]))
 
 	before := attr(t, f)
-	n, err = sf.WriteAt([]byte("AB"), 9)
+	n, err = f.WriteAt([]byte("AB"), 9)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	size, err := sf.Size()
