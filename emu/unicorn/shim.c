@@ -49,7 +49,9 @@ static void enter_guest(uc_engine *uc, cmuc_ctx *ctx)
 // translation again and returns the request's ticket. Any thread.
 uint64_t cmuc_request_flush(cmuc_ctx *ctx)
 {
-	return __atomic_add_fetch(&ctx->flush_req, 1, __ATOMIC_SEQ_CST);
+	uint64_t ticket = __atomic_add_fetch(&ctx->flush_req, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&ctx->interrupt, CMUC_FLUSH, __ATOMIC_SEQ_CST);
+	return ticket;
 }
 
 // cmuc_flushed reports whether the request with the ticket is done: the
@@ -294,19 +296,30 @@ static void tramp_out(uc_engine *uc, uint32_t port, int size, uint32_t value, vo
 	enter_guest(uc, ctx);
 }
 
+// block_attention does what tramp_block found asked for. The flush bit
+// is cleared before flush_req is read: a request that sets it again after
+// is seen at the next block start.
+static __attribute__((noinline)) void block_attention(uc_engine *uc, cmuc_ctx *ctx)
+{
+	int32_t v = __atomic_fetch_and(&ctx->interrupt, ~CMUC_FLUSH, __ATOMIC_SEQ_CST);
+	if (v & CMUC_FLUSH)
+		flush_now(uc, ctx);
+	if (v & CMUC_STOP)
+		uc_emu_stop(uc);
+}
+
 // tramp_block runs at the start of every translation block, after Unicorn
 // has synchronised the guest PC and before the block's first instruction:
 // stopping here leaves a consistent state (a stop from another thread
 // while chained blocks run does not: Unicorn then skips the PC
 // synchronisation). A requested TLB flush is done here, without stopping:
-// the block's loads and stores look their translations up afresh.
+// the block's loads and stores look their translations up afresh. It runs
+// for every block executed, so the common case is one load.
 static void tramp_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
 {
 	cmuc_ctx *ctx = ud;
-	if (__atomic_load_n(&ctx->flush_req, __ATOMIC_RELAXED) != ctx->flush_ack)
-		flush_now(uc, ctx);
-	if (__atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE))
-		uc_emu_stop(uc);
+	if (__builtin_expect(__atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE) != 0, 0))
+		block_attention(uc, ctx);
 }
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
@@ -474,7 +487,10 @@ uc_err cmuc_msr_write(uc_engine *uc, uint32_t id, uint64_t val)
 
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v)
 {
-	__atomic_store_n(&ctx->interrupt, v, __ATOMIC_RELEASE);
+	if (v)
+		__atomic_fetch_or(&ctx->interrupt, CMUC_STOP, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(&ctx->interrupt, ~CMUC_STOP, __ATOMIC_SEQ_CST);
 }
 
 // cmuc_xmm reads (write == 0) or writes the first n XMM registers, 16

@@ -34,8 +34,11 @@ typedef struct cmuc_ctx {
 	uint8_t *ram;
 	uint64_t ram_size;
 	uint64_t root;
-	// Set (atomically, from any thread) to stop the engine at the start
-	// of the next translation block, where its state is consistent.
+	// What the engine must attend to at the start of its next
+	// translation block (bits set atomically from any thread): stop
+	// there, where its state is consistent (CMUC_STOP), or flush its TLB
+	// (CMUC_FLUSH, see flush_req). The block hook tests the whole word
+	// only, so a block start costs one load when there is nothing to do.
 	int32_t interrupt;
 	// TLB shootdown (see shim.c, "Guest mode"): in_guest is 1 while
 	// the engine may run guest code with the translations it holds
@@ -53,6 +56,9 @@ typedef struct cmuc_ctx {
 	int32_t atomic_gp;
 	uc_engine *uc;
 } cmuc_ctx;
+
+// Bits of cmuc_ctx.interrupt.
+enum { CMUC_STOP = 1, CMUC_FLUSH = 2 };
 
 // Hook kinds for cmuc_hook_add.
 enum {
