@@ -46,7 +46,7 @@ func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)
 		}
 		chunk := min(n-done, int(PageSize-at.PageOffset()))
 		fn(m.ram.mem[pa:pa+PhysAddr(chunk)], done)
-		m.ram.DecRef(pa.Frame())
+		m.ram.Unpin(pa.Frame())
 		done += chunk
 	}
 	return done, nil
@@ -73,7 +73,7 @@ func (m *MM) CopyInString(va Addr, max int) (string, error) {
 		} else {
 			out = append(out, page...)
 		}
-		m.ram.DecRef(pa.Frame())
+		m.ram.Unpin(pa.Frame())
 		if i >= 0 {
 			if len(out) > max {
 				break
@@ -145,7 +145,7 @@ func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte
 	var pinned []Frame
 	unpin = func() {
 		for _, f := range pinned {
-			m.ram.DecRef(f)
+			m.ram.Unpin(f)
 		}
 	}
 	first := len(bufs)

@@ -78,7 +78,7 @@ func (m *MM) translate(va Addr, acc Access, pin bool) (PhysAddr, Prot, error) {
 			if f, ok := m.ram.EntryFrame(e); ok && pteAllows(e, acc) {
 				markUsed(slot, acc)
 				if pin {
-					m.ram.IncRef(f)
+					m.ram.Pin(f)
 				}
 				m.mu.RUnlock()
 				return f.Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
@@ -95,7 +95,7 @@ func (m *MM) translate(va Addr, acc Access, pin bool) (PhysAddr, Prot, error) {
 	}
 	f := e.Frame() // checked by faultLocked
 	if pin {
-		m.ram.IncRef(f)
+		m.ram.Pin(f)
 	}
 	return f.Addr() + PhysAddr(va.PageOffset()), e.Prot(), nil
 }

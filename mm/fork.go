@@ -4,7 +4,9 @@ package mm
 // VMAs but those marked MADV_DONTFORK, without their memory locks;
 // private pages shared copy-on-write (both sides lose write access until
 // their first write), except in MADV_WIPEONFORK mappings, which the child
-// gets empty; shared pages shared. mlockall(MCL_FUTURE) is not inherited.
+// gets empty; shared pages shared. A private page the kernel has pinned
+// (RAM.Pin) is copied for the child instead, and stays writable in the
+// parent. mlockall(MCL_FUTURE) is not inherited.
 func (m *MM) Fork() (*MM, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -30,14 +32,26 @@ func (m *MM) Fork() (*MM, error) {
 				return
 			}
 			e := load(slot)
-			if !v.Shared {
-				e = (e | PTECOW) &^ PTEWrite
-				store(slot, e)
-			}
 			cslot, err := child.pt.slot(va)
 			if err != nil {
 				ferr = err
 				return
+			}
+			if !v.Shared && e&PTEWrite != 0 && m.ram.Pinned(e.Frame()) {
+				// The kernel may still write this page (a read blocked
+				// in another thread): the parent keeps it, the child
+				// gets a copy.
+				ce, err := m.copyForChild(e)
+				if err != nil {
+					ferr = err
+					return
+				}
+				store(cslot, ce)
+				return
+			}
+			if !v.Shared {
+				e = (e | PTECOW) &^ PTEWrite
+				store(slot, e)
 			}
 			m.ram.IncRef(e.Frame())
 			store(cslot, e)
@@ -50,4 +64,15 @@ func (m *MM) Fork() (*MM, error) {
 		return nil, ferr
 	}
 	return child, nil
+}
+
+// copyForChild returns the child's entry for a copy of the frame of the
+// parent's entry e, with the same permissions.
+func (m *MM) copyForChild(e PTE) (PTE, error) {
+	f, err := m.ram.Alloc()
+	if err != nil {
+		return 0, err
+	}
+	copy(m.ram.Bytes(f), m.ram.Bytes(e.Frame()))
+	return e&^pteAddrMask | PTE(f.Addr()), nil
 }

@@ -36,6 +36,10 @@ func (p PhysAddr) Frame() Frame { return Frame(p >> PageShift) }
 type RAM struct {
 	mem  []byte
 	refs []atomic.Int32 // per frame
+	// pins counts, per frame, the references the kernel holds while it
+	// copies to or from the frame without the address-space lock (Pin):
+	// fork gives the child a copy of a pinned page instead of sharing it.
+	pins []atomic.Int32
 
 	mu   sync.Mutex // protects free, next
 	free []Frame    // freed frames, to be cleared on reuse
@@ -59,7 +63,7 @@ func NewRAM(size uint64) (*RAM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mm: reserving %d MiB of guest RAM: %w", size>>20, err)
 	}
-	r := &RAM{mem: mem, refs: make([]atomic.Int32, size>>PageShift), next: 1}
+	r := &RAM{mem: mem, refs: make([]atomic.Int32, size>>PageShift), pins: make([]atomic.Int32, size>>PageShift), next: 1}
 	zf, err := r.Alloc()
 	if err != nil {
 		return nil, err
@@ -162,6 +166,33 @@ func (r *RAM) DecRef(f Frame) {
 	r.mu.Lock()
 	r.free = append(r.free, f)
 	r.mu.Unlock()
+}
+
+// Pin adds a reference that the kernel holds while it reads or writes the
+// frame on the guest's behalf (a blocked read into it, a copy). Unlike a
+// page table's reference it marks the frame pinned until Unpin, as Linux's
+// FOLL_PIN does: fork copies a pinned private page for the child at once,
+// so the data the kernel writes later lands in the parent's page.
+func (r *RAM) Pin(f Frame) {
+	if !r.Valid(f) {
+		return
+	}
+	r.IncRef(f)
+	r.pins[f].Add(1)
+}
+
+// Unpin drops a Pin.
+func (r *RAM) Unpin(f Frame) {
+	if !r.Valid(f) {
+		return
+	}
+	r.pins[f].Add(-1)
+	r.DecRef(f)
+}
+
+// Pinned reports whether the kernel holds a Pin on the frame.
+func (r *RAM) Pinned(f Frame) bool {
+	return r.Valid(f) && r.pins[f].Load() > 0
 }
 
 // Refs returns the frame's reference count (0 for a frame outside the

@@ -180,6 +180,9 @@ var guests = []Guest{
 	// (a FIFO in the run directory), and execve does not wait for a
 	// thread blocked reading one.
 	{Name: "rel_hostblock", Variants: procVariants, Want: Exited(0), Threads: true},
+	// rel_forkpin: a read blocked in one thread keeps its buffer when
+	// another thread forks and writes the page.
+	{Name: "rel_forkpin", Variants: procVariants, Want: Exited(0), Threads: true},
 	{Name: "proc_kill", Variants: procVariants, Want: Exited(0),
 		Args: []string{"group", "handlers", "probe", "threads"}},
 	{Name: "proc_kill-stopcont", Prog: "proc_kill", Variants: procVariants, Args: []string{"stopcont"}, Want: Exited(0)},
