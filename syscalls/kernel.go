@@ -29,8 +29,8 @@ package syscalls
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
@@ -64,6 +64,14 @@ type Config struct {
 	// Sysroot ("": none) is qemu-user's -L: absolute names that exist
 	// under this host directory resolve there first.
 	Sysroot string
+	// MaxTasks bounds the guest tasks (threads and processes) alive at
+	// once: clone, fork and vfork beyond it fail with EAGAIN. 0 means
+	// DefaultMaxTasks().
+	MaxTasks int
+	// Exit, if not nil, ends the emulator after an internal error
+	// (report.go) with the given status; it must not return. nil:
+	// os.Exit.
+	Exit func(code int)
 }
 
 // Kernel is the emulated kernel: the process table and what all processes
@@ -94,6 +102,11 @@ type Kernel struct {
 	hostRoot    string              // the host directory mounted at "/"
 	sysroot     *vfs.Namespace      // the -L overlay, or nil
 
+	maxTasks int         // Config.MaxTasks (tasklimit.go)
+	reserved int         // tasks being created, counted against maxTasks; protected by mu
+	exit     func(int)   // Config.Exit
+	dying    atomic.Bool // an internal error is being reported
+
 	barrierOnce sync.Once // registers the host membarrier (hostBarrier)
 	barrierCmd  int       // the host membarrier command hostBarrier issues
 }
@@ -101,7 +114,10 @@ type Kernel struct {
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
 	k := &Kernel{boot: time.Now(), cpus: probeMachine(), initRlimits: hostRlimits(), capBound: hostCapBound(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
-		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}}
+		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit}
+	if k.maxTasks <= 0 {
+		k.maxTasks = DefaultMaxTasks()
+	}
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
 		childEvent: make(chan struct{}), done: make(chan struct{})}
 	k.procs[1] = k.reaper
@@ -155,7 +171,13 @@ func (k *Kernel) allocPID() int32 {
 }
 
 // newTask makes a task of p with a fresh thread id (the pid for the first).
-func (k *Kernel) newTask(p *Process) *Task {
+func (k *Kernel) newTask(p *Process) *Task { return k.makeTask(p, false) }
+
+// newReservedTask is newTask for a task reserveTask counted: the
+// reservation ends as the task is added.
+func (k *Kernel) newReservedTask(p *Process) *Task { return k.makeTask(p, true) }
+
+func (k *Kernel) makeTask(p *Process, reserved bool) *Task {
 	t := &Task{k: k, proc: p, wake: make(chan struct{}, 1)}
 	k.mu.Lock()
 	if len(p.tasks) == 0 {
@@ -168,6 +190,9 @@ func (k *Kernel) newTask(p *Process) *Task {
 	k.mu.Lock()
 	k.tasks[t.tid] = t
 	p.tasks = append(p.tasks, t)
+	if reserved {
+		k.reserved--
+	}
 	k.mu.Unlock()
 	return t
 }
@@ -195,11 +220,6 @@ func (k *Kernel) multiProcess() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.procs) > 2 // the reaper and one guest
-}
-
-// internalError reports an emulator bug seen while running a guest.
-func internalError(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "cmaemu: internal error: "+format+"\n", args...)
 }
 
 // tasksOf returns a snapshot of p's tasks.

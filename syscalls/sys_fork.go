@@ -91,15 +91,19 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	}
 
 	p := t.proc
+	if err := t.k.reserveTask(t); err != nil {
+		return 0, err
+	}
 	var child *Task
 	if flags&cloneThread != 0 {
-		child = t.k.newTask(p)
+		child = t.k.newReservedTask(p)
 	} else {
 		np, err := t.forkProcess(flags)
 		if err != nil {
+			t.k.unreserveTask()
 			return 0, err
 		}
-		child = t.k.newTask(np)
+		child = t.k.newReservedTask(np)
 	}
 	child.startRegs, child.mode, child.table, child.tls = &regs, t.mode, t.table, t.tls
 	if desc != nil {

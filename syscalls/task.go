@@ -2,6 +2,8 @@ package syscalls
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -38,6 +40,7 @@ type Task struct {
 	exitStatus    *ExitStatus   // set when the task must stop
 	exitRequested bool          // another thread's execve ends this one; proc.mu
 	signalInfo    [linux.NSig]sigInfo
+	recent        syscallRing // the last system calls, for reports (report.go)
 
 	// wake is signalled (without blocking) when a signal may need
 	// attention; blocking calls select on it.
@@ -66,6 +69,7 @@ func (t *Task) MM() *mm.MM { return t.proc.MM() }
 
 // run is the task's goroutine: it runs guest code until the task exits.
 func (t *Task) run() {
+	defer t.recoverFatal()
 	t.startHostThread()
 	defer t.endHostThread()
 	status := t.loop()
@@ -86,14 +90,11 @@ func (t *Task) loop() ExitStatus {
 		}
 		t.waitIfStopped()
 		if err := t.switchCPU(); err != nil {
-			internalError("pid %d: %v", t.tid, err)
-			return ExitStatus{Signal: linux.SIGKILL}
+			t.k.fatal(t, fmt.Errorf("a CPU for the task: %w", err), debug.Stack())
 		}
 		exit, err := t.cpu.Run(t)
 		if err != nil {
-			internalError("pid %d: %v", t.tid, err)
-			t.proc.killGroup(ExitStatus{Signal: linux.SIGKILL})
-			continue
+			t.k.fatal(t, err, debug.Stack())
 		}
 		switch exit.Reason {
 		case arch.ExitStop:
@@ -208,6 +209,7 @@ func (t *Task) fault(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
 // Syscall implements arch.Kernel: it dispatches one system call and, on
 // the way out, delivers pending signals.
 func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
+	defer t.recoverFatal() // here rather than in the CPU's hook: the report has the stack of the panic
 	t.frame = f
 	e := t.table.lookup(f.Nr)
 	args := Args(f.Args)
@@ -234,6 +236,7 @@ func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	} else if !f.KeepRegs {
 		f.Ret = uint64(ret)
 	}
+	t.recent.record(f.Nr, f.Ret)
 	t.waitIfStopped() // a stop during the call takes effect before user mode
 	if t.exitStatus != nil || t.execMM != nil || t.proc.groupExit() != nil || t.threadExitRequested() {
 		f.Stop = true
@@ -248,8 +251,8 @@ func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 var errRestart = errors.New("restart system call")
 
 // errnoOf turns a handler's error into the errno the guest sees. Memory
-// faults are EFAULT; anything that is not an errno is an emulator bug,
-// reported and returned as EIO.
+// faults are EFAULT; anything that is not an errno is an emulator bug:
+// an internal error (report.go).
 func errnoOf(err error) linux.Errno {
 	var e linux.Errno
 	if errors.As(err, &e) {
@@ -267,7 +270,7 @@ func errnoOf(err error) linux.Errno {
 		return linux.EINTR
 	}
 	internalError("syscall returned a non-errno error: %v", err)
-	return linux.EIO
+	return linux.EIO // not reached
 }
 
 // block waits until ready is closed, a signal needs the task, or the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -46,12 +47,17 @@ Run flags:
                       name leads outside it (PROGRAM is looked up inside)
   -L DIR              qemu-user's sysroot: absolute names that exist under
                       DIR are taken from there first (e.g. an i386 sysroot)
+  --max-tasks N       at most N guest threads and processes alive at once:
+                      clone, fork and vfork beyond fail with EAGAIN (default
+                      sized to the machine: at most 4096, half the host's
+                      thread limits, one per 8 MiB of host memory)
 
 The program sees cmaemu's own /proc, /dev (with a tmpfs at /dev/shm) and
 /sys, never the host's; files are checked against its user and groups.
 
 The program's stdin, stdout and stderr are cmaemu's. The exit status is the
-program's; a program killed by signal N exits with 128+N.
+program's; a program killed by signal N exits with 128+N. An internal error
+of cmaemu prints one report, ends every guest and exits with 70.
 `
 
 func main() {
@@ -142,6 +148,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	gid := fs.Uint("gid", uint(os.Getgid()), "")
 	root := fs.String("root", "", "")
 	sysroot := fs.String("L", "", "")
+	maxTasks := fs.Int("max-tasks", 0, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(os.Stdout, usage)
@@ -156,6 +163,10 @@ func runCmd(args []string, stderr io.Writer) int {
 	}
 	if *uid > 0xfffffffe || *gid > 0xfffffffe {
 		fmt.Fprintln(stderr, "cmaemu: run: --uid and --gid take ids from 0 to 4294967294")
+		return 2
+	}
+	if isSet(fs, "max-tasks") && (*maxTasks < 1 || *maxTasks > maxTasksLimit) {
+		fmt.Fprintf(stderr, "cmaemu: run: --max-tasks takes a number from 1 to %d\n", maxTasksLimit)
 		return 2
 	}
 	for _, d := range []struct{ flag, dir string }{{"--root", *root}, {"-L", *sysroot}} {
@@ -175,7 +186,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	}
 
 	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return emu.New(as, mode) },
-		Root: *root, Sysroot: *sysroot}
+		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, Exit: exitAfterInternalError}
 	if trace.what != "" {
 		out := io.Writer(os.Stderr)
 		if *traceFile != "" {
@@ -196,6 +207,9 @@ func runCmd(args []string, stderr io.Writer) int {
 	}
 	cfg.RAM = ram
 	k := syscalls.NewKernel(cfg)
+	// Every guest task is a host thread: leave the Go runtime's thread
+	// limit (10000 by default) room above the tasks.
+	debug.SetMaxThreads(max(10000, k.MaxTasks()+1000))
 	p, err := k.Spawn(path, syscalls.SpawnOptions{
 		Args:  argv,
 		Env:   os.Environ(),
@@ -212,6 +226,23 @@ func runCmd(args []string, stderr io.Writer) int {
 			st.Signal.Description(), describeFault(st.Fault))
 	}
 	return st.ShellStatus()
+}
+
+// maxTasksLimit is the largest --max-tasks.
+const maxTasksLimit = 1 << 20
+
+// isSet reports whether the flag was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// exitAfterInternalError ends cmaemu after the kernel reported an
+// internal error, keeping the CPU profile if one is being written.
+func exitAfterInternalError(code int) {
+	pprof.StopCPUProfile()
+	os.Exit(code)
 }
 
 // oneLine is err's message up to its first newline.
