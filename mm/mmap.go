@@ -37,6 +37,22 @@ type MapOpts struct {
 	// Populate faults the pages in (MAP_POPULATE), as a locked mapping
 	// (VMLocked without VMLockOnFault) is; failures are ignored.
 	Populate bool
+	// ASLimit is the caller's RLIMIT_AS in bytes: the mapping may not
+	// make the address space's total size exceed it (ENOMEM). Zero
+	// means no limit (a limit below one page, zero included, allows no
+	// page, as 1 does).
+	ASLimit uint64
+}
+
+// mayExpandLocked reports whether the address space may grow by grow
+// bytes under limit (0: none), as Linux's may_expand_vm counts: in pages,
+// the limit rounded down.
+// Preconditions: m.mu held.
+func (m *MM) mayExpandLocked(grow, limit uint64) bool {
+	if limit == 0 {
+		return true
+	}
+	return (m.vmas.total+grow)>>PageShift <= limit>>PageShift
 }
 
 // Map creates a mapping with mmap's rules and returns its address.
@@ -62,7 +78,7 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pt == nil {
+	if m.pt == nil || len(m.vmas.list) > MaxMapCount {
 		return 0, linux.ENOMEM
 	}
 	var r AddrRange
@@ -80,6 +96,12 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 			if !o.Fixed {
 				return 0, linux.EEXIST
 			}
+			if len(m.vmas.list) >= MaxMapCount && m.vmas.splitsInside(r) {
+				return 0, linux.ENOMEM
+			}
+			if !m.mayExpandLocked(uint64(length)-m.vmas.mappedIn(r), o.ASLimit) {
+				return 0, linux.ENOMEM
+			}
 			m.unmapLocked(r)
 		}
 	default:
@@ -87,6 +109,9 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 		if r, ok = m.findFreeLocked(o.Addr.RoundDown(), uint64(length)); !ok {
 			return 0, linux.ENOMEM
 		}
+	}
+	if !m.mayExpandLocked(uint64(length), o.ASLimit) {
+		return 0, linux.ENOMEM
 	}
 	v := &VMA{Range: r, Prot: o.Prot, Shared: o.Shared, File: o.File, Offset: o.Offset, Name: o.Name,
 		Flags: o.Flags | m.defFlags}
@@ -102,8 +127,8 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 	case o.Shared:
 		v.Object = newSharedObject()
 	}
-	m.vmas.insert(v)
-	m.vmas.merge()
+	i := m.vmas.insert(v)
+	m.vmas.mergeAround(i, i+1)
 	if o.Populate || v.Flags&(VMLocked|VMLockOnFault) == VMLocked {
 		m.prefaultLocked(r, true /* ignore errors */)
 	}
@@ -137,16 +162,26 @@ func (m *MM) MapAnon(r AddrRange, prot Prot, name string) error {
 }
 
 // findFreeLocked returns a free range of length bytes: at hint if that is
-// free, else the highest one below the mmap base.
+// free, else the highest one below the mmap base. The search starts
+// below the last range it returned when no gap above that can fit
+// (vmaSet.freeCache), so placing many mappings one below the other
+// costs a binary search each, not a walk over all of them.
+// Preconditions: m.mu held for writing.
 func (m *MM) findFreeLocked(hint Addr, length uint64) (AddrRange, bool) {
 	if hint >= mmapMinAddr {
 		if end, ok := hint.AddLength(length); ok && end <= m.layout.Limit && !m.vmas.overlaps(AddrRange{hint, end}) {
 			return AddrRange{hint, end}, true
 		}
 	}
+	s := &m.vmas
 	top := m.layout.MmapBase
-	list := m.vmas.list
-	for i := m.vmas.firstFrom(top); ; i-- {
+	if s.freeCache != 0 && s.freeCache < top && length > s.holeAbove {
+		top = s.freeCache
+	} else {
+		s.freeCache, s.holeAbove = 0, 0
+	}
+	list := s.list
+	for i := s.firstFrom(top); ; i-- {
 		// The gap is [end of VMA i-1, min(top, start of VMA i)).
 		hi := top
 		if i < len(list) && list[i].Range.Start < hi {
@@ -157,7 +192,12 @@ func (m *MM) findFreeLocked(hint Addr, length uint64) (AddrRange, bool) {
 			lo = max(lo, list[i-1].Range.End)
 		}
 		if hi >= lo && uint64(hi-lo) >= length {
-			return AddrRange{hi - Addr(length), hi}, true
+			r := AddrRange{hi - Addr(length), hi}
+			s.freeCache = r.Start
+			return r, true
+		}
+		if hi > lo {
+			s.holeAbove = max(s.holeAbove, uint64(hi-lo))
 		}
 		if i == 0 {
 			return AddrRange{}, false
@@ -174,11 +214,18 @@ func (m *MM) Unmap(addr Addr, length uint64) error {
 	if end, ok = end.RoundUp(); !ok || end > m.layout.Limit {
 		return linux.EINVAL
 	}
+	r := AddrRange{addr, end}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pt != nil {
-		m.unmapLocked(AddrRange{addr, end})
+	if m.pt == nil {
+		return nil
 	}
+	// Splitting one VMA in two needs room for one more (Linux lets the
+	// count rise only when the unmap frees a whole VMA).
+	if len(m.vmas.list) >= MaxMapCount && m.vmas.splitsInside(r) {
+		return linux.ENOMEM
+	}
+	m.unmapLocked(r)
 	return nil
 }
 
@@ -241,6 +288,9 @@ func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
 			break
 		}
 	}
+	if lerr := m.protectSplitsLocked(&r, prot); lerr != nil {
+		err = lerr
+	}
 	if r.Start == r.End {
 		return err
 	}
@@ -261,9 +311,62 @@ func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
 			store(slot, leafPTE(e.Frame(), prot, e&PTECOW != 0)|e&(PTEAccessed|PTEDirty))
 		})
 	}
-	m.vmas.merge()
+	m.vmas.mergeAround(i, j)
 	m.shootdown(code)
 	return err
+}
+
+// protectSplitsLocked applies vm.max_map_count to mprotect of *r to
+// prot, as Linux's mprotect_fixup goes through the VMAs in order: a VMA
+// whose protection changes is split where r cuts it, unless the part
+// cut off joins the neighbour on that side; each split needs fewer than
+// MaxMapCount VMAs (split_vma). At the first VMA that cannot be split,
+// r is cut short before it and ENOMEM returned (the VMAs before it
+// change).
+// Preconditions: m.mu held for writing; r is covered.
+func (m *MM) protectSplitsLocked(r *AddrRange, prot Prot) error {
+	list := m.vmas.list
+	if len(list) < MaxMapCount-1 {
+		return nil
+	}
+	count := len(list)
+	for i := m.vmas.firstFrom(r.Start); i < len(list) && list[i].Range.Start < r.End; i++ {
+		v := list[i]
+		if v.Prot == prot {
+			continue
+		}
+		piece := *v
+		piece.Range = AddrRange{max(r.Start, v.Range.Start), min(r.End, v.Range.End)}
+		piece.Prot = prot
+		left, right := v.Range.Start < r.Start, r.End < v.Range.End
+		need := 0
+		switch {
+		case left && right:
+			need = 2
+		case left:
+			if i+1 >= len(list) || !mergeable(&piece, list[i+1]) {
+				need = 1
+			}
+		case right:
+			if i == 0 {
+				need = 1
+				break
+			}
+			prev := *list[i-1]
+			if prev.Range.End > r.Start {
+				prev.Prot = prot // changed already
+			}
+			if !mergeable(&prev, &piece) {
+				need = 1
+			}
+		}
+		if need > 0 && count+need > MaxMapCount {
+			r.End = max(r.Start, v.Range.Start)
+			return linux.ENOMEM
+		}
+		count += need
+	}
+	return nil
 }
 
 // DontNeed drops the pages of [addr, addr+length) as MADV_DONTNEED does:
@@ -300,7 +403,12 @@ func (m *MM) SetBrk(start Addr) {
 
 // Brk moves the program break as brk(2) does and returns the new break;
 // on failure (below the start, or colliding with a mapping) the old one.
-func (m *MM) Brk(want Addr) Addr {
+func (m *MM) Brk(want Addr) Addr { return m.BrkLimit(want, 0) }
+
+// BrkLimit is Brk under RLIMIT_AS asLimit (bytes, 0 for none, as
+// MapOpts.ASLimit): growing the heap beyond it, or with more than
+// MaxMapCount VMAs, fails (do_brk_flags) and the old break is returned.
+func (m *MM) BrkLimit(want Addr, asLimit uint64) Addr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if want < m.brkStart || m.pt == nil {
@@ -316,11 +424,12 @@ func (m *MM) Brk(want Addr) Addr {
 		m.unmapLocked(AddrRange{newEnd, oldEnd})
 	case newEnd > oldEnd:
 		r := AddrRange{oldEnd, newEnd}
-		if m.vmas.overlaps(r) {
+		if m.vmas.overlaps(r) || !m.mayExpandLocked(uint64(r.Length()), asLimit) ||
+			len(m.vmas.list) > MaxMapCount {
 			return m.brk
 		}
-		m.vmas.insert(&VMA{Range: r, Prot: ProtRead | ProtWrite, Name: "[heap]", Flags: m.defFlags})
-		m.vmas.merge()
+		i := m.vmas.insert(&VMA{Range: r, Prot: ProtRead | ProtWrite, Name: "[heap]", Flags: m.defFlags})
+		m.vmas.mergeAround(i, i+1)
 		if m.defFlags&(VMLocked|VMLockOnFault) == VMLocked {
 			m.prefaultLocked(r, true /* ignore errors */)
 		}
@@ -331,6 +440,15 @@ func (m *MM) Brk(want Addr) Addr {
 
 // Remap resizes or moves the mapping at old as mremap does.
 func (m *MM) Remap(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr Addr) (Addr, error) {
+	return m.RemapLimit(old, oldLen, newLen, mayMove, fixed, newAddr, 0)
+}
+
+// RemapLimit is Remap under RLIMIT_AS asLimit (bytes, 0 for none, as
+// MapOpts.ASLimit): growing beyond it is ENOMEM with nothing changed
+// (after MREMAP_FIXED's destination is unmapped, as in Linux). A move
+// needs fewer than MaxMapCount-3 VMAs (MREMAP_FIXED: MaxMapCount-5),
+// and shrinking the middle of a VMA one fewer than MaxMapCount.
+func (m *MM) RemapLimit(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr Addr, asLimit uint64) (Addr, error) {
 	if !old.IsPageAligned() || (fixed && !mayMove) || (fixed && !newAddr.IsPageAligned()) {
 		return 0, linux.EINVAL
 	}
@@ -357,6 +475,9 @@ func (m *MM) Remap(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr
 		if nr.End < nr.Start || nr.End > m.layout.Limit || nr.Overlaps(AddrRange{old, oldEnd}) {
 			return 0, linux.EINVAL
 		}
+		if len(m.vmas.list)+2 >= MaxMapCount-3 {
+			return 0, linux.ENOMEM
+		}
 		// As Linux's mremap_to: the destination is unmapped first, then
 		// the tail of a shrinking mapping, then the rest moves (or, on
 		// failure, stays where it is).
@@ -365,19 +486,29 @@ func (m *MM) Remap(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr
 			m.unmapLocked(AddrRange{old + nl, oldEnd})
 			oldEnd = old + nl
 		}
+		if nl > ol && !m.mayExpandLocked(uint64(nl-ol), asLimit) {
+			return 0, linux.ENOMEM
+		}
 		v = m.vmas.find(old)
 		return m.moveLocked(v, AddrRange{old, oldEnd}, nr)
 	}
 	if nl <= ol {
-		m.unmapLocked(AddrRange{old + nl, oldEnd})
+		tail := AddrRange{old + nl, oldEnd}
+		if tail.Start < tail.End && len(m.vmas.list) >= MaxMapCount && m.vmas.splitsInside(tail) {
+			return 0, linux.ENOMEM
+		}
+		m.unmapLocked(tail)
 		return old, nil
+	}
+	if !m.mayExpandLocked(uint64(nl-ol), asLimit) {
+		return 0, linux.ENOMEM
 	}
 	grow := AddrRange{oldEnd, old + nl}
 	if oldEnd == v.Range.End && grow.End > grow.Start && grow.End <= m.layout.Limit && !m.vmas.overlaps(grow) {
-		v.Range.End = grow.End
+		m.vmas.grow(m.vmas.firstFrom(old), grow.End)
 		return old, nil
 	}
-	if !mayMove {
+	if !mayMove || len(m.vmas.list) >= MaxMapCount-3 {
 		return 0, linux.ENOMEM
 	}
 	nr, ok := m.findFreeLocked(0, uint64(nl))
@@ -425,8 +556,8 @@ func (m *MM) moveLocked(v *VMA, from, to AddrRange) (Addr, error) {
 	for _, g := range m.vmas.remove(from) {
 		g.drop(m.ram)
 	}
-	m.vmas.insert(nv)
-	m.vmas.merge()
+	i := m.vmas.insert(nv)
+	m.vmas.mergeAround(i, i+1)
 	m.shootdown(code)
 	return to.Start, nil
 }

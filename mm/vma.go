@@ -358,9 +358,31 @@ func (v *VMA) drop(ram *RAM) {
 	}
 }
 
+// MaxMapCount is vm.max_map_count's default (DEFAULT_MAX_MAP_COUNT): an
+// operation that would leave an address space with more VMAs than this
+// fails with ENOMEM. As in Linux, mmap is refused once the count is
+// above it (so the last mmap may reach MaxMapCount+1), a split by
+// mprotect or mremap once the count has reached it, and munmap only
+// when it would split one VMA in two.
+const MaxMapCount = 65530
+
 // vmaSet is the sorted, non-overlapping list of an address space's VMAs.
+//
+// Lookups are binary searches; an insertion or removal is a binary
+// search and one move of the slice's tail; merging after a change looks
+// only at the changed entries and their neighbours. The top-down search
+// for free space starts where the last one ended (freeCache), as
+// Linux's free_area_cache did, unless a gap above it may fit.
 type vmaSet struct {
 	list []*VMA
+	// total is the sum of the VMAs' lengths (Linux's total_vm, in
+	// bytes), for RLIMIT_AS. merge recomputes it.
+	total uint64
+	// freeCache, if not zero, is an address below which the top-down
+	// search may start: every gap above it (up to the mmap base) is at
+	// most holeAbove bytes long. A removal above it moves it up.
+	freeCache Addr
+	holeAbove uint64
 }
 
 // find returns the VMA containing va, or nil.
@@ -377,18 +399,38 @@ func (s *vmaSet) firstFrom(va Addr) int {
 	return sort.Search(len(s.list), func(i int) bool { return s.list[i].Range.End > va })
 }
 
-// insert adds v, which must not overlap any VMA in s.
-func (s *vmaSet) insert(v *VMA) {
+// insert adds v, which must not overlap any VMA in s, and returns its
+// index.
+func (s *vmaSet) insert(v *VMA) int {
 	i := s.firstFrom(v.Range.Start)
 	s.list = append(s.list, nil)
 	copy(s.list[i+1:], s.list[i:])
 	s.list[i] = v
+	s.total += uint64(v.Range.Length())
+	return i
 }
 
 // overlaps reports whether any VMA intersects r.
 func (s *vmaSet) overlaps(r AddrRange) bool {
 	i := s.firstFrom(r.Start)
 	return i < len(s.list) && s.list[i].Range.Start < r.End
+}
+
+// mappedIn returns how many bytes of r are mapped.
+func (s *vmaSet) mappedIn(r AddrRange) uint64 {
+	var n uint64
+	for i := s.firstFrom(r.Start); i < len(s.list) && s.list[i].Range.Start < r.End; i++ {
+		v := s.list[i].Range
+		n += uint64(min(v.End, r.End) - max(v.Start, r.Start))
+	}
+	return n
+}
+
+// splitsInside reports whether removing r would split one VMA in two
+// (r strictly inside it), which needs one more VMA.
+func (s *vmaSet) splitsInside(r AddrRange) bool {
+	v := s.find(r.Start)
+	return v != nil && v.Range.Start < r.Start && r.End < v.Range.End
 }
 
 // covered reports whether r is entirely mapped, without holes.
@@ -438,23 +480,80 @@ func (s *vmaSet) remove(r AddrRange) []*VMA {
 	i, j := s.span(r)
 	out := append([]*VMA(nil), s.list[i:j]...)
 	s.list = append(s.list[:i], s.list[j:]...)
+	clear(s.list[len(s.list) : len(s.list)+j-i])
+	for _, v := range out {
+		s.total -= uint64(v.Range.Length())
+	}
+	if len(out) > 0 {
+		s.freed(r)
+	}
 	return out
 }
 
-// mergeAround joins neighbours around index range that are compatible.
+// freed records that r became free. If r lies above where the
+// free-space search would start, the search starts instead at the top
+// of the gap that now holds r: the gaps above that are unchanged.
+// Preconditions: r is no longer in s.
+func (s *vmaSet) freed(r AddrRange) {
+	if s.freeCache == 0 || r.End <= s.freeCache {
+		return
+	}
+	if i := s.firstFrom(r.End); i < len(s.list) {
+		s.freeCache = s.list[i].Range.Start
+	} else {
+		s.freeCache, s.holeAbove = 0, 0
+	}
+}
+
+// grow extends the VMA at index i to end (the range up to end is free).
+func (s *vmaSet) grow(i int, end Addr) {
+	v := s.list[i]
+	s.total += uint64(end - v.Range.End)
+	v.Range.End = end
+}
+
+// merge joins every pair of neighbours that are compatible, and
+// recomputes total (after a change that did not go through insert and
+// remove, such as fork's copy of the list).
 func (s *vmaSet) merge() {
 	out := s.list[:0]
+	s.total = 0
 	for _, v := range s.list {
+		s.total += uint64(v.Range.Length())
 		if n := len(out); n > 0 && mergeable(out[n-1], v) {
 			out[n-1].Range.End = v.Range.End
 			continue
 		}
 		out = append(out, v)
 	}
-	for i := len(out); i < len(s.list); i++ {
-		s.list[i] = nil
-	}
+	clear(s.list[len(out):])
 	s.list = out
+	s.freeCache, s.holeAbove = 0, 0
+}
+
+// mergeAround joins the VMAs at indices [i, j) with each other and with
+// their neighbours where compatible: after a change to those entries
+// only, it does what merge does, looking at j-i+2 entries.
+func (s *vmaSet) mergeAround(i, j int) {
+	lo, hi := max(i-1, 0), min(j+1, len(s.list))
+	if lo >= hi {
+		return
+	}
+	out := lo
+	for k := lo + 1; k < hi; k++ {
+		if mergeable(s.list[out], s.list[k]) {
+			s.list[out].Range.End = s.list[k].Range.End
+			continue
+		}
+		out++
+		s.list[out] = s.list[k]
+	}
+	if out+1 == hi {
+		return
+	}
+	n := copy(s.list[out+1:], s.list[hi:])
+	clear(s.list[out+1+n:])
+	s.list = s.list[:out+1+n]
 }
 
 // mergeable reports whether b directly follows a and both describe the same
