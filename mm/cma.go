@@ -154,6 +154,8 @@ func CopyBetween(local *MM, liov []IOVec, remote *MM, riov []IOVec, o CopyOpts) 
 	}
 	r.unpin()
 	l.unpin()
+	r.m.dropCode(r.code)
+	l.m.dropCode(l.code)
 
 	switch {
 	case done > 0:
@@ -198,6 +200,10 @@ type cmaSide struct {
 	// With a trace: each page's walk, and which pages had nothing mapped.
 	walks      []Walk
 	notPresent uint64
+
+	// code spans the executable pages a writing side pinned: their
+	// translated code is dropped when the copy ends (dropCode).
+	code AddrRange
 }
 
 // cmaRun is a run of pages of a window: consecutive frames from frame on,
@@ -409,6 +415,7 @@ pages:
 		if slot != nil {
 			markUsed(slot, s.acc)
 		}
+		kernelWrote(&s.code, pva, s.acc == Write && e&PTENoExec == 0 && f != ram.ZeroFrame)
 		if s.walks != nil {
 			s.walks[k] = m.pt.Walk(pva)
 			if !e.Present() {

@@ -35,15 +35,18 @@ func (m *MM) ZeroOut(va Addr, n int) (int, error) {
 // drop the page meanwhile, but not free the frame under the copy.
 func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)) (int, error) {
 	done := 0
+	var code AddrRange
+	defer func() { m.dropCode(code) }()
 	for done < n {
 		at := va + Addr(done)
 		if at < va { // wrapped around the address space
 			return done, &Fault{Addr: at, Access: acc}
 		}
-		pa, err := m.pin(at, acc)
+		pa, exec, err := m.pin(at, acc)
 		if err != nil {
 			return done, err
 		}
+		kernelWrote(&code, at, exec && acc == Write)
 		chunk := min(n-done, int(PageSize-at.PageOffset()))
 		fn(m.ram.mem[pa:pa+PhysAddr(chunk)], done)
 		m.ram.Unpin(pa.Frame())
@@ -62,7 +65,7 @@ func (m *MM) CopyInString(va Addr, max int) (string, error) {
 		if at < va {
 			return "", &Fault{Addr: at, Access: Read}
 		}
-		pa, err := m.pin(at, Read)
+		pa, _, err := m.pin(at, Read)
 		if err != nil {
 			return "", err
 		}
@@ -140,13 +143,16 @@ func (m *MM) WriteForce(va Addr, data []byte) error {
 // would access it for acc (faulting pages in, breaking COW for writes),
 // merging physically contiguous pages. It stops at the first inaccessible
 // byte and returns the fault with what it gathered. The frames stay pinned
-// until the caller calls unpin (also on error).
+// until the caller calls unpin (also on error), which, for a write, also
+// drops translated code of the executable pages written.
 func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte, unpin func(), err error) {
 	var pinned []Frame
+	var code AddrRange // executable pages the caller is to write
 	unpin = func() {
 		for _, f := range pinned {
 			m.ram.Unpin(f)
 		}
+		m.dropCode(code)
 	}
 	first := len(bufs)
 	var lastStart, lastEnd PhysAddr
@@ -157,10 +163,11 @@ func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte
 		}
 		// Pinned under the address-space lock, in the same step as the
 		// translation: nothing can free the frame in between.
-		pa, err := m.pin(at, acc)
+		pa, exec, err := m.pin(at, acc)
 		if err != nil {
 			return bufs, unpin, err
 		}
+		kernelWrote(&code, at, exec && acc == Write)
 		pinned = append(pinned, pa.Frame())
 		chunk := min(n-done, PageSize-at.PageOffset())
 		end := pa + PhysAddr(chunk)

@@ -58,13 +58,33 @@ func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
 	return m.translate(va, acc, false)
 }
 
-// pin is Translate that also takes a reference on the frame, under the
+// pin is Translate that also pins the frame (RAM.Pin), under the
 // address-space lock, so that the frame cannot be freed and reused while
-// the caller uses it after the lock is dropped. The caller drops the
-// reference with m.ram.DecRef(pa.Frame()).
-func (m *MM) pin(va Addr, acc Access) (PhysAddr, error) {
-	pa, _, err := m.translate(va, acc, true)
-	return pa, err
+// the caller uses it after the lock is dropped. The caller drops the pin
+// with m.ram.Unpin(pa.Frame()). exec reports whether the page is
+// executable: a write to it must drop translated code (kernelWrote).
+func (m *MM) pin(va Addr, acc Access) (pa PhysAddr, exec bool, err error) {
+	pa, prot, err := m.translate(va, acc, true)
+	return pa, prot&ProtExec != 0, err
+}
+
+// kernelWrote records that the kernel wrote the page of va, executable
+// when exec is set, into code: the engines' translated code of those
+// pages is dropped by dropCode, once the writes are done.
+func kernelWrote(code *AddrRange, va Addr, exec bool) {
+	if exec {
+		page := va.RoundDown()
+		*code = span(*code, AddrRange{page, page + PageSize})
+	}
+}
+
+// dropCode drops the translated code of the pages in code, which the
+// kernel wrote: code read() or process_vm_writev put in an executable
+// page runs as written, not as it was translated before.
+func (m *MM) dropCode(code AddrRange) {
+	if code.Start < code.End {
+		m.shootdown(code)
+	}
 }
 
 func (m *MM) translate(va Addr, acc Access, pin bool) (PhysAddr, Prot, error) {

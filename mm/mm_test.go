@@ -226,6 +226,9 @@ func TestUnmapSplitsAndFreesFrames(t *testing.T) {
 	mapAt(t, m, 0x400000, 4, ProtRead|ProtWrite|ProtExec)
 	_, err := m.CopyOut(0x400000, make([]byte, 4*PageSize))
 	require.NoError(t, err)
+	assert.Equal(t, int32(1), tlb.code.Load(), "the kernel's write to executable pages drops their code")
+	tlb.flushes.Store(0)
+	tlb.code.Store(0)
 	used := ram.UsedFrames()
 	require.NoError(t, m.Unmap(0x401000, 2*PageSize))
 	assert.Equal(t, used-2, ram.UsedFrames())
@@ -500,4 +503,31 @@ func TestSharedFileMappingsShareFramesAndWriteBack(t *testing.T) {
 	b.Release()
 	assert.True(t, released, "the last mapping releases the object")
 	assert.Equal(t, 0, file.refs)
+}
+
+// TestKernelWritesDropCode: code the kernel writes into an executable page
+// (read() into it, CopyOut, process_vm_writev) must not run as translated
+// before: the engines' code of the page is dropped once the write is done.
+// Writes to pages that are not executable, and reads, drop nothing.
+func TestKernelWritesDropCode(t *testing.T) {
+	_, m := newTestMM(t)
+	tlb := &countingTLB{}
+	m.AddTLB(tlb)
+	mapAt(t, m, 0x400000, 2, ProtRead|ProtWrite|ProtExec)
+	mapAt(t, m, 0x600000, 1, ProtRead|ProtWrite)
+
+	_, err := m.CopyOut(0x600000, []byte{1})
+	require.NoError(t, err)
+	assert.Zero(t, tlb.code.Load(), "data page")
+
+	bufs, unpin, err := m.Buffers(nil, 0x400ff0, 32, Write)
+	require.NoError(t, err)
+	assert.Zero(t, tlb.code.Load(), "nothing dropped before the write is done")
+	copy(bufs[0], []byte{0xc3})
+	unpin()
+	assert.Equal(t, int32(1), tlb.code.Load(), "dropped once, for both pages")
+
+	_, err = m.CopyIn(0x400000, make([]byte, 8))
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), tlb.code.Load(), "reads drop nothing")
 }

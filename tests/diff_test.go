@@ -183,6 +183,9 @@ var guests = []Guest{
 	// rel_forkpin: a read blocked in one thread keeps its buffer when
 	// another thread forks and writes the page.
 	{Name: "rel_forkpin", Variants: procVariants, Want: Exited(0), Threads: true},
+	// rel_code: code the kernel writes into an executable page (read,
+	// process_vm_writev) runs as written.
+	{Name: "rel_code", Variants: procVariants, Want: Exited(0), CMA: true},
 	{Name: "proc_kill", Variants: procVariants, Want: Exited(0),
 		Args: []string{"group", "handlers", "probe", "threads"}},
 	{Name: "proc_kill-stopcont", Prog: "proc_kill", Variants: procVariants, Args: []string{"stopcont"}, Want: Exited(0)},
