@@ -28,7 +28,8 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 	}
 	o := mm.MapOpts{Addr: addr, Length: length, Prot: mm.Prot(prot), Shared: typ != linux.MAP_PRIVATE,
 		Fixed: flags&linux.MAP_FIXED != 0, NoReplace: flags&linux.MAP_FIXED_NOREPLACE != 0, Offset: off,
-		Populate: flags&(linux.MAP_POPULATE|linux.MAP_NONBLOCK) == linux.MAP_POPULATE}
+		Populate: flags&(linux.MAP_POPULATE|linux.MAP_NONBLOCK) == linux.MAP_POPULATE,
+		ASLimit:  t.proc.asLimit()}
 	if flags&linux.MAP_LOCKED != 0 {
 		lo, err := t.lockOpts()
 		if err != nil {
@@ -126,8 +127,8 @@ func Mremap(t *Task, a Args) (uintptr, error) {
 	if flags&^(linux.MREMAP_MAYMOVE|linux.MREMAP_FIXED) != 0 {
 		return 0, linux.EINVAL
 	}
-	got, err := t.MM().Remap(a.Pointer(0), a.Uint64(1), a.Uint64(2),
-		flags&linux.MREMAP_MAYMOVE != 0, flags&linux.MREMAP_FIXED != 0, a.Pointer(4))
+	got, err := t.MM().RemapLimit(a.Pointer(0), a.Uint64(1), a.Uint64(2),
+		flags&linux.MREMAP_MAYMOVE != 0, flags&linux.MREMAP_FIXED != 0, a.Pointer(4), t.proc.asLimit())
 	return uintptr(got), err
 }
 
@@ -244,7 +245,7 @@ func Mincore(t *Task, a Args) (uintptr, error) {
 
 // Brk implements brk(2).
 func Brk(t *Task, a Args) (uintptr, error) {
-	return uintptr(t.MM().Brk(a.Pointer(0))), nil
+	return uintptr(t.MM().BrkLimit(a.Pointer(0), t.proc.asLimit())), nil
 }
 
 // msync's flags.

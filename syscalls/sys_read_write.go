@@ -64,6 +64,11 @@ func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uint
 		}
 		bufs = append(bufs, nil) // a zero-length transfer still reaches the file
 	}
+	if !toGuest {
+		if bufs, err = t.limitFileSize(f, bufs, off); err != nil {
+			return 0, err
+		}
+	}
 	total := uintptr(0)
 	for len(bufs) > 0 {
 		batch := bufs[:min(len(bufs), maxHostIov)]
@@ -93,6 +98,61 @@ func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uint
 		}
 	}
 	return total, nil
+}
+
+// limitFileSize applies RLIMIT_FSIZE to a write of bufs to f at off
+// (-1: the file position) as Linux's generic_write_check_limits does for
+// regular files: a write of at least one byte starting at or beyond the
+// soft limit sends SIGXFSZ to the process and fails with EFBIG; one
+// that would cross the limit is cut to end at it. A write with O_APPEND
+// starts at the file's size.
+func (t *Task) limitFileSize(f File, bufs [][]byte, off int64) ([][]byte, error) {
+	limit := t.proc.rlimit(linux.RLIMIT_FSIZE).cur
+	if limit == linux.RLIM_INFINITY {
+		return bufs, nil
+	}
+	of, ok := f.(*openFile)
+	if !ok || of.pathOnly() {
+		return bufs, nil
+	}
+	want := uint64(0)
+	for _, b := range bufs {
+		want += uint64(len(b))
+	}
+	if want == 0 {
+		return bufs, nil
+	}
+	if at, err := of.attr(); err != nil || !at.IsRegular() {
+		return bufs, nil
+	}
+	pos := off
+	if pos < 0 {
+		var err error
+		if fl, serr := of.Status(); serr == nil && fl&linux.O_APPEND != 0 {
+			pos, err = of.Size()
+		} else {
+			pos, err = of.Seek(0, 1 /* SEEK_CUR */)
+		}
+		if err != nil {
+			return bufs, nil
+		}
+	}
+	if uint64(pos) >= limit {
+		t.k.signalProcess(t.proc, linux.SIGXFSZ, sigInfoKill(linux.SIGXFSZ, 0 /* SI_USER */, t.proc))
+		return nil, linux.EFBIG
+	}
+	room := limit - uint64(pos)
+	if want <= room {
+		return bufs, nil
+	}
+	for i, b := range bufs {
+		if uint64(len(b)) >= room {
+			bufs[i] = b[:room]
+			return bufs[:i+1], nil
+		}
+		room -= uint64(len(b))
+	}
+	return bufs, nil
 }
 
 // Read implements read(2).

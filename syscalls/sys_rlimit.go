@@ -15,11 +15,11 @@ import (
 //
 // The kernel enforces RLIMIT_NOFILE (the descriptor table refuses
 // descriptors at or above the soft limit: EMFILE, dup2's EBADF,
-// F_DUPFD's EINVAL, poll's EINVAL), RLIMIT_MEMLOCK (mlock and friends)
-// and RLIMIT_NICE and RLIMIT_RTPRIO (setpriority, nice,
-// sched_setscheduler). The others are kept and reported, not enforced:
-// no SIGXCPU for RLIMIT_CPU, no SIGXFSZ for RLIMIT_FSIZE, no ENOMEM for
-// RLIMIT_AS or RLIMIT_DATA, no EAGAIN from fork for RLIMIT_NPROC.
+// F_DUPFD's EINVAL, poll's EINVAL), RLIMIT_MEMLOCK (mlock and friends),
+// RLIMIT_NICE and RLIMIT_RTPRIO (setpriority, nice,
+// sched_setscheduler), RLIMIT_AS (mmap, brk and mremap, through mm's
+// may_expand_vm rule) and RLIMIT_FSIZE for write, pwrite and writev to
+// regular files (SIGXFSZ and EFBIG, or a short write).
 
 // rlimit is one resource limit, as struct rlimit64 holds it.
 type rlimit struct{ cur, max uint64 }
@@ -50,6 +50,16 @@ func hostRlimits() rlimits {
 	nofile.max = min(nofile.max, linux.NR_OPEN)
 	nofile.cur = min(maxFDs, nofile.max)
 	return r
+}
+
+// asLimit returns the process's soft RLIMIT_AS as mm takes it
+// (mm.MapOpts.ASLimit): 0 for none, else at least 1.
+func (p *Process) asLimit() uint64 {
+	cur := p.rlimit(linux.RLIMIT_AS).cur
+	if cur == linux.RLIM_INFINITY {
+		return 0
+	}
+	return max(cur, 1)
 }
 
 // rlimit returns the process's limit of resource res.

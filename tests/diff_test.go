@@ -293,6 +293,10 @@ var guests = []Guest{
 	// rel_sigret: CS and SS an x86-64 handler leaves in its frame (a bad
 	// one is SIGSEGV at the restored state; UC_STRICT_RESTORE_SS).
 	{Name: "rel_sigret", Variants: procVariants, Args: []string{"cs", "ss", "ss_lax"}, Want: Exited(0)},
+	// rel_limits: RLIMIT_AS (mmap, mremap, brk), RLIMIT_FSIZE (short
+	// write, then SIGXFSZ and EFBIG) and vm.max_map_count, each in a
+	// child that sets the limit.
+	{Name: "rel_limits", Variants: procVariants, Args: []string{"as", "fsize", "maps"}, Want: Exited(0)},
 	// rel_tasks: RLIMIT_NPROC in fork, vfork and pthread_create (its
 	// fork bomb runs in tasks_test.go, under --max-tasks).
 	{Name: "rel_tasks", Variants: procVariants, Args: []string{"nproc"}, Want: Exited(0), AsRoot: true, Threads: true},
