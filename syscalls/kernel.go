@@ -107,8 +107,9 @@ type Kernel struct {
 	exit     func(int)   // Config.Exit
 	dying    atomic.Bool // an internal error is being reported
 
-	barrierOnce sync.Once // registers the host membarrier (hostBarrier)
-	barrierCmd  int       // the host membarrier command hostBarrier issues
+	cpuLimitOnce sync.Once // starts the RLIMIT_CPU checks (cpulimit.go)
+	barrierOnce  sync.Once // registers the host membarrier (hostBarrier)
+	barrierCmd   int       // the host membarrier command hostBarrier issues
 }
 
 // NewKernel returns a kernel with no guest processes.
@@ -128,6 +129,7 @@ func NewKernel(cfg Config) *Kernel {
 	if err := k.mountDefaults(cfg.Root, cfg.Sysroot); err != nil {
 		panic(fmt.Sprintf("syscalls: the guest's filesystem view: %v", err))
 	}
+	k.watchInheritedCPULimit()
 	return k
 }
 

@@ -18,8 +18,10 @@ import (
 // F_DUPFD's EINVAL, poll's EINVAL), RLIMIT_MEMLOCK (mlock and friends),
 // RLIMIT_NICE and RLIMIT_RTPRIO (setpriority, nice,
 // sched_setscheduler), RLIMIT_AS (mmap, brk and mremap, through mm's
-// may_expand_vm rule) and RLIMIT_FSIZE for write, pwrite and writev to
-// regular files (SIGXFSZ and EFBIG, or a short write).
+// may_expand_vm rule), RLIMIT_FSIZE for write, pwrite and writev to
+// regular files (SIGXFSZ and EFBIG, or a short write), RLIMIT_NPROC
+// (clone, fork) and RLIMIT_CPU (SIGXCPU each second from the soft limit,
+// SIGKILL at the hard one; cpulimit.go).
 
 // rlimit is one resource limit, as struct rlimit64 holds it.
 type rlimit struct{ cur, max uint64 }
@@ -98,6 +100,9 @@ func (t *Task) prlimit(target *Process, res uint32, nl *rlimit) (rlimit, error) 
 	target.rlimits[res] = *nl
 	if res == linux.RLIMIT_NOFILE && target.fds != nil {
 		target.fds.setLimit(nl.cur)
+	}
+	if res == linux.RLIMIT_CPU && nl.cur != linux.RLIM_INFINITY {
+		t.k.watchCPULimits()
 	}
 	return old, nil
 }

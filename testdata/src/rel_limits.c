@@ -9,6 +9,10 @@
  *          with SIGXFSZ's default action the process dies of it
  *   maps   vm.max_map_count (65530): mmap stops at one VMA above it,
  *          munmap and mprotect that would split a VMA fail with ENOMEM
+ *   cpu    RLIMIT_CPU: SIGXCPU when the CPU time reaches the soft limit,
+ *          which then goes up a second, so it comes each second; SIGKILL
+ *          at the hard limit; with SIGXCPU's default action the process
+ *          dies of it
  * One line a check; exit 0. */
 #define _GNU_SOURCE
 #include "proc.h"
@@ -204,12 +208,51 @@ static void fsize_case(void)
 }
 static void maps_case(void) { run("maps", maps_child); }
 
+
+static volatile sig_atomic_t xcpu;
+
+static void on_xcpu(int sig)
+{
+	(void)sig;
+	struct rlimit r;
+	getrlimit(RLIMIT_CPU, &r);
+	out("cpu: SIGXCPU %d, soft limit now %lu\n", (int)++xcpu, (unsigned long)r.rlim_cur);
+}
+
+static void spin(void)
+{
+	for (volatile unsigned long i = 0;; i++)
+		;
+}
+
+static void cpu_case(void)
+{
+	pid_t p = pfork();
+	if (p == 0) {
+		struct sigaction sa = {0};
+		sa.sa_handler = on_xcpu;
+		sigaction(SIGXCPU, &sa, NULL);
+		struct rlimit r = {1, 3};
+		PCHECK(setrlimit(RLIMIT_CPU, &r) == 0);
+		spin();
+	}
+	out("cpu: handled, child %s\n", wstat(reap(p)));
+	p = pfork();
+	if (p == 0) {
+		struct rlimit r = {1, RLIM_INFINITY};
+		PCHECK(setrlimit(RLIMIT_CPU, &r) == 0);
+		spin();
+	}
+	out("cpu: default action, child %s\n", wstat(reap(p)));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pcase cases[] = {
 	    {"as", as_case},
 	    {"fsize", fsize_case},
 	    {"maps", maps_case},
+	    {"cpu", cpu_case},
 	};
 	return run_cases(cases, NCASES(cases), argc, argv);
 }
