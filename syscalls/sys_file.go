@@ -542,6 +542,11 @@ func chown16(h Handler, uidArg int) Handler {
 // Truncate implements truncate(2).
 func Truncate(t *Task, a Args) (uintptr, error) {
 	return 0, t.onPath(linux.AT_FDCWD, a.Pointer(0), 0, func(r *vfs.Resolver, p vfs.Path) error {
+		if at, err := p.Attr(); err == nil && at.IsRegular() {
+			if err := t.fsizeAllows(at.Size, a.Int64(1)); err != nil {
+				return err
+			}
+		}
 		return r.Truncate(p, a.Int64(1), true)
 	})
 }
@@ -566,6 +571,11 @@ func Ftruncate(t *Task, a Args) (uintptr, error) {
 	}
 	if a.Int64(1) < 0 {
 		return 0, linux.EINVAL
+	}
+	if at, err := of.attr(); err == nil && at.IsRegular() {
+		if err := t.fsizeAllows(at.Size, a.Int64(1)); err != nil {
+			return 0, err
+		}
 	}
 	if fd, isHost := of.host(); isHost {
 		if err := syscall.Ftruncate(fd, a.Int64(1)); err != nil {

@@ -67,6 +67,12 @@ func fallocate(t *Task, fd, mode int32, off, length int64) (uintptr, error) {
 	case of.accMode() == linux.O_RDONLY:
 		return 0, linux.EBADF
 	}
+	const fallocKeepSize = 1
+	if at, err := of.attr(); err == nil && at.IsRegular() && mode&fallocKeepSize == 0 && off+length > 0 {
+		if err := t.fsizeAllows(at.Size, off+length); err != nil {
+			return 0, err
+		}
+	}
 	if h, isHost := of.host(); isHost {
 		if err := syscall.Fallocate(h, uint32(mode), off, length); err != nil {
 			return 0, hostErr(err)

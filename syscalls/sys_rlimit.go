@@ -257,3 +257,16 @@ var (
 	Setrlimit   = setrlimitHandler(false)
 	Setrlimit32 = setrlimitHandler(true)
 )
+
+// fsizeAllows applies RLIMIT_FSIZE to making a regular file of size cur
+// newSize bytes long (truncate, ftruncate, fallocate), as Linux's
+// inode_newsize_ok does: growing it past the soft limit sends SIGXFSZ and
+// fails with EFBIG; shrinking is always allowed.
+func (t *Task) fsizeAllows(cur, newSize int64) error {
+	limit := t.proc.rlimit(linux.RLIMIT_FSIZE).cur
+	if limit == linux.RLIM_INFINITY || newSize <= cur || uint64(newSize) <= limit {
+		return nil
+	}
+	t.k.signalProcess(t.proc, linux.SIGXFSZ, sigInfoKill(linux.SIGXFSZ, 0 /* SI_USER */, t.proc))
+	return linux.EFBIG
+}

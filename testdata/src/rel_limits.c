@@ -6,7 +6,9 @@
  *   fsize  RLIMIT_FSIZE: a write that would cross the limit is cut to
  *          end at it, the next (at or past the limit) gets SIGXFSZ and
  *          EFBIG; pwrite and O_APPEND the same; a 0-byte write neither;
- *          with SIGXFSZ's default action the process dies of it
+ *          with SIGXFSZ's default action the process dies of it;
+ *          truncate, ftruncate and fallocate that grow a file past it
+ *          the same (SIGXFSZ and EFBIG), shrinking is free
  *   maps   vm.max_map_count (65530): mmap stops at one VMA above it,
  *          munmap and mprotect that would split a VMA fail with ENOMEM
  *   cpu    RLIMIT_CPU: SIGXCPU when the CPU time reaches the soft limit,
@@ -22,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <fcntl.h>
 
 #define PG 4096UL
 
@@ -148,6 +151,15 @@ static void fsize_child(void)
 	struct stat st;
 	PCHECK(fstat(fd, &st) == 0);
 	out("size: %ld\n", (long)st.st_size);
+	wres("ftruncate to 10000", ftruncate(fd, 10000));
+	wres("ftruncate to 10001", ftruncate(fd, 10001));
+	wres("truncate to 20000", truncate("rel_limits.tmp", 20000));
+	wres("ftruncate down to 5000", ftruncate(fd, 5000));
+	wres("fallocate to 12000", fallocate(fd, 0, 0, 12000));
+	wres("fallocate KEEP_SIZE to 12000", fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 12000));
+	PCHECK(fstat(fd, &st) == 0);
+	out("size: %ld\n", (long)st.st_size);
+	PCHECK(ftruncate(fd, 10000) == 0);
 	out("write 1 to a pipe past the limit: ");
 	int p[2];
 	PCHECK(pipe(p) == 0);
