@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test golden demo demo-html bench vet clean
+.PHONY: all setup build guests test golden demo demo-html bench vet clean fuzz fuzz-run
 
 all: build
 
@@ -38,6 +38,25 @@ test: build vet
 	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc|thr_|mm_unmap_race|rel_)' ./tests
 	@echo "== the i386 guests against their golden files, as on a host that cannot run i386 =="
 	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
+	@echo "== each fuzz target for $(FUZZTIME_SHORT) =="
+	@$(MAKE) --no-print-directory fuzz-run FUZZTIME=$(FUZZTIME_SHORT)
+
+# Fuzz targets (package:Target), each run for FUZZTIME by make fuzz and
+# for FUZZTIME_SHORT inside make test; go test ./... runs their seeds.
+# New inputs are kept in Go's fuzz cache; a failing one is written to the
+# package's testdata/fuzz/.
+FUZZ_TARGETS := mm:FuzzOps loader:FuzzLoad loader:FuzzLoadBinaries syscalls:FuzzIovecImport syscalls:FuzzSyscalls
+FUZZTIME ?= 5m
+FUZZTIME_SHORT ?= 8s
+fuzz: build
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; echo "== fuzz $$pkg $$name for $(FUZZTIME) =="; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg 2>&1 | \
+			grep -v '^fuzz: elapsed' ; test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 # Records testdata/golden/ (the i386 oracle of hosts that cannot run i386):
 # natively where this host runs i386, else from the fallback oracles of
