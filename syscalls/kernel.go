@@ -180,7 +180,7 @@ func (k *Kernel) newTask(p *Process) *Task { return k.makeTask(p, false) }
 func (k *Kernel) newReservedTask(p *Process) *Task { return k.makeTask(p, true) }
 
 func (k *Kernel) makeTask(p *Process, reserved bool) *Task {
-	t := &Task{k: k, proc: p, wake: make(chan struct{}, 1)}
+	t := &Task{k: k, proc: p, wake: make(chan struct{}, 1), alt: disabledAltStack}
 	k.mu.Lock()
 	if len(p.tasks) == 0 {
 		t.tid = p.pid

@@ -654,7 +654,11 @@ func (t *Task) restoreFPState(addr uint64) error {
 // setupFrame64 writes an x86-64 struct rt_sigframe, with the FPU state
 // below it (pointed at by the sigcontext's fpstate).
 func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act linux.SigAction, old linux.SigSet) bool {
-	fpAddr, ok := t.putFPState(regs.RSP - redZone)
+	top, bottom := t.signalStack(regs.RSP, redZone, act.Flags)
+	if sp := (fpFrameStart(top)-frameSize)&^15 - 8; bottom != 0 && sp <= bottom {
+		return false // would overflow the alternate stack
+	}
+	fpAddr, ok := t.putFPState(top)
 	if !ok {
 		return false
 	}
@@ -663,7 +667,7 @@ func setupFrame64(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], act.Restorer)
 	le.PutUint64(b[ucOffset:], ucFPXstate|ucSigcontextSS|ucStrictSS)
-	le.PutUint32(b[ucOffset+24:], ssDisable)
+	t.saveAltStack(b[ucOffset+16:])
 	mc := b[ucOffset+ucMcontext:]
 	for i, p := range mcontextRegs(regs) {
 		le.PutUint64(mc[8*i:], *p)
@@ -738,6 +742,10 @@ func RtSigreturn(t *Task, a Args) (uintptr, error) {
 		return 0, nil
 	}
 	t.setMask(linux.SigSet(le.Uint64(uc[ucSigmask:])))
+	if err := t.restoreAltStack(mm.Addr(regs.RSP)+16, regs.RSP); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return 0, nil
+	}
 	if err := t.cpu.SetRegs(&saved); err != nil {
 		return 0, err
 	}

@@ -192,7 +192,8 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 	le := binary.LittleEndian
 	var b []byte
 	var sp uint64
-	fpAddr, ok := t.putFPState32(regs.RSP & 0xffffffff)
+	top, bottom := t.signalStack(regs.RSP&0xffffffff, 0, act.Flags)
+	fpAddr, ok := t.putFPState32(top)
 	if !ok {
 		return false
 	}
@@ -207,7 +208,7 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 		copy(b[rtInfoOff32:], si[:])
 		uc := b[rtUCOff32:]
 		le.PutUint32(uc[0:], ucFPXstate)
-		le.PutUint32(uc[16:], ssDisable)
+		t.saveAltStack(uc[8:])
 		putSigcontext32(uc[uc32Mcontext:], regs, old, fpAddr)
 		le.PutUint64(uc[uc32Sigmask:], uint64(old))
 		regs.RDX, regs.RCX = sp+rtInfoOff32, sp+rtUCOff32
@@ -219,6 +220,9 @@ func setupFrame32(t *Task, regs *arch.Regs, sig linux.Signal, info sigInfo, act 
 		putSigcontext32(b[oldSCOff32:], regs, old, fpAddr)
 		le.PutUint32(b[oldExtramaskOff:], uint32(old>>32))
 		regs.RDX, regs.RCX = 0, 0
+	}
+	if bottom != 0 && sp <= bottom {
+		return false // would overflow the alternate stack
 	}
 	if _, err := t.MM().CopyOut(mm.Addr(sp), b); err != nil {
 		return false
@@ -366,6 +370,10 @@ func RtSigreturn32(t *Task, a Args) (uintptr, error) {
 	}
 	frame := mm.Addr(regs.RSP - 4) // the handler returned through pretcode
 	uc := frame + rtUCOff32
+	if err := t.restoreAltStack(uc+8, regs.RSP&0xffffffff); err != nil {
+		t.proc.killGroup(ExitStatus{Signal: linux.SIGSEGV, Core: true})
+		return 0, nil
+	}
 	return t.restoreFrame32(uc+uc32Mcontext, uc+uc32Sigmask, false)
 }
 

@@ -439,6 +439,7 @@ func (t *Task) execFilename(dirfd int32, path string) (execName, error) {
 // the old engine has stopped.
 func (t *Task) commitExec(img *image) {
 	p := t.proc
+	t.alt = disabledAltStack
 	t.killOtherThreads()
 	t.becomeLeader()
 	t.k.mu.Lock()

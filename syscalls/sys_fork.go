@@ -106,6 +106,9 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 		child = t.k.newReservedTask(np)
 	}
 	child.startRegs, child.mode, child.table, child.tls = &regs, t.mode, t.table, t.tls
+	if flags&cloneVM == 0 || flags&cloneVfork != 0 {
+		child.alt = t.alt // a thread sharing the memory starts without one (sas_ss_reset)
+	}
 	if desc != nil {
 		if err := child.setTLS(0, *desc, false); err != nil {
 			t.k.exitTask(child, ExitStatus{})

@@ -146,6 +146,7 @@ func amd64Table() Table {
 			linux.SysAMD64Tkill:               sys("tkill", Tkill, Int, SignalArg),
 			linux.SysAMD64Tgkill:              sys("tgkill", Tgkill, Int, Int, SignalArg),
 			linux.SysAMD64RtSigreturn:         sys("rt_sigreturn", RtSigreturn).noReturn(),
+			linux.SysAMD64Sigaltstack:         sys("sigaltstack", Sigaltstack),
 			linux.SysAMD64RtSigsuspend:        sys("rt_sigsuspend", RtSigsuspend, Ptr, Uint),
 			linux.SysAMD64Pause:               sys("pause", Pause),
 			linux.SysAMD64Alarm:               sys("alarm", Alarm, Uint),

@@ -100,6 +100,7 @@ func i386Table() Table {
 			linux.Sys386Setresgid:                sys("setresgid", id16(Setresgid, 3), Int, Int, Int),
 			linux.Sys386Prctl:                    sys("prctl", Prctl, Int, Hex, Hex, Hex, Hex),
 			linux.Sys386RtSigreturn:              sys("rt_sigreturn", RtSigreturn32).noReturn(),
+			linux.Sys386Sigaltstack:              sys("sigaltstack", Sigaltstack),
 			linux.Sys386RtSigaction:              sys("rt_sigaction", RtSigaction32, SignalArg, Ptr, Ptr, Uint),
 			linux.Sys386RtSigprocmask:            sys("rt_sigprocmask", RtSigprocmask, Int, Ptr, Ptr, Uint),
 			linux.Sys386RtSigsuspend:             sys("rt_sigsuspend", RtSigsuspend, Ptr, Uint),

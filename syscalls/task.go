@@ -50,6 +50,9 @@ type Task struct {
 	// hostWake ends a wait on a host descriptor (hostwait.go); poke
 	// signals it.
 	hostWake hostWake
+	// alt is the alternate signal stack (sys_sigaltstack.go); task
+	// goroutine only.
+	alt altStack
 
 	sched       schedState   // nice, policy, affinity (sys_sched.go); proc.mu
 	host        hostThread   // the host thread running the task; proc.mu

@@ -186,6 +186,9 @@ var guests = []Guest{
 	// rel_code: code the kernel writes into an executable page (read,
 	// process_vm_writev) runs as written.
 	{Name: "rel_code", Variants: procVariants, Want: Exited(0), CMA: true},
+	// sig_altstack: sigaltstack and SA_ONSTACK (a stack overflow caught
+	// on the alternate stack, nesting, SS_AUTODISARM, fork and threads).
+	{Name: "sig_altstack", Want: Exited(0), Threads: true},
 	{Name: "proc_kill", Variants: procVariants, Want: Exited(0),
 		Args: []string{"group", "handlers", "probe", "threads"}},
 	{Name: "proc_kill-stopcont", Prog: "proc_kill", Variants: procVariants, Args: []string{"stopcont"}, Want: Exited(0)},

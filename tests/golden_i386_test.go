@@ -163,6 +163,9 @@ var i386Fallbacks = map[string]I386Fallback{
 	// single-threaded processes: their lock cmpxchg is not atomic under
 	// qemu-user (as above); the lines are the x86-64 build's.
 	"thr_sync-pshared": {From: FromAMD64},
+	// SS_AUTODISARM, which qemu-user refuses (EINVAL); the lines do not
+	// depend on the ABI, so the oracle is the x86-64 build.
+	"sig_altstack": {From: FromAMD64},
 
 	// Guests without CMA: qemu-i386's result, except where qemu-user
 	// differs from Linux. Each such line is the x86-64 native result,
