@@ -20,6 +20,10 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 #define G_NONBLOCK 1
 #define G_RANDOM 2
 #define G_INSECURE 4
@@ -30,13 +34,22 @@ static long gr(void *buf, unsigned long n, unsigned long flags)
 }
 
 /* guarded maps n bytes of read-write memory followed by a PROT_NONE page,
- * at a fixed low address: the buffer plus MAX_RW_COUNT stays below
- * TASK_SIZE wherever the kernel would place mappings. */
+ * at a low address: the buffer plus MAX_RW_COUNT stays below TASK_SIZE
+ * wherever the kernel would place mappings. */
 static char *guarded(size_t n)
 {
-	char *want = (char *)0x30000000UL;
-	char *p = mmap(want, n + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	PCHECK(p == want);
+	/* the first free low address from 0x30000000 on (MAP_FIXED there
+	 * could replace memory the libc uses) */
+	char *p = MAP_FAILED;
+	for (uintptr_t at = 0x30000000UL; p == MAP_FAILED && at < 0x80000000UL; at += 0x4000000UL) {
+		p = mmap((void *)at, n + 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != MAP_FAILED && p != (char *)at) { /* a kernel without NOREPLACE: a hint */
+			munmap(p, n + 4096);
+			p = MAP_FAILED;
+		}
+	}
+	PCHECK(p != MAP_FAILED);
 	PCHECK(mprotect(p + n, 4096, PROT_NONE) == 0);
 	return p;
 }
