@@ -103,6 +103,9 @@ func Exec(t testing.TB, r Run) Result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second // pipes held open by stray children
+	// If the test binary itself dies (its own timeout), the guest goes
+	// too instead of spinning on unobserved.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
 	err := cmd.Run()
 	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
