@@ -127,15 +127,11 @@ func (m *MM) WriteForce(va Addr, data []byte) error {
 		if err != nil {
 			return err
 		}
-		if e&PTENoExec == 0 {
-			code = span(code, AddrRange{at.RoundDown(), at.RoundDown() + PageSize})
-		}
+		kernelWrote(&code, at, e&PTENoExec == 0)
 		pa := e.Frame().Addr() + PhysAddr(at.PageOffset())
 		done += copy(m.ram.mem[pa:pa+PhysAddr(PageSize-at.PageOffset())], data[done:])
 	}
-	if code.Start < code.End {
-		m.shootdown(code)
-	}
+	m.dropCode(code)
 	return nil
 }
 

@@ -42,11 +42,7 @@ func (m *MM) AccessRemote(addr Addr, buf []byte, foll Foll) (int, error) {
 	}
 	done := 0
 	code := AddrRange{}
-	defer func() {
-		if code.Start < code.End {
-			m.shootdown(code)
-		}
-	}()
+	defer func() { m.dropCode(code) }()
 	for done < len(buf) {
 		at := addr + Addr(done)
 		if at < addr { // wrapped around the address space
@@ -57,10 +53,7 @@ func (m *MM) AccessRemote(addr Addr, buf []byte, foll Foll) (int, error) {
 		if err != nil {
 			return done, err
 		}
-		if exec && acc == Write {
-			page := at.RoundDown()
-			code = span(code, AddrRange{page, page + PageSize})
-		}
+		kernelWrote(&code, at, exec && acc == Write)
 		done += chunk
 	}
 	return done, nil
