@@ -88,13 +88,6 @@ func limitSeconds(s uint64) time.Duration {
 // cpuTime returns the CPU time the process has used: its live threads'
 // and those that have exited.
 func (p *Process) cpuTime() time.Duration {
-	k := p.k
-	k.mu.Lock()
-	u := p.usage.cpu
-	tasks := append([]*Task(nil), p.tasks...)
-	k.mu.Unlock()
-	for _, t := range tasks {
-		u = u.add(t.cpuTimes(nil))
-	}
+	u := p.usageOf(nil).cpu
 	return u.user + u.sys
 }

@@ -138,8 +138,7 @@ func (t *Task) limitFileSize(f File, bufs [][]byte, off int64) ([][]byte, error)
 		}
 	}
 	if uint64(pos) >= limit {
-		t.k.signalProcess(t.proc, linux.SIGXFSZ, sigInfoKill(linux.SIGXFSZ, 0 /* SI_USER */, t.proc))
-		return nil, linux.EFBIG
+		return nil, t.fileTooBig()
 	}
 	room := limit - uint64(pos)
 	if want <= room {

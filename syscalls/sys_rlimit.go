@@ -267,6 +267,12 @@ func (t *Task) fsizeAllows(cur, newSize int64) error {
 	if limit == linux.RLIM_INFINITY || newSize <= cur || uint64(newSize) <= limit {
 		return nil
 	}
+	return t.fileTooBig()
+}
+
+// fileTooBig is what exceeding RLIMIT_FSIZE does: SIGXFSZ to the process
+// (send_sig's SI_USER from itself), and EFBIG.
+func (t *Task) fileTooBig() error {
 	t.k.signalProcess(t.proc, linux.SIGXFSZ, sigInfoKill(linux.SIGXFSZ, 0 /* SI_USER */, t.proc))
 	return linux.EFBIG
 }

@@ -93,17 +93,24 @@ func (tt *Task) cpuTimes(caller *Task) cpuTimes {
 // selfUsage returns the usage of caller's process: its live threads and
 // those that have exited.
 func (t *Task) selfUsage() usage {
-	p := t.proc
-	k := t.k
+	u := t.proc.usageOf(t)
+	if as := t.MM(); as != nil {
+		u.maxRSS = max(u.maxRSS, as.Stats().Resident)
+	}
+	return u
+}
+
+// usageOf returns the usage of process p from its live threads and those
+// that have exited; caller is the task asking (nil for the kernel), whose
+// own times are read directly.
+func (p *Process) usageOf(caller *Task) usage {
+	k := p.k
 	k.mu.Lock()
 	u := p.usage
 	tasks := append([]*Task(nil), p.tasks...)
 	k.mu.Unlock()
 	for _, tt := range tasks {
-		u.cpu = u.cpu.add(tt.cpuTimes(t))
-	}
-	if as := t.MM(); as != nil {
-		u.maxRSS = max(u.maxRSS, as.Stats().Resident)
+		u.cpu = u.cpu.add(tt.cpuTimes(caller))
 	}
 	return u
 }
