@@ -7,33 +7,13 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
 
-// File is an open file description: a host file or one of the kernel's
-// own objects (pipes). Guest buffers reach it as host memory (bufs) that
-// stays pinned for the call.
-type File interface {
-	IncRef()
-	DecRef()
-	// Name is the path the file was opened by, or a label like "pipe:[7]".
-	Name() string
-	// Read fills bufs in order at offset off (-1: the file position). It
-	// may block, interruptibly, through t.
-	Read(t *Task, bufs [][]byte, off int64) (int, error)
-	// Write writes bufs in order at off (-1: the file position).
-	Write(t *Task, bufs [][]byte, off int64) (int, error)
-	// Status returns the file status flags (O_APPEND, O_NONBLOCK, ...).
-	Status() (uint32, error)
-	// SetStatus changes the flags F_SETFL may change.
-	SetStatus(flags uint32) error
-	// Stat returns struct stat.
-	Stat() ([statSize]byte, error)
-	// Readiness returns the poll events the file is ready for now, and a
-	// channel closed at its next change (nil: it never changes).
-	Readiness() (events uint32, changed <-chan struct{})
-}
+// File is an open file description (kernel/file).
+type File = file.File
 
 // pollFD is struct pollfd.
 type pollFD struct {
@@ -181,12 +161,12 @@ func (t *FDTable) release() {
 
 // poll(2) events.
 const (
-	pollIn   = 0x1
-	pollPri  = 0x2
-	pollOut  = 0x4
-	pollErr  = 0x8
-	pollHup  = 0x10
-	pollNval = 0x20
+	pollIn   = file.PollIn
+	pollPri  = file.PollPri
+	pollOut  = file.PollOut
+	pollErr  = file.PollErr
+	pollHup  = file.PollHup
+	pollNval = file.PollNval
 )
 
 // fork returns a copy of the table sharing the open files (fork without

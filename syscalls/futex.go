@@ -286,7 +286,7 @@ func (t *Task) futexWait(ft *futexTable, addr mm.Addr, private bool, val, bitset
 	}
 	ft.waiters[key] = append(ft.waiters[key], w)
 	ft.mu.Unlock()
-	err = t.block(w.woken, timeout)
+	err = t.Block(w.woken, timeout)
 	if err != nil {
 		ft.remove(w)
 		select {

@@ -77,7 +77,7 @@ type pollFd struct {
 
 // waitHost waits until the host descriptor fd is ready for events
 // (pollIn or pollOut), or the task is interrupted (errRestart).
-func (t *Task) waitHost(fd int, events int16) error {
+func (t *Task) WaitHost(fd int, events int16) error {
 	wfd, err := t.hostWake.get()
 	if err != nil {
 		return nil // no eventfd: the host call blocks as before

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 )
 
@@ -78,7 +79,7 @@ func (e *pipeEnd) Name() string { return "pipe:[" + utoa(e.p.id) + "]" }
 
 // Read implements File: it waits for data unless the pipe is empty with
 // no writers (EOF) or the end is non-blocking (EAGAIN).
-func (e *pipeEnd) Read(t *Task, bufs [][]byte, off int64) (int, error) {
+func (e *pipeEnd) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
 	if e.write {
 		return 0, linux.EBADF
 	}
@@ -109,7 +110,7 @@ func (e *pipeEnd) Read(t *Task, bufs [][]byte, off int64) (int, error) {
 		if e.status.Load()&linux.O_NONBLOCK != 0 {
 			return 0, linux.EAGAIN
 		}
-		if err := t.block(ch, 0); err != nil {
+		if err := t.Block(ch, 0); err != nil {
 			return 0, err
 		}
 	}
@@ -136,7 +137,7 @@ func (p *pipe) takeLocked(bufs [][]byte) int {
 
 // Write implements File: it writes everything, waiting for room; writes
 // up to PIPE_BUF are atomic. With no readers it is EPIPE and SIGPIPE.
-func (e *pipeEnd) Write(t *Task, bufs [][]byte, off int64) (int, error) {
+func (e *pipeEnd) Write(t file.Context, bufs [][]byte, off int64) (int, error) {
 	if !e.write {
 		return 0, linux.EBADF
 	}
@@ -156,7 +157,7 @@ func (e *pipeEnd) Write(t *Task, bufs [][]byte, off int64) (int, error) {
 		p.mu.Lock()
 		if p.readers == 0 {
 			p.mu.Unlock()
-			t.k.signal(t.proc, t, linux.SIGPIPE, sigInfoKill(linux.SIGPIPE, siUser, t.proc))
+			t.SendSIGPIPE()
 			if done > 0 {
 				return done, nil
 			}
@@ -179,7 +180,7 @@ func (e *pipeEnd) Write(t *Task, bufs [][]byte, off int64) (int, error) {
 			}
 			return 0, linux.EAGAIN
 		}
-		if err := t.block(ch, 0); err != nil {
+		if err := t.Block(ch, 0); err != nil {
 			if done > 0 {
 				return done, nil
 			}

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -603,7 +604,7 @@ func (t *Task) hostStatAt(dirfd int32, addr mm.Addr, flags uint32) ([statSize]by
 	if err != nil {
 		return [statSize]byte{}, err
 	}
-	return encodeStat(a), nil
+	return file.EncodeStat(a), nil
 }
 
 // Fstatat64 implements fstatat64(2).

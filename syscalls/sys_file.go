@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/cmaemu/cmaemu/fs/vfs"
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -66,7 +67,7 @@ func Creat(t *Task, a Args) (uintptr, error) {
 }
 
 // statSize is sizeof(struct stat) on x86-64.
-const statSize = 144
+const statSize = file.StatSize
 
 // statAt returns the attributes of (dirfd, path) with the *at flags.
 func (t *Task) statAt(dirfd int32, addr mm.Addr, flags uint32) (vfs.Attr, error) {
@@ -106,7 +107,7 @@ func (t *Task) fdAttr(fd int32) (vfs.Attr, error) {
 	if err != nil {
 		return vfs.Attr{}, err
 	}
-	return decodeStat(st), nil
+	return file.DecodeStat(st), nil
 }
 
 // fstatAt stats (dirfd, path) into the guest's struct stat at buf.
@@ -115,7 +116,7 @@ func (t *Task) fstatAt(dirfd int32, addr mm.Addr, buf mm.Addr, flags uint32) (ui
 	if err != nil {
 		return 0, err
 	}
-	st := encodeStat(a)
+	st := file.EncodeStat(a)
 	_, err = t.MM().CopyOut(buf, st[:])
 	return 0, err
 }

@@ -116,13 +116,13 @@ func RtSigsuspend(t *Task, a Args) (uintptr, error) {
 	t.proc.mu.Unlock()
 	t.savedMask = &old
 	t.setMask(linux.SigSet(leUint64(b[:])))
-	t.block(nil, 0)
+	t.Block(nil, 0)
 	return 0, linux.EINTR
 }
 
 // Pause implements pause(2).
 func Pause(t *Task, a Args) (uintptr, error) {
-	t.block(nil, 0)
+	t.Block(nil, 0)
 	return 0, linux.EINTR
 }
 

@@ -118,7 +118,7 @@ func (t *Task) fcntlLock(fd int32, cmd int32, arg mm.Addr) (uintptr, error) {
 	}
 	var wait lock.WaitFunc
 	if cmd == fSetLkW || cmd == fSetLkW64 || cmd == fOFDSetLkW {
-		wait = func(ch <-chan struct{}) error { return t.block(ch, 0) }
+		wait = func(ch <-chan struct{}) error { return t.Block(ch, 0) }
 	}
 	switch cmd {
 	case fGetLk, fGetLk64, fOFDGetLk:

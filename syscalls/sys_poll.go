@@ -81,7 +81,7 @@ func (t *Task) poll(fds []pollFD, timeout time.Duration) (int, error) {
 				}
 			}(ch)
 		}
-		err := t.block(any, wait)
+		err := t.Block(any, wait)
 		close(stop)
 		if err == linux.ETIMEDOUT {
 			continue

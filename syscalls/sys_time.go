@@ -108,7 +108,7 @@ func sleepHandler(time32, clockArg bool) Handler {
 		if d <= 0 {
 			return 0, nil
 		}
-		switch err := t.block(nil, d); err {
+		switch err := t.Block(nil, d); err {
 		case linux.ETIMEDOUT:
 			return 0, nil
 		case errRestart:

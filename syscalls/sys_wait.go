@@ -105,7 +105,7 @@ func (t *Task) waitChild(sel func(c *Process) bool, options uint32) (*waitResult
 		if options&wNoHang != 0 {
 			return nil, nil
 		}
-		if err := t.block(ch, 0); err != nil {
+		if err := t.Block(ch, 0); err != nil {
 			return nil, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -251,7 +252,7 @@ func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 
 // errRestart is returned by interrupted calls that restart after a
 // handler with SA_RESTART (and return EINTR otherwise).
-var errRestart = errors.New("restart system call")
+var errRestart = file.ErrRestart
 
 // errnoOf turns a handler's error into the errno the guest sees. Memory
 // faults are EFAULT; anything that is not an errno is an emulator bug:
@@ -279,7 +280,7 @@ func errnoOf(err error) linux.Errno {
 // block waits until ready is closed, a signal needs the task, or the
 // timeout (if > 0) passes. It returns nil when ready, errRestart when
 // interrupted, and ETIMEDOUT on timeout.
-func (t *Task) block(ready <-chan struct{}, timeout time.Duration) error {
+func (t *Task) Block(ready <-chan struct{}, timeout time.Duration) error {
 	if t.interrupted() {
 		return errRestart
 	}
@@ -315,4 +316,16 @@ func (t *Task) poke() {
 		t.cpu.Kick()
 	}
 	t.cpuMu.Unlock()
+}
+
+// SendSIGPIPE implements file.Context: SIGPIPE for the calling thread, as
+// a write to a pipe or socket without readers raises it.
+func (t *Task) SendSIGPIPE() {
+	t.k.signal(t.proc, t, linux.SIGPIPE, sigInfoKill(linux.SIGPIPE, siUser, t.proc))
+}
+
+// Ucred implements file.Context.
+func (t *Task) Ucred() file.Ucred {
+	c := t.proc.Creds()
+	return file.Ucred{Pid: t.proc.pid, UID: c.EUID, GID: c.EGID}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cmaemu/cmaemu/fs/hostfs"
 	"github.com/cmaemu/cmaemu/fs/vfs"
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 )
 
@@ -87,7 +88,7 @@ func (f *openFile) accMode() uint32 {
 }
 
 // Read implements File.
-func (f *openFile) Read(t *Task, bufs [][]byte, off int64) (int, error) {
+func (f *openFile) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
 	if f.pathOnly() || f.accMode() == linux.O_WRONLY {
 		return 0, linux.EBADF
 	}
@@ -106,11 +107,11 @@ const hostChunk = 4096
 // at a time after poll says it is writable, so that a signal or a kill
 // ends a write stuck on a full pipe: like Linux, it then returns what was
 // written, or, if nothing was, is interrupted.
-func (f *openFile) writeHostBlocking(t *Task, fd int, bufs [][]byte, off int64) (int, error) {
+func (f *openFile) writeHostBlocking(t file.Context, fd int, bufs [][]byte, off int64) (int, error) {
 	done := 0
 	for _, b := range bufs {
 		for len(b) > 0 {
-			if err := t.waitHost(fd, pollOut); err != nil {
+			if err := t.WaitHost(fd, pollOut); err != nil {
 				if done > 0 {
 					return done, nil
 				}
@@ -141,18 +142,18 @@ func (f *openFile) writeHostBlocking(t *Task, fd int, bufs [][]byte, off int64) 
 
 // waitHost waits, interruptibly, until a host descriptor that can block
 // is ready for events (hostwait.go). Other files return at once.
-func (f *openFile) waitHost(t *Task, events int16) error {
+func (f *openFile) waitHost(t file.Context, events int16) error {
 	fd, ok := f.blockingHost(t)
 	if !ok {
 		return nil
 	}
-	return t.waitHost(fd, events)
+	return t.WaitHost(fd, events)
 }
 
 // blockingHost returns the host descriptor if it can block now: of a kind
 // that can (cached) and without O_NONBLOCK (which another host process
 // sharing the description may change, so asked each time).
-func (f *openFile) blockingHost(t *Task) (int, bool) {
+func (f *openFile) blockingHost(t file.Context) (int, bool) {
 	fd, ok := f.host()
 	if !ok || t == nil {
 		return -1, false
@@ -169,7 +170,7 @@ func (f *openFile) blockingHost(t *Task) (int, bool) {
 }
 
 // Write implements File.
-func (f *openFile) Write(t *Task, bufs [][]byte, off int64) (int, error) {
+func (f *openFile) Write(t file.Context, bufs [][]byte, off int64) (int, error) {
 	if f.pathOnly() || f.accMode() == linux.O_RDONLY {
 		return 0, linux.EBADF
 	}
@@ -287,7 +288,7 @@ func (f *openFile) Stat() ([statSize]byte, error) {
 	if err != nil {
 		return [statSize]byte{}, err
 	}
-	return encodeStat(a), nil
+	return file.EncodeStat(a), nil
 }
 
 // Readiness implements File: host files are polled through the host; the
@@ -395,40 +396,6 @@ func newStdioTable(stdio [3]*os.File) (*FDTable, error) {
 		t.fds[int32(i)] = fdEntry{file: of}
 	}
 	return t, nil
-}
-
-// encodeStat lays out a as x86-64's struct stat.
-func encodeStat(a vfs.Attr) [statSize]byte {
-	var b [statSize]byte
-	le := binary.LittleEndian
-	le.PutUint64(b[0:], a.Dev)
-	le.PutUint64(b[8:], a.Ino)
-	le.PutUint64(b[16:], a.Nlink)
-	le.PutUint32(b[24:], a.Mode)
-	le.PutUint32(b[28:], a.UID)
-	le.PutUint32(b[32:], a.GID)
-	le.PutUint64(b[40:], a.Rdev)
-	le.PutUint64(b[48:], uint64(a.Size))
-	le.PutUint64(b[56:], uint64(a.Blksize))
-	le.PutUint64(b[64:], uint64(a.Blocks))
-	for i, ts := range [3]vfs.Timespec{a.Atime, a.Mtime, a.Ctime} {
-		le.PutUint64(b[72+16*i:], uint64(ts.Sec))
-		le.PutUint64(b[80+16*i:], uint64(ts.Nsec))
-	}
-	return b
-}
-
-// decodeStat reads x86-64's struct stat back into attributes.
-func decodeStat(b [statSize]byte) vfs.Attr {
-	le := binary.LittleEndian
-	a := vfs.Attr{Dev: le.Uint64(b[0:]), Ino: le.Uint64(b[8:]), Nlink: le.Uint64(b[16:]), Mode: le.Uint32(b[24:]),
-		UID: le.Uint32(b[28:]), GID: le.Uint32(b[32:]), Rdev: le.Uint64(b[40:]), Size: int64(le.Uint64(b[48:])),
-		Blksize: int64(le.Uint64(b[56:])), Blocks: int64(le.Uint64(b[64:]))}
-	ts := []*vfs.Timespec{&a.Atime, &a.Mtime, &a.Ctime}
-	for i, t := range ts {
-		*t = vfs.Timespec{Sec: int64(le.Uint64(b[72+16*i:])), Nsec: int64(le.Uint64(b[80+16*i:]))}
-	}
-	return a
 }
 
 // statx mask bits and the size of struct statx.
