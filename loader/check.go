@@ -118,6 +118,26 @@ type plan struct {
 	stack  gnuStack
 }
 
+// codeData returns start_code, end_code, start_data and end_data as
+// load_elf_binary computes them over the PT_LOAD segments: the code
+// bounds are those of the executable segments' file contents (0 and 0
+// when there is none), start_data is the highest segment's address and
+// end_data the highest end of file contents.
+func (p *plan) codeData() (startCode, endCode, startData, endData mm.Addr) {
+	startCode = ^mm.Addr(0)
+	for _, s := range p.segs {
+		end := s.vaddr + mm.Addr(s.filesz)
+		if s.prot&mm.ProtExec != 0 {
+			startCode, endCode = min(startCode, s.vaddr), max(endCode, end)
+		}
+		startData, endData = max(startData, s.vaddr), max(endData, end)
+	}
+	if endCode == 0 {
+		startCode = 0
+	}
+	return startCode, endCode, startData, endData
+}
+
 // wordSize returns the size of a pointer of the guest.
 func (p *plan) wordSize() int {
 	if p.class == elf.ELFCLASS32 {

@@ -91,7 +91,12 @@ type Image struct {
 	Interp                string
 	InterpBase, InterpEnd mm.Addr
 	BrkStart              mm.Addr // page-aligned start of the program break
-	StackRange            mm.AddrRange
+	// StartCode and EndCode bound the program's executable segments'
+	// file contents, StartData and EndData its last segment's (as
+	// load_elf_binary computes start_code ... end_data, for
+	// /proc/PID/stat and RLIMIT_DATA's check of the break).
+	StartCode, EndCode, StartData, EndData mm.Addr
+	StackRange                             mm.AddrRange
 	// ExecStack: the stack is executable (PT_GNU_STACK with PF_X, or
 	// ReadImpliesExec). ReadImpliesExec: the process has the
 	// READ_IMPLIES_EXEC personality (an i386 program without
@@ -262,6 +267,7 @@ func Load(r io.ReaderAt, mem Memory, opts Options) (*Image, error) {
 		EnvEnd:          st.envEnd,
 		Auxv:            st.auxv,
 	}
+	img.StartCode, img.EndCode, img.StartData, img.EndData = p.codeData()
 	if ip != nil {
 		if err := loadSegments(ir, ip, mem, rie); err != nil {
 			return nil, err

@@ -14,7 +14,7 @@ func (m *MM) Fork() (*MM, error) {
 	if err != nil {
 		return nil, err
 	}
-	child.brkStart, child.brk = m.brkStart, m.brk
+	child.brkStart, child.brk, child.dataSegment = m.brkStart, m.brk, m.dataSegment
 	child.defFlags = m.defFlags & VMNoHugePage
 	var ferr error
 	for _, v := range m.vmas.list {

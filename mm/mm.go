@@ -60,7 +60,9 @@ type MM struct {
 	vmas     vmaSet
 	pt       *PageTable
 	brkStart Addr
-	brk      Addr
+	// dataSegment is end_data - start_data (RLIMIT_DATA).
+	dataSegment uint64
+	brk         Addr
 	// defFlags are the flags every new mapping gets (mm->def_flags:
 	// VMLocked after mlockall(MCL_FUTURE)).
 	defFlags VMAFlags

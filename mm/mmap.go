@@ -37,22 +37,40 @@ type MapOpts struct {
 	// Populate faults the pages in (MAP_POPULATE), as a locked mapping
 	// (VMLocked without VMLockOnFault) is; failures are ignored.
 	Populate bool
-	// ASLimit is the caller's RLIMIT_AS in bytes: the mapping may not
-	// make the address space's total size exceed it (ENOMEM). Zero
-	// means no limit (a limit below one page, zero included, allows no
-	// page, as 1 does).
-	ASLimit uint64
+	// Limits are the caller's RLIMIT_AS and RLIMIT_DATA.
+	Limits Limits
+}
+
+// Limits are the resource limits a mapping is made under, in bytes: the
+// mapping may not make the address space's total size exceed AS, nor
+// its private writable memory exceed Data (ENOMEM). Zero means no
+// limit; a limit below one page allows no page (pass 1 for that).
+type Limits struct {
+	AS, Data uint64
+	// Break is RLIMIT_DATA as brk checks the break against it
+	// (check_data_rlimit): Data differs when the soft limit is 0, which
+	// mappings read as the hard limit (may_expand_vm's exemption).
+	Break uint64
 }
 
 // mayExpandLocked reports whether the address space may grow by grow
-// bytes under limit (0: none), as Linux's may_expand_vm counts: in pages,
-// the limit rounded down.
+// bytes of a mapping that is private writable memory if data, under l,
+// as Linux's may_expand_vm counts: in pages, the limits rounded down.
 // Preconditions: m.mu held.
-func (m *MM) mayExpandLocked(grow, limit uint64) bool {
-	if limit == 0 {
-		return true
-	}
-	return (m.vmas.total+grow)>>PageShift <= limit>>PageShift
+func (m *MM) mayExpandLocked(grow uint64, data bool, l Limits) bool {
+	return within(m.vmas.total, grow, l.AS) && (!data || within(m.vmas.data, grow, l.Data))
+}
+
+// within reports whether used+grow bytes stay within limit (0: none),
+// counted in pages with the limit rounded down.
+func within(used, grow, limit uint64) bool {
+	return limit == 0 || (used+grow)>>PageShift <= limit>>PageShift
+}
+
+// data reports whether the mapping o asks for is private writable
+// memory (VMA.isData).
+func (o *MapOpts) data() bool {
+	return o.Prot&ProtWrite != 0 && !o.Shared && o.Object == nil && o.Name != "[stack]"
 }
 
 // Map creates a mapping with mmap's rules and returns its address.
@@ -99,7 +117,7 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 			if len(m.vmas.list) >= MaxMapCount && m.vmas.splitsInside(r) {
 				return 0, linux.ENOMEM
 			}
-			if !m.mayExpandLocked(uint64(length)-m.vmas.mappedIn(r), o.ASLimit) {
+			if !m.mayExpandLocked(uint64(length)-m.vmas.mappedIn(r), o.data(), o.Limits) {
 				return 0, linux.ENOMEM
 			}
 			m.unmapLocked(r)
@@ -110,7 +128,7 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 			return 0, linux.ENOMEM
 		}
 	}
-	if !m.mayExpandLocked(uint64(length), o.ASLimit) {
+	if !m.mayExpandLocked(uint64(length), o.data(), o.Limits) {
 		return 0, linux.ENOMEM
 	}
 	v := &VMA{Range: r, Prot: o.Prot, Shared: o.Shared, File: o.File, Offset: o.Offset, Name: o.Name,
@@ -262,6 +280,13 @@ func span(a, b AddrRange) AddrRange {
 // Protect changes the protection of [addr, addr+length) with mprotect's
 // rules: ENOMEM if any part is unmapped.
 func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
+	return m.ProtectLimit(addr, length, prot, Limits{})
+}
+
+// ProtectLimit is Protect under l: a private mapping that becomes
+// writable counts against l.Data, and the first one that would exceed
+// it ends the change there with ENOMEM (mprotect_fixup).
+func (m *MM) ProtectLimit(addr Addr, length uint64, prot Prot, l Limits) error {
 	if !addr.IsPageAligned() {
 		return linux.EINVAL
 	}
@@ -282,10 +307,20 @@ func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
 	// the mappings before it changed already (as Linux goes through them
 	// in order).
 	var err error
+	becomesData := uint64(0)
 	for i := m.vmas.firstFrom(r.Start); i < len(m.vmas.list) && m.vmas.list[i].Range.Start < r.End; i++ {
-		if v := m.vmas.list[i]; v.ReadOnlyFile && prot&ProtWrite != 0 {
+		v := m.vmas.list[i]
+		if v.ReadOnlyFile && prot&ProtWrite != 0 {
 			r.End, err = max(r.Start, v.Range.Start), linux.EACCES
 			break
+		}
+		if prot&ProtWrite != 0 && !v.isData() && !v.Shared && v.Name != "[stack]" {
+			n := uint64(min(r.End, v.Range.End) - max(r.Start, v.Range.Start))
+			if within(m.vmas.total, n, l.AS) && !within(m.vmas.data, becomesData+n, l.Data) {
+				r.End, err = max(r.Start, v.Range.Start), linux.ENOMEM
+				break
+			}
+			becomesData += n
 		}
 	}
 	if lerr := m.protectSplitsLocked(&r, prot); lerr != nil {
@@ -300,7 +335,9 @@ func (m *MM) Protect(addr Addr, length uint64, prot Prot) error {
 		if v.Prot&ProtExec != 0 && prot&ProtExec == 0 {
 			code = span(code, v.Range)
 		}
+		m.vmas.account(v, -1)
 		v.Prot = prot
+		m.vmas.account(v, 1)
 		file := v.fileObject()
 		m.pt.forEachLeaf(v.Range.Start, v.Range.End, func(_ Addr, slot *uint64) {
 			e := load(slot)
@@ -401,17 +438,33 @@ func (m *MM) SetBrk(start Addr) {
 	m.mu.Unlock()
 }
 
+// SetDataSegment records the program's start_data and end_data, which
+// count against RLIMIT_DATA with the heap.
+func (m *MM) SetDataSegment(start, end Addr) {
+	m.mu.Lock()
+	m.dataSegment = uint64(end - min(start, end))
+	m.mu.Unlock()
+}
+
+// brkWithinLocked reports whether a break at want keeps the heap and
+// the data segment within limit bytes (0: none), as check_data_rlimit.
+// Preconditions: m.mu held; want >= m.brkStart.
+func (m *MM) brkWithinLocked(want Addr, limit uint64) bool {
+	return limit == 0 || uint64(want-m.brkStart)+m.dataSegment <= limit
+}
+
 // Brk moves the program break as brk(2) does and returns the new break;
 // on failure (below the start, or colliding with a mapping) the old one.
-func (m *MM) Brk(want Addr) Addr { return m.BrkLimit(want, 0) }
+func (m *MM) Brk(want Addr) Addr { return m.BrkLimit(want, Limits{}) }
 
-// BrkLimit is Brk under RLIMIT_AS asLimit (bytes, 0 for none, as
-// MapOpts.ASLimit): growing the heap beyond it, or with more than
-// MaxMapCount VMAs, fails (do_brk_flags) and the old break is returned.
-func (m *MM) BrkLimit(want Addr, asLimit uint64) Addr {
+// BrkLimit is Brk under l: growing the heap beyond l.AS or l.Data, or
+// with more than MaxMapCount VMAs, fails (do_brk_flags) and the old
+// break is returned. l.Data also bounds the break itself, with the
+// program's data segment (check_data_rlimit).
+func (m *MM) BrkLimit(want Addr, l Limits) Addr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if want < m.brkStart || m.pt == nil {
+	if want < m.brkStart || m.pt == nil || !m.brkWithinLocked(want, l.Break) {
 		return m.brk
 	}
 	oldEnd, _ := m.brk.RoundUp()
@@ -424,7 +477,7 @@ func (m *MM) BrkLimit(want Addr, asLimit uint64) Addr {
 		m.unmapLocked(AddrRange{newEnd, oldEnd})
 	case newEnd > oldEnd:
 		r := AddrRange{oldEnd, newEnd}
-		if m.vmas.overlaps(r) || !m.mayExpandLocked(uint64(r.Length()), asLimit) ||
+		if m.vmas.overlaps(r) || !m.mayExpandLocked(uint64(r.Length()), true, l) ||
 			len(m.vmas.list) > MaxMapCount {
 			return m.brk
 		}
@@ -440,15 +493,14 @@ func (m *MM) BrkLimit(want Addr, asLimit uint64) Addr {
 
 // Remap resizes or moves the mapping at old as mremap does.
 func (m *MM) Remap(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr Addr) (Addr, error) {
-	return m.RemapLimit(old, oldLen, newLen, mayMove, fixed, newAddr, 0)
+	return m.RemapLimit(old, oldLen, newLen, mayMove, fixed, newAddr, Limits{})
 }
 
-// RemapLimit is Remap under RLIMIT_AS asLimit (bytes, 0 for none, as
-// MapOpts.ASLimit): growing beyond it is ENOMEM with nothing changed
+// RemapLimit is Remap under l: growing beyond a limit is ENOMEM with nothing changed
 // (after MREMAP_FIXED's destination is unmapped, as in Linux). A move
 // needs fewer than MaxMapCount-3 VMAs (MREMAP_FIXED: MaxMapCount-5),
 // and shrinking the middle of a VMA one fewer than MaxMapCount.
-func (m *MM) RemapLimit(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr Addr, asLimit uint64) (Addr, error) {
+func (m *MM) RemapLimit(old Addr, oldLen, newLen uint64, mayMove, fixed bool, newAddr Addr, l Limits) (Addr, error) {
 	if !old.IsPageAligned() || (fixed && !mayMove) || (fixed && !newAddr.IsPageAligned()) {
 		return 0, linux.EINVAL
 	}
@@ -486,7 +538,7 @@ func (m *MM) RemapLimit(old Addr, oldLen, newLen uint64, mayMove, fixed bool, ne
 			m.unmapLocked(AddrRange{old + nl, oldEnd})
 			oldEnd = old + nl
 		}
-		if nl > ol && !m.mayExpandLocked(uint64(nl-ol), asLimit) {
+		if nl > ol && !m.mayExpandLocked(uint64(nl-ol), v.isData(), l) {
 			return 0, linux.ENOMEM
 		}
 		v = m.vmas.find(old)
@@ -500,7 +552,7 @@ func (m *MM) RemapLimit(old Addr, oldLen, newLen uint64, mayMove, fixed bool, ne
 		m.unmapLocked(tail)
 		return old, nil
 	}
-	if !m.mayExpandLocked(uint64(nl-ol), asLimit) {
+	if !m.mayExpandLocked(uint64(nl-ol), v.isData(), l) {
 		return 0, linux.ENOMEM
 	}
 	grow := AddrRange{oldEnd, old + nl}

@@ -273,6 +273,12 @@ type VMA struct {
 	Policy       MemPolicy // mbind's NUMA policy (the zero value: none)
 }
 
+// isData reports whether v counts as data for RLIMIT_DATA: writable,
+// private and not the stack (is_data_mapping).
+func (v *VMA) isData() bool {
+	return v.Prot&ProtWrite != 0 && !v.Shared && v.Name != "[stack]"
+}
+
 // Anonymous reports whether the VMA has no file behind it.
 func (v *VMA) Anonymous() bool { return v.File == nil }
 
@@ -376,13 +382,28 @@ const MaxMapCount = 65530
 type vmaSet struct {
 	list []*VMA
 	// total is the sum of the VMAs' lengths (Linux's total_vm, in
-	// bytes), for RLIMIT_AS. merge recomputes it.
-	total uint64
+	// bytes), for RLIMIT_AS; data that of the private writable ones
+	// (data_vm), for RLIMIT_DATA. merge recomputes both; whoever
+	// changes a VMA's Prot in place updates data (account).
+	total, data uint64
 	// freeCache, if not zero, is an address below which the top-down
 	// search may start: every gap above it (up to the mmap base) is at
 	// most holeAbove bytes long. A removal above it moves it up.
 	freeCache Addr
 	holeAbove uint64
+}
+
+// account adds (sign 1) or removes (sign -1) v's length to total and,
+// for private writable memory, to data.
+func (s *vmaSet) account(v *VMA, sign int) {
+	n := uint64(v.Range.Length())
+	if sign < 0 {
+		n = -n
+	}
+	s.total += n
+	if v.isData() {
+		s.data += n
+	}
 }
 
 // find returns the VMA containing va, or nil.
@@ -406,7 +427,7 @@ func (s *vmaSet) insert(v *VMA) int {
 	s.list = append(s.list, nil)
 	copy(s.list[i+1:], s.list[i:])
 	s.list[i] = v
-	s.total += uint64(v.Range.Length())
+	s.account(v, 1)
 	return i
 }
 
@@ -482,7 +503,7 @@ func (s *vmaSet) remove(r AddrRange) []*VMA {
 	s.list = append(s.list[:i], s.list[j:]...)
 	clear(s.list[len(s.list) : len(s.list)+j-i])
 	for _, v := range out {
-		s.total -= uint64(v.Range.Length())
+		s.account(v, -1)
 	}
 	if len(out) > 0 {
 		s.freed(r)
@@ -508,8 +529,9 @@ func (s *vmaSet) freed(r AddrRange) {
 // grow extends the VMA at index i to end (the range up to end is free).
 func (s *vmaSet) grow(i int, end Addr) {
 	v := s.list[i]
-	s.total += uint64(end - v.Range.End)
+	s.account(v, -1)
 	v.Range.End = end
+	s.account(v, 1)
 }
 
 // merge joins every pair of neighbours that are compatible, and
@@ -517,9 +539,9 @@ func (s *vmaSet) grow(i int, end Addr) {
 // remove, such as fork's copy of the list).
 func (s *vmaSet) merge() {
 	out := s.list[:0]
-	s.total = 0
+	s.total, s.data = 0, 0
 	for _, v := range s.list {
-		s.total += uint64(v.Range.Length())
+		s.account(v, 1)
 		if n := len(out); n > 0 && mergeable(out[n-1], v) {
 			out[n-1].Range.End = v.Range.End
 			continue

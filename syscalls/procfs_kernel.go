@@ -44,7 +44,8 @@ type execInfo struct {
 // newExecInfo records a loaded image's layout and auxv in the ABI's
 // layout.
 func newExecInfo(img *loader.Image, as *mm.MM, mode arch.Mode) *execInfo {
-	e := &execInfo{layout: procfs.Layout{StartBrk: img.BrkStart, Brk: img.BrkStart,
+	e := &execInfo{layout: procfs.Layout{StartCode: img.StartCode, EndCode: img.EndCode,
+		StartData: img.StartData, EndData: img.EndData, StartBrk: img.BrkStart, Brk: img.BrkStart,
 		StartStack: img.SP, ArgStart: img.ArgStart, ArgEnd: img.ArgEnd, EnvStart: img.EnvStart, EnvEnd: img.EnvEnd}}
 	le := binary.LittleEndian
 	for _, a := range append(img.Auxv, loader.AuxEntry{}) {

@@ -202,6 +202,7 @@ func (t *Task) loadELF(f *openFile, execfn string, argv, envv []string) (*image,
 		return nil, loadError(err)
 	}
 	as.SetBrk(img.BrkStart)
+	as.SetDataSegment(img.StartData, img.EndData)
 	exe := f.Path()
 	exe.IncRef()
 	return &image{mm: as, regs: arch.Regs{RIP: uint64(img.Entry), RSP: uint64(img.SP), RFLAGS: 0x202},

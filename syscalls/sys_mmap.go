@@ -29,7 +29,7 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 	o := mm.MapOpts{Addr: addr, Length: length, Prot: mm.Prot(prot), Shared: typ != linux.MAP_PRIVATE,
 		Fixed: flags&linux.MAP_FIXED != 0, NoReplace: flags&linux.MAP_FIXED_NOREPLACE != 0, Offset: off,
 		Populate: flags&(linux.MAP_POPULATE|linux.MAP_NONBLOCK) == linux.MAP_POPULATE,
-		ASLimit:  t.proc.asLimit()}
+		Limits:   t.proc.memLimits()}
 	if flags&linux.MAP_LOCKED != 0 {
 		lo, err := t.lockOpts()
 		if err != nil {
@@ -118,7 +118,7 @@ func Mprotect(t *Task, a Args) (uintptr, error) {
 	if prot&^protMask != 0 {
 		return 0, linux.EINVAL
 	}
-	return 0, t.MM().Protect(a.Pointer(0), a.Uint64(1), mm.Prot(prot))
+	return 0, t.MM().ProtectLimit(a.Pointer(0), a.Uint64(1), mm.Prot(prot), t.proc.memLimits())
 }
 
 // Mremap implements mremap(2) without MREMAP_DONTUNMAP.
@@ -128,7 +128,7 @@ func Mremap(t *Task, a Args) (uintptr, error) {
 		return 0, linux.EINVAL
 	}
 	got, err := t.MM().RemapLimit(a.Pointer(0), a.Uint64(1), a.Uint64(2),
-		flags&linux.MREMAP_MAYMOVE != 0, flags&linux.MREMAP_FIXED != 0, a.Pointer(4), t.proc.asLimit())
+		flags&linux.MREMAP_MAYMOVE != 0, flags&linux.MREMAP_FIXED != 0, a.Pointer(4), t.proc.memLimits())
 	return uintptr(got), err
 }
 
@@ -245,7 +245,7 @@ func Mincore(t *Task, a Args) (uintptr, error) {
 
 // Brk implements brk(2).
 func Brk(t *Task, a Args) (uintptr, error) {
-	return uintptr(t.MM().BrkLimit(a.Pointer(0), t.proc.asLimit())), nil
+	return uintptr(t.MM().BrkLimit(a.Pointer(0), t.proc.memLimits())), nil
 }
 
 // msync's flags.

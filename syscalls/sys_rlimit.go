@@ -17,8 +17,8 @@ import (
 // descriptors at or above the soft limit: EMFILE, dup2's EBADF,
 // F_DUPFD's EINVAL, poll's EINVAL), RLIMIT_MEMLOCK (mlock and friends),
 // RLIMIT_NICE and RLIMIT_RTPRIO (setpriority, nice,
-// sched_setscheduler), RLIMIT_AS (mmap, brk and mremap, through mm's
-// may_expand_vm rule), RLIMIT_FSIZE for write, pwrite and writev to
+// sched_setscheduler), RLIMIT_AS and RLIMIT_DATA (mmap, mprotect, brk
+// and mremap, through mm's may_expand_vm rule), RLIMIT_FSIZE for write, pwrite and writev to
 // regular files (SIGXFSZ and EFBIG, or a short write), RLIMIT_NPROC
 // (clone, fork) and RLIMIT_CPU (SIGXCPU each second from the soft limit,
 // SIGKILL at the hard one; cpulimit.go).
@@ -54,14 +54,23 @@ func hostRlimits() rlimits {
 	return r
 }
 
-// asLimit returns the process's soft RLIMIT_AS as mm takes it
-// (mm.MapOpts.ASLimit): 0 for none, else at least 1.
-func (p *Process) asLimit() uint64 {
-	cur := p.rlimit(linux.RLIMIT_AS).cur
-	if cur == linux.RLIM_INFINITY {
-		return 0
+// memLimits returns the process's RLIMIT_AS and RLIMIT_DATA as mm takes
+// them (mm.Limits): 0 for none, else at least 1. A soft RLIMIT_DATA of
+// 0 lets mappings use the hard limit (may_expand_vm's exemption), not
+// the break.
+func (p *Process) memLimits() mm.Limits {
+	bytes := func(v uint64) uint64 {
+		if v == linux.RLIM_INFINITY {
+			return 0
+		}
+		return max(v, 1)
 	}
-	return max(cur, 1)
+	as, data := p.rlimit(linux.RLIMIT_AS), p.rlimit(linux.RLIMIT_DATA)
+	l := mm.Limits{AS: bytes(as.cur), Data: bytes(data.cur), Break: bytes(data.cur)}
+	if data.cur == 0 {
+		l.Data = bytes(data.max)
+	}
+	return l
 }
 
 // rlimit returns the process's limit of resource res.

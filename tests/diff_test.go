@@ -297,10 +297,11 @@ var guests = []Guest{
 	// one is SIGSEGV at the restored state; UC_STRICT_RESTORE_SS).
 	{Name: "rel_sigret", Variants: procVariants, Args: []string{"cs", "ss", "ss_lax"}, Want: Exited(0)},
 	// rel_limits: RLIMIT_AS (mmap, mremap, brk), RLIMIT_FSIZE (short
-	// write, then SIGXFSZ and EFBIG), vm.max_map_count and RLIMIT_CPU
+	// write, then SIGXFSZ and EFBIG), RLIMIT_DATA (private writable
+	// mappings and brk), vm.max_map_count and RLIMIT_CPU
 	// (SIGXCPU each second, SIGKILL at the hard limit), each in a
 	// child that sets the limit.
-	{Name: "rel_limits", Variants: procVariants, Args: []string{"as", "fsize", "maps", "cpu"}, Want: Exited(0)},
+	{Name: "rel_limits", Variants: procVariants, Args: []string{"as", "fsize", "data", "maps", "cpu"}, Want: Exited(0)},
 	// rel_tasks: RLIMIT_NPROC in fork, vfork and pthread_create (its
 	// fork bomb runs in tasks_test.go, under --max-tasks).
 	{Name: "rel_tasks", Variants: procVariants, Args: []string{"nproc"}, Want: Exited(0), AsRoot: true, Threads: true},

@@ -9,6 +9,10 @@
  *          with SIGXFSZ's default action the process dies of it;
  *          truncate, ftruncate and fallocate that grow a file past it
  *          the same (SIGXFSZ and EFBIG), shrinking is free
+ *   data   RLIMIT_DATA: private writable mappings (mmap, mprotect to
+ *          writable, mremap growth, brk) beyond the soft limit fail with
+ *          ENOMEM; read-only and shared mappings do not count; a soft
+ *          limit of 0 stops brk but lets mappings use the hard limit
  *   maps   vm.max_map_count (65530): mmap stops at one VMA above it,
  *          munmap and mprotect that would split a VMA fail with ENOMEM
  *   cpu    RLIMIT_CPU: SIGXCPU when the CPU time reaches the soft limit,
@@ -29,8 +33,10 @@
 #define PG 4096UL
 
 /* maps_scan returns the number of VMAs (lines of /proc/self/maps but
- * [vsyscall], which is not one) and their total size in *total. */
-static long maps_scan(unsigned long *total)
+ * [vsyscall], which is not one) and their total size in *total, and the
+ * size of the private writable ones but the stack (Linux's data_vm) in
+ * *data. */
+static long maps_scan2(unsigned long *total, unsigned long *data)
 {
 	static char buf[1 << 16];
 	int fd = open("/proc/self/maps", O_RDONLY);
@@ -57,6 +63,9 @@ static long maps_scan(unsigned long *total)
 			unsigned long lo = strtoul(line, NULL, 16);
 			unsigned long hi = strtoul(strchr(line, '-') + 1, NULL, 16);
 			sum += hi - lo;
+			char *perms = strchr(line, ' ') + 1;
+			if (data && perms[1] == 'w' && perms[3] == 'p' && !strstr(line, "[stack]"))
+				*data += hi - lo;
 			n++;
 		}
 	}
@@ -65,6 +74,8 @@ static long maps_scan(unsigned long *total)
 		*total = sum;
 	return n;
 }
+
+static long maps_scan(unsigned long *total) { return maps_scan2(total, NULL); }
 
 static void setlim(int res, rlim_t cur, rlim_t max)
 {
@@ -105,6 +116,40 @@ static void as_child(void)
 	setlim(RLIMIT_AS, 0, RLIM_INFINITY);
 	b = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	out("limit 0, mmap 1 page: %s\n", b == MAP_FAILED ? perr(errno) : "ok");
+	_exit(0);
+}
+
+static const char *mres(void *p) { return p == MAP_FAILED ? perr(errno) : "ok"; }
+
+static void data_child(void)
+{
+	unsigned long total, data = 0;
+	maps_scan2(&total, &data);
+	setlim(RLIMIT_DATA, data + 8 * PG + 100, RLIM_INFINITY);
+	int rw = PROT_READ | PROT_WRITE, priv = MAP_PRIVATE | MAP_ANONYMOUS;
+	char *a = mmap(NULL, 8 * PG, rw, priv, -1, 0);
+	out("mmap 8 writable pages: %s\n", mres(a));
+	PCHECK(a != MAP_FAILED);
+	out("mmap 1 more writable page: %s\n", mres(mmap(NULL, PG, rw, priv, -1, 0)));
+	out("mmap 16 read-only pages: %s\n", mres(mmap(NULL, 16 * PG, PROT_READ, priv, -1, 0)));
+	out("mmap 16 shared writable pages: %s\n",
+	    mres(mmap(NULL, 16 * PG, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0)));
+	char *ro = mmap(NULL, 2 * PG, PROT_READ, priv, -1, 0);
+	PCHECK(ro != MAP_FAILED);
+	out("mprotect 2 read-only pages writable: %s\n", res(mprotect(ro, 2 * PG, rw)));
+	PCHECK(munmap(a + 6 * PG, 2 * PG) == 0);
+	out("after munmap of 2, mprotect them writable: %s\n", res(mprotect(ro, 2 * PG, rw)));
+	out("mremap 6 -> 7 pages: %s\n", mres(mremap(a, 6 * PG, 7 * PG, MREMAP_MAYMOVE)));
+	PCHECK(munmap(ro, 2 * PG) == 0);
+	out("after munmap of 2 more, mremap 6 -> 8 pages: %s\n", mres(mremap(a, 6 * PG, 8 * PG, MREMAP_MAYMOVE)));
+	long cur = syscall(SYS_brk, 0);
+	out("brk one page more: %s\n", syscall(SYS_brk, cur + (long)PG) == cur ? "old break" : "moved");
+	setlim(RLIMIT_DATA, 0, RLIM_INFINITY);
+	cur = syscall(SYS_brk, 0);
+	out("soft limit 0, brk one page more: %s\n", syscall(SYS_brk, cur + (long)PG) == cur ? "old break" : "moved");
+	out("soft limit 0, mmap 1 writable page: %s\n", mres(mmap(NULL, PG, rw, priv, -1, 0)));
+	setlim(RLIMIT_DATA, 0, 0);
+	out("limits 0, mmap 1 writable page: %s\n", mres(mmap(NULL, PG, rw, priv, -1, 0)));
 	_exit(0);
 }
 
@@ -219,6 +264,7 @@ static void fsize_case(void)
 	unlink("rel_limits.tmp");
 }
 static void maps_case(void) { run("maps", maps_child); }
+static void data_case(void) { run("data", data_child); }
 
 
 static volatile sig_atomic_t xcpu;
@@ -263,6 +309,7 @@ int main(int argc, char **argv)
 	static const struct pcase cases[] = {
 	    {"as", as_case},
 	    {"fsize", fsize_case},
+	    {"data", data_case},
 	    {"maps", maps_case},
 	    {"cpu", cpu_case},
 	};
