@@ -52,6 +52,8 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_ldmxcsr_x86_64 -Wl,--wrap=helper_fxrstor_x86_64 -Wl,--wrap=helper_xrstor_x86_64
 #cgo LDFLAGS: -Wl,--wrap=gen_intermediate_code_x86_64 -Wl,--wrap=cpu_ldub_code_x86_64
 #cgo LDFLAGS: -Wl,--wrap=cpu_lduw_code_x86_64 -Wl,--wrap=cpu_ldl_code_x86_64 -Wl,--wrap=cpu_ldq_code_x86_64
+// hostmem.c
+#cgo LDFLAGS: -Wl,--wrap=qht_init -Wl,--wrap=qemu_madvise
 // atomic.c
 #cgo LDFLAGS: -Wl,--wrap=tcg_func_start_x86_64 -Wl,--wrap=helper_cmpxchg8b_unlocked_x86_64 -Wl,--wrap=helper_cmpxchg16b_unlocked_x86_64
 #cgo LDFLAGS: -Wl,--wrap=cpu_loop_exit_atomic_x86_64 -Wl,--wrap=helper_atomic_xchgb_x86_64 -Wl,--wrap=helper_atomic_xchgw_le_x86_64 -Wl,--wrap=helper_atomic_xchgl_le_x86_64
