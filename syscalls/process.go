@@ -146,6 +146,8 @@ type Process struct {
 	keepCapsExec *execInfo
 	noNewPrivs   bool
 	thpDisable   bool
+	// Signal waiters and POSIX timers (signalfd.go, sys_timer.go).
+	sigTimers procSigTimers
 
 	done chan struct{} // closed when the process becomes a zombie
 

@@ -210,6 +210,7 @@ func (k *Kernel) signal(p *Process, t *Task, sig linux.Signal, info sigInfo) {
 			x.signalInfo[sig-1] = info
 		}
 	}
+	p.signalPendingLocked()
 	p.mu.Unlock()
 	for _, x := range tasks {
 		if t == nil || x == t {

@@ -1,0 +1,4 @@
+package syscalls
+
+// posixTimers are a process's POSIX timers (timer_create).
+type posixTimers struct{}

@@ -1,0 +1,24 @@
+package tests
+
+// sigGuests are the signal and timer guests: signalfd, rt_sigtimedwait,
+// sigqueue, POSIX timers, pidfd, prctl, sleeps (testdata/src/sig_*.c).
+var sigGuests = []Guest{
+	{Name: "sig_signalfd", Want: Exited(0)},
+}
+
+// sigFallbacks are the i386 oracles of the guests that qemu-i386 cannot
+// give.
+var sigFallbacks = map[string]I386Fallback{
+	"sig_signalfd": {From: FromQEMU, Edits: Edits{{
+		From: "errors: size 3",
+		To:   "errors: size -1/EINVAL",
+		Why:  "qemu-user accepts a 4-byte mask; Linux's compat signalfd4 wants sizeof(compat_sigset_t), 8 (as the x86-64 build shows natively)",
+	}}},
+}
+
+func init() {
+	guests = append(guests, sigGuests...)
+	for name, f := range sigFallbacks {
+		i386Fallbacks[name] = f
+	}
+}
