@@ -38,6 +38,7 @@ import (
 	"github.com/cmaemu/cmaemu/fs/lock"
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/mm"
+	"github.com/cmaemu/cmaemu/net/unix"
 )
 
 // CPUFactory makes the processor of a new task (emu.New in the emulator,
@@ -101,6 +102,7 @@ type Kernel struct {
 	ns          *vfs.Namespace      // the mount table every process sees
 	hostRoot    string              // the host directory mounted at "/"
 	sysroot     *vfs.Namespace      // the -L overlay, or nil
+	unix        *unix.Names         // AF_UNIX sockets and their bound names
 
 	maxTasks int         // Config.MaxTasks (tasklimit.go)
 	reserved int         // tasks being created, counted against maxTasks; protected by mu
@@ -115,7 +117,8 @@ type Kernel struct {
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
 	k := &Kernel{boot: time.Now(), cpus: probeMachine(), initRlimits: hostRlimits(), capBound: hostCapBound(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
-		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit}
+		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit,
+		unix: unix.NewNames(unix.HostConfig(), unixFS{})}
 	if k.maxTasks <= 0 {
 		k.maxTasks = DefaultMaxTasks()
 	}

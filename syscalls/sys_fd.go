@@ -260,6 +260,9 @@ func Ioctl(t *Task, a Args) (uintptr, error) {
 	}
 	h, ok := hostFD(f)
 	if !ok {
+		if r, err, handled := t.socketIoctl(f, req, a.Pointer(2)); handled {
+			return r, err
+		}
 		if pe, isPipe := f.(*pipeEnd); isPipe && req == ioctlFIONREAD {
 			pe.p.mu.Lock()
 			n := pe.p.n
