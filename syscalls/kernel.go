@@ -106,6 +106,7 @@ type Kernel struct {
 
 	maxTasks int         // Config.MaxTasks (tasklimit.go)
 	reserved int         // tasks being created, counted against maxTasks; protected by mu
+	fifos    fifoTable   // the pipes of open FIFOs of cmaemu's filesystems (fifo.go)
 	exit     func(int)   // Config.Exit
 	dying    atomic.Bool // an internal error is being reported
 

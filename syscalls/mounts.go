@@ -51,6 +51,7 @@ func (k *Kernel) mountDefaults(root, sysroot string) error {
 	dev := devfs.New(devfs.Config{OpenTTY: openHostTTY})
 	k.ns.Mount("/dev", dev.Root(), "devtmpfs", "udev", "mode=755", vfs.MountNoSUID, false)
 	shm := tmpfs.New(tmpfs.Options{Mode: 0o1777, MountPoint: "/dev/shm"})
+	k.serveFIFOs(shm)
 	k.ns.Mount("/dev/shm", shm.Root(), "tmpfs", "tmpfs", shm.MountOptions(), vfs.MountNoSUID|vfs.MountNoDev, false)
 	sys, err := sysfs.New(sysfs.Config{CPUs: runtime.NumCPU(), MemTotal: k.ram.Size(),
 		MemFree: func() uint64 { return k.ram.Size() - uint64(k.ram.UsedFrames())*mm.PageSize }})

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 )
@@ -25,6 +26,12 @@ type pipe struct {
 	readers int
 	writers int
 	changed chan struct{} // closed and replaced on every change
+	// A FIFO's pipe also counts the opens of each side ever made (Linux's
+	// r_counter and w_counter), which an open waiting for the other side
+	// watches, and is released from the kernel's FIFO table when its last
+	// end closes (fifo.go); both are zero and nil for pipe(2)'s pipes.
+	readOpens, writeOpens uint64
+	release               func()
 }
 
 func (p *pipe) notifyLocked() {
@@ -32,13 +39,19 @@ func (p *pipe) notifyLocked() {
 	p.changed = make(chan struct{})
 }
 
-// pipeEnd is one end of a pipe: an open file description.
+// pipeEnd is one end of a pipe: an open file description. A FIFO
+// opened O_RDWR is both ends at once (read and write).
 type pipeEnd struct {
-	p      *pipe
-	write  bool
-	refs   atomic.Int32
-	status atomic.Uint32 // O_NONBLOCK and friends
-	own    fileOwner     // F_SETOWN
+	p     *pipe
+	read  bool
+	write bool
+	fifo  vfs.Path // the FIFO's name, or none for pipe(2)
+	// writeOpensSeen is the pipe's writeOpens when a FIFO's reading end
+	// opened (Linux's f_version): 0 for pipe(2), whose writer came first.
+	writeOpensSeen uint64
+	refs           atomic.Int32
+	status         atomic.Uint32 // O_NONBLOCK and friends
+	own            fileOwner     // F_SETOWN
 }
 
 var pipeIDs atomic.Uint64
@@ -46,8 +59,8 @@ var pipeIDs atomic.Uint64
 // newPipe returns the read and write ends of a new pipe.
 func newPipe(flags uint32) (*pipeEnd, *pipeEnd) {
 	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity), readers: 1, writers: 1,
-		changed: make(chan struct{})}
-	r, w := &pipeEnd{p: p}, &pipeEnd{p: p, write: true}
+		readOpens: 1, writeOpens: 1, changed: make(chan struct{})}
+	r, w := &pipeEnd{p: p, read: true}, &pipeEnd{p: p, write: true}
 	r.refs.Store(1)
 	w.refs.Store(1)
 	r.status.Store(flags&linux.O_NONBLOCK | linux.O_RDONLY)
@@ -67,20 +80,31 @@ func (e *pipeEnd) DecRef() {
 	e.p.mu.Lock()
 	if e.write {
 		e.p.writers--
-	} else {
+	}
+	if e.read {
 		e.p.readers--
 	}
 	e.p.notifyLocked()
+	last := e.p.readers == 0 && e.p.writers == 0
 	e.p.mu.Unlock()
+	if last && e.p.release != nil {
+		e.p.release()
+	}
+	e.fifo.DecRef()
 }
 
 // Name implements File.
-func (e *pipeEnd) Name() string { return "pipe:[" + utoa(e.p.id) + "]" }
+func (e *pipeEnd) Name() string {
+	if e.fifo.Inode != nil {
+		return e.fifo.Name
+	}
+	return "pipe:[" + utoa(e.p.id) + "]"
+}
 
 // Read implements File: it waits for data unless the pipe is empty with
 // no writers (EOF) or the end is non-blocking (EAGAIN).
 func (e *pipeEnd) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
-	if e.write {
+	if !e.read {
 		return 0, linux.EBADF
 	}
 	if off >= 0 {
@@ -224,8 +248,13 @@ func (e *pipeEnd) SetStatus(flags uint32) error {
 	return nil
 }
 
-// Stat implements File: a FIFO owned by nobody in particular.
+// Stat implements File: a FIFO's inode, or for pipe(2) a FIFO owned by
+// nobody in particular.
 func (e *pipeEnd) Stat() ([statSize]byte, error) {
+	if e.fifo.Inode != nil {
+		a, err := e.fifo.Attr()
+		return file.EncodeStat(a), err
+	}
 	var st [statSize]byte
 	putU64(st[8:], e.p.id)         // st_ino
 	putU64(st[16:], 1)             // st_nlink
@@ -234,25 +263,27 @@ func (e *pipeEnd) Stat() ([statSize]byte, error) {
 	return st, nil
 }
 
-// Readiness implements File.
+// Readiness implements File (pipe_poll): a reading end hangs up when no
+// writer is left, a FIFO's only once a writer came after it opened.
 func (e *pipeEnd) Readiness() (uint32, <-chan struct{}) {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var ev uint32
-	if e.write {
-		if p.readers == 0 {
-			ev |= pollErr
-		}
-		if pipeCapacity-p.n >= pipeBuf || p.readers == 0 {
-			ev |= pollOut
-		}
-	} else {
+	if e.read {
 		if p.n > 0 {
 			ev |= pollIn
 		}
-		if p.writers == 0 {
+		if p.writers == 0 && p.writeOpens != e.writeOpensSeen {
 			ev |= pollHup
+		}
+	}
+	if e.write {
+		if pipeCapacity-p.n >= pipeBuf || p.readers == 0 {
+			ev |= pollOut
+		}
+		if p.readers == 0 {
+			ev |= pollErr
 		}
 	}
 	return ev, p.changed

@@ -44,7 +44,14 @@ func (t *Task) openAt(dirfd int32, addr mm.Addr, flags, mode uint32) (uintptr, e
 		if err != nil {
 			return err
 		}
-		f := newOpenFile(p, h, flags)
+		var f File
+		if fh, ok := h.(fifoHandle); ok {
+			if f, err = t.openFIFO(p, fh.node, flags); err != nil {
+				return err
+			}
+		} else {
+			f = newOpenFile(p, h, flags)
+		}
 		fd, err = t.proc.fds.Install(f, 0, flags&linux.O_CLOEXEC != 0)
 		return err
 	})

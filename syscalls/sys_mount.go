@@ -83,6 +83,7 @@ func Mount(t *Task, a Args) (uintptr, error) {
 		}
 		opts.MountPoint = target.Name
 		fs := tmpfs.New(opts)
+		t.k.serveFIFOs(fs)
 		t.k.ns.Mount(target.Name, fs.Root(), "tmpfs", source, fs.MountOptions(), uint32(flags&msPerMount), false)
 		return 0, nil
 	}

@@ -79,6 +79,8 @@ func i386Table() Table {
 			linux.Sys386Munmap:                   sys("munmap", Munmap, Ptr, Uint),
 			linux.Sys386Ftruncate:                sys("ftruncate", Ftruncate, FD, Long),
 			linux.Sys386Fchmod:                   sys("fchmod", Fchmod, FD, Octal),
+			linux.Sys386Setitimer:                sys("setitimer", Setitimer, Int, Ptr, Ptr),
+			linux.Sys386Getitimer:                sys("getitimer", Getitimer, Int, Ptr),
 			linux.Sys386Wait4:                    sys("wait4", Wait4, Int, WaitStatus, WaitOptions, Ptr),
 			linux.Sys386Fsync:                    sys("fsync", Fsync, FD),
 			linux.Sys386Sigreturn:                sys("sigreturn", Sigreturn32).noReturn(),
