@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test golden demo demo-html bench vet clean fuzz fuzz-run
+.PHONY: all setup build guests test golden demo demo-html bench vet clean fuzz fuzz-run cpu-fuzz
 
 all: build
 
@@ -38,6 +38,8 @@ test: build vet
 	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc|thr_|mm_unmap_race|rel_)' ./tests
 	@echo "== the i386 guests against their golden files, as on a host that cannot run i386 =="
 	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
+	@echo "== the randomized CPU suite for $(CPU_FUZZTIME_SHORT), from a new seed =="
+	CMAEMU=$(CURDIR)/bin/cmaemu $(GO) test -count=1 -run TestDifferential ./tests/cpu -args -cpu.seed 0 -cpu.time $(CPU_FUZZTIME_SHORT)
 	@echo "== each fuzz target for $(FUZZTIME_SHORT) =="
 	@$(MAKE) --no-print-directory fuzz-run FUZZTIME=$(FUZZTIME_SHORT)
 
@@ -57,6 +59,15 @@ fuzz-run:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg 2>&1 | \
 			grep -v '^fuzz: elapsed' ; test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
+
+# The randomized differential CPU suite (tests/cpu): random instruction
+# sequences natively and under cmaemu, from a new seed, for CPU_FUZZTIME
+# (CPU_FUZZTIME_SHORT inside make test). A difference not in the table of
+# tests/cpu/known.go fails with the seed that reproduces it.
+CPU_FUZZTIME ?= 10m
+CPU_FUZZTIME_SHORT ?= 30s
+cpu-fuzz: build
+	CMAEMU=$(CURDIR)/bin/cmaemu $(GO) test -count=1 -timeout 0 -run TestDifferential ./tests/cpu -args -cpu.seed 0 -cpu.time $(CPU_FUZZTIME)
 
 # Records testdata/golden/ (the i386 oracle of hosts that cannot run i386):
 # natively where this host runs i386, else from the fallback oracles of
