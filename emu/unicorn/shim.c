@@ -517,6 +517,7 @@ uc_err cmuc_fp_read(uc_engine *uc, cmuc_fpregs *fp, int nxmm)
 	};
 	uint64_t v[7] = {0};
 	void *p[7] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]};
+	cmuc_fp_sync(uc); // the flags of Unicorn's arithmetic (x87.c)
 	uc_err err = uc_reg_read_batch(uc, (int *)ids, p, 7);
 	if (err != UC_ERR_OK)
 		return err;
@@ -537,6 +538,7 @@ uc_err cmuc_fp_read(uc_engine *uc, cmuc_fpregs *fp, int nxmm)
 uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm)
 {
 	uint64_t fsw = fp->fsw;
+	cmuc_fp_drop(uc); // flags raised before are not the new state's
 	uc_err err = uc_reg_write(uc, UC_X86_REG_FPSW, &fsw);
 	if (err != UC_ERR_OK)
 		return err;

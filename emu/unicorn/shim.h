@@ -106,6 +106,13 @@ const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va);
 // atomic.c
 int cmuc_fix_memory_mapping(uc_engine *uc);
 
+// x87.c
+void x87_sync(void *env);
+void *cmuc_env(uc_engine *uc);
+void cmuc_fp_sync(uc_engine *uc);
+void cmuc_fp_drop(uc_engine *uc);
+int cmuc_check_fp_layout(uc_engine *uc);
+
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);
 uint64_t cmuc_request_flush(cmuc_ctx *ctx);

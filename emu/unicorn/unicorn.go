@@ -67,6 +67,14 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_or_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_xor_fetchw_le_x86_64 -Wl,--wrap=helper_atomic_xor_fetchl_le_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_xor_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgw_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgl_le_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_cmpxchgq_le_x86_64
+// x87.c
+#cgo LDFLAGS: -Wl,--wrap=helper_fsin_x86_64 -Wl,--wrap=helper_fcos_x86_64 -Wl,--wrap=helper_fsincos_x86_64 -Wl,--wrap=helper_fptan_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fpatan_x86_64 -Wl,--wrap=helper_f2xm1_x86_64 -Wl,--wrap=helper_fyl2x_x86_64 -Wl,--wrap=helper_fyl2xp1_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fscale_x86_64 -Wl,--wrap=helper_fprem_x86_64 -Wl,--wrap=helper_fprem1_x86_64 -Wl,--wrap=helper_frndint_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fsqrt_x86_64 -Wl,--wrap=helper_fxtract_x86_64 -Wl,--wrap=helper_fnstsw_x86_64 -Wl,--wrap=helper_fwait_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fclex_x86_64 -Wl,--wrap=helper_fninit_x86_64 -Wl,--wrap=helper_fstenv_x86_64 -Wl,--wrap=helper_fsave_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fldenv_x86_64 -Wl,--wrap=helper_frstor_x86_64 -Wl,--wrap=helper_fxsave_x86_64 -Wl,--wrap=helper_xsave_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_xsaveopt_x86_64
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write
@@ -163,6 +171,8 @@ type Engine struct {
 	panicked *PanicError
 
 	contexts map[*Context]struct{} // live contexts, freed by Close
+
+	fpLayoutChecked bool // x87.c's view of the CPU state was checked
 }
 
 // Open creates an engine. For cmaemu call, in this order and before anything
@@ -289,6 +299,12 @@ func (e *Engine) MemMapPtr(addr, size uint64, perms Prot, ptr unsafe.Pointer) er
 	}
 	if C.cmuc_fix_memory_mapping(e.uc) != 0 {
 		return fmt.Errorf("unicorn: the library is not the Unicorn 2.1.1 build atomic.c expects")
+	}
+	if !e.fpLayoutChecked {
+		if C.cmuc_check_fp_layout(e.uc) != 0 {
+			return fmt.Errorf("unicorn: the library is not the Unicorn 2.1.1 build x87.c expects")
+		}
+		e.fpLayoutChecked = true
 	}
 	return nil
 }

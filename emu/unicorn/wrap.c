@@ -85,6 +85,7 @@ void __wrap_helper_ldmxcsr_x86_64(void *env, uint32_t val)
 {
 	if (val & MXCSR_RESERVED)
 		raise_exception_err_ra_x86_64(env, EXCP0D_GPF, 0, GETPC());
+	x87_sync(env); // pending flags go before the load (x87.c)
 	__real_helper_ldmxcsr_x86_64(env, val);
 }
 
@@ -94,6 +95,7 @@ void __wrap_helper_fxrstor_x86_64(void *env, uint64_t ptr)
 {
 	if (!(ptr & 0xf) && (cpu_ldl_data_ra_x86_64(env, ptr + 24, GETPC()) & MXCSR_RESERVED))
 		raise_exception_err_ra_x86_64(env, EXCP0D_GPF, 0, GETPC());
+	x87_sync(env);
 	__real_helper_fxrstor_x86_64(env, ptr);
 }
 
@@ -103,6 +105,7 @@ void __wrap_helper_xrstor_x86_64(void *env, uint64_t ptr, uint64_t rfbm)
 {
 	if (!(ptr & 0x3f) && (rfbm & 2) && (cpu_ldl_data_ra_x86_64(env, ptr + 24, GETPC()) & MXCSR_RESERVED))
 		raise_exception_err_ra_x86_64(env, EXCP0D_GPF, 0, GETPC());
+	x87_sync(env);
 	__real_helper_xrstor_x86_64(env, ptr, rfbm);
 }
 
