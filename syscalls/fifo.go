@@ -43,7 +43,7 @@ func (tb *fifoTable) pipeOfLocked(n vfs.Inode) *pipe {
 	if tb.pipes == nil {
 		tb.pipes = map[vfs.Inode]*pipe{}
 	}
-	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity), changed: make(chan struct{})}
+	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity)}
 	p.release = func() {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
@@ -70,7 +70,6 @@ func (t *Task) openFIFO(path vfs.Path, n vfs.Inode, flags uint32) (File, error) 
 	p := tb.pipeOfLocked(n)
 	p.mu.Lock()
 	e := &pipeEnd{p: p, fifo: path}
-	e.refs.Store(1)
 	e.status.Store(flags & (linux.O_ACCMODE | linux.O_NONBLOCK | linux.O_APPEND))
 	switch flags & linux.O_ACCMODE {
 	case linux.O_RDONLY:
@@ -125,7 +124,7 @@ func (t *Task) waitFIFOPeer(e *pipeEnd, seen uint64) error {
 			p.mu.Unlock()
 			return nil
 		}
-		ch := p.changed
+		ch := p.q.Changed()
 		p.mu.Unlock()
 		if err := t.Block(ch, 0); err != nil {
 			return err

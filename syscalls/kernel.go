@@ -28,6 +28,7 @@ package syscalls
 
 import (
 	"fmt"
+	"github.com/cmaemu/cmaemu/kernel/event"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -90,6 +91,7 @@ type Kernel struct {
 	fgPgrp  int32    // the host terminal's foreground group, in guest pids (0: unset)
 
 	futexes futexTable
+	epolls  event.Nest // the nesting of epoll files (sys_epoll.go)
 
 	sharedMu    sync.Mutex // protects sharedFiles
 	sharedFiles map[fileID]*mm.SharedObject

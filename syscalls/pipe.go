@@ -25,7 +25,10 @@ type pipe struct {
 	n       int        // bytes buffered
 	readers int
 	writers int
-	changed chan struct{} // closed and replaced on every change
+	// q wakes the waiters of both ends: a write makes the read end
+	// readable (PollIn), a read the write end writable (PollOut), an open
+	// or a close either (0).
+	q file.Queue
 	// A FIFO's pipe also counts the opens of each side ever made (Linux's
 	// r_counter and w_counter), which an open waiting for the other side
 	// watches, and is released from the kernel's FIFO table when its last
@@ -34,10 +37,8 @@ type pipe struct {
 	release               func()
 }
 
-func (p *pipe) notifyLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
-}
+// notifyLocked wakes every waiter of the pipe.
+func (p *pipe) notifyLocked() { p.q.Notify(0) }
 
 // pipeEnd is one end of a pipe: an open file description. A FIFO
 // opened O_RDWR is both ends at once (read and write).
@@ -49,9 +50,9 @@ type pipeEnd struct {
 	// writeOpensSeen is the pipe's writeOpens when a FIFO's reading end
 	// opened (Linux's f_version): 0 for pipe(2), whose writer came first.
 	writeOpensSeen uint64
-	refs           atomic.Int32
-	status         atomic.Uint32 // O_NONBLOCK and friends
-	own            fileOwner     // F_SETOWN
+	file.Refs
+	status atomic.Uint32 // O_NONBLOCK and friends
+	own    fileOwner     // F_SETOWN
 }
 
 var pipeIDs atomic.Uint64
@@ -59,22 +60,17 @@ var pipeIDs atomic.Uint64
 // newPipe returns the read and write ends of a new pipe.
 func newPipe(flags uint32) (*pipeEnd, *pipeEnd) {
 	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity), readers: 1, writers: 1,
-		readOpens: 1, writeOpens: 1, changed: make(chan struct{})}
+		readOpens: 1, writeOpens: 1}
 	r, w := &pipeEnd{p: p, read: true}, &pipeEnd{p: p, write: true}
-	r.refs.Store(1)
-	w.refs.Store(1)
 	r.status.Store(flags&linux.O_NONBLOCK | linux.O_RDONLY)
 	w.status.Store(flags&linux.O_NONBLOCK | linux.O_WRONLY)
 	return r, w
 }
 
-// IncRef implements File.
-func (e *pipeEnd) IncRef() { e.refs.Add(1) }
-
 // DecRef implements File: closing the last reference of an end wakes the
 // other side (EOF for readers, EPIPE for writers).
 func (e *pipeEnd) DecRef() {
-	if e.refs.Add(-1) != 0 {
+	if !e.Drop() {
 		return
 	}
 	e.p.mu.Lock()
@@ -120,7 +116,7 @@ func (e *pipeEnd) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
 		if p.n > 0 || want == 0 {
 			n := p.takeLocked(bufs)
 			if n > 0 {
-				p.notifyLocked()
+				p.q.Notify(pollOut | file.PollWrNorm)
 			}
 			p.mu.Unlock()
 			return n, nil
@@ -129,7 +125,7 @@ func (e *pipeEnd) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
 			p.mu.Unlock()
 			return 0, nil
 		}
-		ch := p.changed
+		ch := p.q.Changed()
 		p.mu.Unlock()
 		if e.status.Load()&linux.O_NONBLOCK != 0 {
 			return 0, linux.EAGAIN
@@ -191,9 +187,9 @@ func (e *pipeEnd) Write(t file.Context, bufs [][]byte, off int64) (int, error) {
 		if room > 0 && (total-done > pipeBuf || room >= total-done) {
 			n := p.putLocked(bufs, done, room)
 			done += n
-			p.notifyLocked()
+			p.q.Notify(pollIn | file.PollRdNorm)
 		}
-		ch := p.changed
+		ch := p.q.Changed()
 		p.mu.Unlock()
 		if done == total {
 			return done, nil
@@ -272,7 +268,7 @@ func (e *pipeEnd) Readiness() (uint32, <-chan struct{}) {
 	var ev uint32
 	if e.read {
 		if p.n > 0 {
-			ev |= pollIn
+			ev |= pollIn | file.PollRdNorm
 		}
 		if p.writers == 0 && p.writeOpens != e.writeOpensSeen {
 			ev |= pollHup
@@ -280,14 +276,17 @@ func (e *pipeEnd) Readiness() (uint32, <-chan struct{}) {
 	}
 	if e.write {
 		if pipeCapacity-p.n >= pipeBuf || p.readers == 0 {
-			ev |= pollOut
+			ev |= pollOut | file.PollWrNorm
 		}
 		if p.readers == 0 {
 			ev |= pollErr
 		}
 	}
-	return ev, p.changed
+	return ev, p.q.Changed()
 }
+
+// Watch implements file.Watchable.
+func (e *pipeEnd) Watch(fn func(events uint32)) func() { return e.p.q.Watch(fn) }
 
 func putU64(b []byte, v uint64) {
 	for i := 0; i < 8; i++ {

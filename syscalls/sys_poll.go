@@ -5,19 +5,52 @@ import (
 	"time"
 
 	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/kernel/event"
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
 
-// hostPollInterval is how often a wait that involves host files (whose
-// readiness has no channel) looks again.
-const hostPollInterval = 10 * time.Millisecond
+// pollWait is one wait of poll or select over fds: the files the
+// descriptors named when it began, held for the wait, and a waiter that
+// watches them.
+type pollWait struct {
+	files []File // per fd, nil for negative or bad descriptors
+	w     *file.Waiter
+	// watched[i]: files[i] signals w by itself (file.Watchable).
+	watched []bool
+}
 
-// pollOnce fills revents for fds and returns the number ready and the
-// channels that signal a change.
-func (t *Task) pollOnce(fds []pollFD) (int, []<-chan struct{}, bool) {
+// newPollWait takes the files of fds and watches those that can be.
+func (t *Task) newPollWait(fds []pollFD) *pollWait {
+	pw := &pollWait{files: make([]File, len(fds)), watched: make([]bool, len(fds)), w: file.NewWaiter()}
+	for i := range fds {
+		if fds[i].fd < 0 {
+			continue
+		}
+		if f, err := t.proc.fds.Get(fds[i].fd); err == nil {
+			pw.files[i] = f
+			pw.watched[i] = pw.w.Watch(f)
+		}
+	}
+	return pw
+}
+
+func (pw *pollWait) close() {
+	pw.w.Close()
+	for _, f := range pw.files {
+		if f != nil {
+			f.DecRef()
+		}
+	}
+}
+
+// once fills revents for fds and returns the number ready; it adds the
+// change channels of the files not watched to the next wait, and
+// reports whether a file must be polled. Descriptors are looked up
+// again each time, as Linux does: one closed meanwhile is POLLNVAL.
+func (pw *pollWait) once(t *Task, fds []pollFD) (int, bool) {
 	ready := 0
-	var chans []<-chan struct{}
 	host := false
 	for i := range fds {
 		fds[i].revents = 0
@@ -31,30 +64,32 @@ func (t *Task) pollOnce(fds []pollFD) (int, []<-chan struct{}, bool) {
 			continue
 		}
 		ev, ch := f.Readiness()
-		f.DecRef()
 		if ch == nil {
 			host = true
-		} else {
-			chans = append(chans, ch)
+		} else if f != pw.files[i] || !pw.watched[i] {
+			pw.w.Add(ch)
 		}
+		f.DecRef()
 		mask := uint32(uint16(fds[i].events)) | pollErr | pollHup | pollNval
 		if r := ev & mask; r != 0 {
 			fds[i].revents = int16(r)
 			ready++
 		}
 	}
-	return ready, chans, host
+	return ready, host
 }
 
 // poll waits until a descriptor is ready or the timeout (< 0: none)
-// passes.
+// passes. The files are those of the descriptors when the call began.
 func (t *Task) poll(fds []pollFD, timeout time.Duration) (int, error) {
+	pw := t.newPollWait(fds)
+	defer pw.close()
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
 	for {
-		n, chans, host := t.pollOnce(fds)
+		n, host := pw.once(t, fds)
 		if n > 0 || timeout == 0 {
 			return n, nil
 		}
@@ -64,29 +99,10 @@ func (t *Task) poll(fds []pollFD, timeout time.Duration) (int, error) {
 				return 0, nil
 			}
 		}
-		if host && (wait == 0 || wait > hostPollInterval) {
-			wait = hostPollInterval
+		if host && (wait == 0 || wait > event.PollInterval) {
+			wait = event.PollInterval
 		}
-		any := make(chan struct{})
-		stop := make(chan struct{})
-		for _, ch := range chans {
-			go func(ch <-chan struct{}) {
-				select {
-				case <-ch:
-					select {
-					case any <- struct{}{}:
-					case <-stop:
-					}
-				case <-stop:
-				}
-			}(ch)
-		}
-		err := t.Block(any, wait)
-		close(stop)
-		if err == linux.ETIMEDOUT {
-			continue
-		}
-		if err != nil {
+		if err := pw.w.Wait(t, wait); err != nil && err != linux.ETIMEDOUT {
 			return 0, err
 		}
 	}

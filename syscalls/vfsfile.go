@@ -23,7 +23,7 @@ type openFile struct {
 	path vfs.Path   // Inode nil for the stdio descriptors of the host
 	name string     // shown when there is no path (stdio)
 	h    vfs.Handle // nil for O_PATH descriptors
-	refs atomic.Int32
+	file.Refs
 
 	mu     sync.Mutex // protects status
 	status uint32     // O_ACCMODE and status flags (host handles: the host's)
@@ -38,16 +38,12 @@ type openFile struct {
 
 func newOpenFile(p vfs.Path, h vfs.Handle, flags uint32) *openFile {
 	f := &openFile{path: p, h: h, status: flags &^ (linux.O_CLOEXEC | linux.O_CREAT | linux.O_EXCL | linux.O_NOCTTY | linux.O_TRUNC)}
-	f.refs.Store(1)
 	return f
 }
 
-// IncRef takes a reference.
-func (f *openFile) IncRef() { f.refs.Add(1) }
-
 // DecRef drops a reference; the last closes the handle.
 func (f *openFile) DecRef() {
-	if f.refs.Add(-1) == 0 {
+	if f.Drop() {
 		if f.onLast != nil {
 			f.onLast()
 		}
