@@ -102,7 +102,7 @@ func (s *Socket) Connect(ctx file.Context, raw []byte) error {
 	if s.typ == SOCK_DGRAM {
 		return s.connectDgram(ctx, raw)
 	}
-	a, err := parseAddress(raw)
+	a, err := parsePeer(raw)
 	if err != nil {
 		return err
 	}
@@ -134,13 +134,13 @@ func (s *Socket) connectStream(ctx file.Context, a address, key *nodeKey) error 
 		if l.state != stateListening || l.shut&rcvShutdown != 0 {
 			return linux.ECONNREFUSED
 		}
-		switch {
-		case s.state == stateConnected:
-			return linux.EISCONN
-		case s.state != stateUnconnected, s.connecting:
-			return linux.EINVAL
-		}
 		if !l.queueFullLocked() {
+			switch {
+			case s.state == stateConnected:
+				return linux.EISCONN
+			case s.state != stateUnconnected, s.connecting:
+				return linux.EINVAL
+			}
 			s.acceptIntoLocked(ctx, l)
 			return nil
 		}
@@ -236,7 +236,7 @@ func (s *Socket) connectDgram(ctx file.Context, raw []byte) error {
 		s.disconnectLocked()
 		return nil
 	}
-	a, err := parseAddress(raw)
+	a, err := parsePeer(raw)
 	if err != nil {
 		return err
 	}

@@ -182,7 +182,7 @@ func (s *Socket) sendDgram(ctx file.Context, m *socket.Message, flags int, cred 
 	addressed := s.typ == SOCK_DGRAM && len(m.Addr) > 0
 	if addressed {
 		var err error
-		if a, err = parseAddress(m.Addr); err != nil {
+		if a, err = parsePeer(m.Addr); err != nil {
 			return 0, err
 		}
 		if key, err = n.resolve(ctx, a); err != nil {

@@ -117,8 +117,18 @@ type address struct {
 	empty    bool   // the family alone: autobind
 }
 
+// parsePeer decodes the address of connect and sendto: the family
+// alone is EINVAL there (unix_validate_addr).
+func parsePeer(raw []byte) (address, error) {
+	a, err := parseAddress(raw)
+	if err == nil && a.empty {
+		return address{}, linux.EINVAL
+	}
+	return a, err
+}
+
 // parseAddress checks and decodes a sockaddr_un as unix_validate_addr
-// and unix_mkname_bsd do.
+// and unix_mkname_bsd do; the family alone is bind's autobind.
 func parseAddress(raw []byte) (address, error) {
 	if len(raw) < sunPathOffset || len(raw) > sockaddrUnLen {
 		return address{}, linux.EINVAL
