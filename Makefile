@@ -30,16 +30,19 @@ vet: setup
 	@bad=$$(gofmt -l $$(find . -name '*.go' -not -path './.deps/*')); test -z "$$bad" || { echo "gofmt: these files need formatting: $$bad"; exit 1; }
 	$(GO) vet ./...
 
+# TEST_TIMEOUT bounds each test binary: the guest suites take minutes on
+# two busy cores, more than go test's default of ten.
+TEST_TIMEOUT ?= 40m
 test: build vet
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./mm/... ./syscalls/... ./fs/...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race ./mm/... ./syscalls/... ./fs/...
 	@echo "== the guests with processes, threads and CMA, under cmaemu built with the race detector =="
 	$(GO) build -race -o bin/cmaemu-race ./cmd/cmaemu
-	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -run 'TestGuests/(cma|proc|thr_|mm_unmap_race|rel_)' ./tests
+	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestGuests/(cma|proc|thr_|mm_unmap_race|rel_)' ./tests
 	@echo "== the i386 guests against their golden files, as on a host that cannot run i386 =="
-	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
+	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
 	@echo "== the randomized CPU suite for $(CPU_FUZZTIME_SHORT), from a new seed =="
-	CMAEMU=$(CURDIR)/bin/cmaemu $(GO) test -count=1 -run TestDifferential ./tests/cpu -args -cpu.seed 0 -cpu.time $(CPU_FUZZTIME_SHORT)
+	CMAEMU=$(CURDIR)/bin/cmaemu $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestDifferential ./tests/cpu -args -cpu.seed 0 -cpu.time $(CPU_FUZZTIME_SHORT)
 	@echo "== each fuzz target for $(FUZZTIME_SHORT) =="
 	@$(MAKE) --no-print-directory fuzz-run FUZZTIME=$(FUZZTIME_SHORT)
 

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"sync"
+	"time"
 
 	"github.com/cmaemu/cmaemu/fs/tmpfs"
 	"github.com/cmaemu/cmaemu/fs/vfs"
@@ -10,7 +11,9 @@ import (
 
 // FIFOs of cmaemu's own filesystems (tmpfs): a FIFO inode has one pipe
 // while any descriptor has it open (Linux's inode->i_pipe), which the
-// opens of both sides share; FIFOs on host directories are the host's.
+// opens of both sides share; FIFOs on host directories are the host's,
+// and an open of one that waits for the other side waits in the host's
+// open on another thread, which a signal ends (openPendingFIFO).
 
 // fifoTable holds the pipes of the open FIFOs, by inode.
 type fifoTable struct {
@@ -130,5 +133,39 @@ func (t *Task) waitFIFOPeer(e *pipeEnd, seen uint64) error {
 			return err
 		}
 		p.mu.Lock()
+	}
+}
+
+// unblockRetry is how often an interrupted FIFO open tries again to end
+// the host open it waits for.
+const unblockRetry = 10 * time.Millisecond
+
+// openPendingFIFO opens a FIFO whose open waits for the other side, on
+// another thread, while the task waits interruptibly. When a signal or a
+// kill interrupts the wait, the other side is opened and closed (so the
+// host's open returns), the descriptor closed, and the open restarts or
+// fails with EINTR.
+func (t *Task) openPendingFIFO(pf vfs.PendingFIFO) (vfs.Handle, error) {
+	var h vfs.Handle
+	var err error
+	done := make(chan struct{})
+	go func() {
+		h, err = pf.Open()
+		close(done)
+	}()
+	berr := t.Block(done, 0)
+	if berr == nil {
+		return h, err
+	}
+	for {
+		pf.Unblock()
+		select {
+		case <-done:
+			if err == nil {
+				h.Close()
+			}
+			return nil, berr
+		case <-time.After(unblockRetry):
+		}
 	}
 }

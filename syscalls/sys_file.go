@@ -44,6 +44,12 @@ func (t *Task) openAt(dirfd int32, addr mm.Addr, flags, mode uint32) (uintptr, e
 		if err != nil {
 			return err
 		}
+		if pf, ok := h.(vfs.PendingFIFO); ok {
+			if h, err = t.openPendingFIFO(pf); err != nil {
+				p.DecRef()
+				return err
+			}
+		}
 		var f File
 		if fh, ok := h.(fifoHandle); ok {
 			if f, err = t.openFIFO(p, fh.node, flags); err != nil {

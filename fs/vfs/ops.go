@@ -239,8 +239,47 @@ func (r *Resolver) openPath(p Path, flags uint32) (Handle, error) {
 	if !a.IsRegular() {
 		flags &^= oTrunc
 	}
-	return o.Open(flags &^ (oCreat | oExcl | oNoFollow))
+	flags &^= oCreat | oExcl | oNoFollow
+	if a.Mode&ModeType == ModeFIFO && flags&linux.O_NONBLOCK == 0 && acc != linux.O_RDWR {
+		return PendingFIFO{o, flags}, nil
+	}
+	return o.Open(flags)
 }
+
+// PendingFIFO is what Open returns for a FIFO whose open waits for the
+// other side (a reader for a writer, a writer for a reader): the caller
+// opens it where the wait can be interrupted, and Unblock ends a wait
+// that must stop. Its Handle methods are never meant to be used.
+type PendingFIFO struct {
+	opener Opener
+	flags  uint32
+}
+
+// Open opens the FIFO; it may wait for the other side.
+func (f PendingFIFO) Open() (Handle, error) { return f.opener.Open(f.flags) }
+
+// Unblock opens the other side without waiting and closes it again, so
+// that a waiting Open returns (other waiters of that FIFO see a peer
+// come and go). It reports whether the other side could be opened (a
+// writer cannot be until a reader waits).
+func (f PendingFIFO) Unblock() bool {
+	other := uint32(linux.O_RDONLY)
+	if f.flags&oAccMode == linux.O_RDONLY {
+		other = linux.O_WRONLY
+	}
+	h, err := f.opener.Open(other | linux.O_NONBLOCK)
+	if err != nil {
+		return false
+	}
+	h.Close()
+	return true
+}
+
+func (PendingFIFO) Read([][]byte, int64) (int, error)  { return 0, linux.EBADF }
+func (PendingFIFO) Write([][]byte, int64) (int, error) { return 0, linux.EBADF }
+func (PendingFIFO) Seek(int64, int) (int64, error)     { return 0, linux.ESPIPE }
+func (PendingFIFO) Attr() (Attr, error)                { return Attr{}, linux.EBADF }
+func (PendingFIFO) Close() error                       { return nil }
 
 // attrAppend is STATX_ATTR_APPEND (chattr +a).
 const attrAppend = 0x20
