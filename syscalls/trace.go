@@ -56,6 +56,10 @@ const (
 	kindWaitStatus
 	kindPipeFlags
 	kindFDPair
+	kindSockFamily
+	kindSockType
+	kindMsgFlags
+	kindShutHow
 )
 
 // Argument kinds for tables.
@@ -418,6 +422,9 @@ func formatArg(t *Task, kinds []ArgKind, a Args, i int) string {
 		return formatFlags(uint64(uint32(v)), waitOptionNames, "0")
 	case kindPipeFlags:
 		return formatFlags(uint64(uint32(v)), pipeFlagNames, "0")
+	}
+	if s, ok := formatSocketArg(k.k, v); ok {
+		return s
 	}
 	return hexC(t.word(v))
 }
