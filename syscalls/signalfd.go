@@ -92,9 +92,9 @@ const signalfdSiginfoSize = 128
 // signals and those of all its threads (Linux looks at the polling
 // thread's).
 type signalFD struct {
-	proc   *Process
-	id     uint64
-	refs   atomic.Int32
+	proc *Process
+	id   uint64
+	file.Refs
 	status atomic.Uint32 // O_NONBLOCK
 	mu     sync.Mutex    // protects mask
 	mask   linux.SigSet  // without SIGKILL and SIGSTOP
@@ -104,7 +104,6 @@ var signalFDIDs atomic.Uint64
 
 func newSignalFD(p *Process, mask linux.SigSet, flags uint32) *signalFD {
 	f := &signalFD{proc: p, id: signalFDIDs.Add(1) + 200000, mask: mask &^ unblockable}
-	f.refs.Store(1)
 	f.status.Store(linux.O_RDWR | flags&linux.O_NONBLOCK)
 	return f
 }
@@ -126,11 +125,9 @@ func (f *signalFD) getMask() linux.SigSet {
 	return f.mask
 }
 
-// IncRef implements File.
-func (f *signalFD) IncRef() { f.refs.Add(1) }
-
-// DecRef implements File.
-func (f *signalFD) DecRef() { f.refs.Add(-1) }
+// DecRef implements File: the last reference runs the release hooks
+// (an epoll file drops the signalfd from its interest lists then).
+func (f *signalFD) DecRef() { f.Drop() }
 
 // Name implements File.
 func (f *signalFD) Name() string { return "anon_inode:[signalfd]" }

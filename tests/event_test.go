@@ -7,6 +7,7 @@ var eventGuests = []Guest{
 	{Name: "ev_timerfd", Want: Exited(0)},
 	{Name: "ev_epoll", Want: Exited(0)},
 	{Name: "ev_epoll_fork", Want: Exited(0)},
+	{Name: "ev_epoll_all", Want: Exited(0)},
 	{Name: "ev_epoll_host", Stdin: "hello\n", Want: Exited(0)},
 	{Name: "ev_poll", Want: Exited(0)},
 }

@@ -69,11 +69,16 @@ type item struct {
 	removed bool   // gone from the interest list
 	polled  bool   // in ep.polled: the file's readiness has no change channel
 	last    uint32 // for polled edge-triggered items: the events seen last
+	// ch is, for a file that is not Watchable, the change channel of its
+	// readiness as last looked at: closed, it is a change not yet
+	// reported. A harvest (synchronously) or follow (for blocked waits)
+	// takes the change by replacing it.
+	ch <-chan struct{}
 
 	// Set up by insert, undone by release (no lock: see EPoll.mu).
 	stopWatch     func()        // the file's Watch, if it is Watchable
 	cancelRelease func()        // its OnRelease, if it is Releasable
-	done          chan struct{} // ends follow, for other files
+	done          chan struct{} // ends follow; set for files that are not Watchable
 	held          bool          // the item holds a reference to the file
 }
 
@@ -91,6 +96,7 @@ type EPoll struct {
 	items   map[itemKey]*item
 	ready   []*item            // items that may be ready, oldest first
 	polled  map[*item]struct{} // items looked at on every wait
+	chans   map[*item]struct{} // items of files that are not Watchable
 	closed  bool               // the last reference went
 	parents map[*EPoll]int     // epoll files with this one in their interest lists; also under nest.mu
 }
@@ -101,7 +107,7 @@ func NewEPoll(nest *Nest, flags uint32) (*EPoll, error) {
 	if flags&^EPOLLCloexec != 0 {
 		return nil, linux.EINVAL
 	}
-	ep := &EPoll{nest: nest, items: map[itemKey]*item{}, polled: map[*item]struct{}{}, parents: map[*EPoll]int{}}
+	ep := &EPoll{nest: nest, items: map[itemKey]*item{}, polled: map[*item]struct{}{}, chans: map[*item]struct{}{}, parents: map[*EPoll]int{}}
 	ep.init("eventpoll", false)
 	return ep, nil
 }
@@ -271,20 +277,37 @@ func (it *item) watch() {
 	}
 	it.done = make(chan struct{})
 	_, ch := f.Readiness()
-	go it.follow(ch)
+	ep := it.ep
+	ep.mu.Lock()
+	it.ch = ch
+	if !it.removed {
+		ep.chans[it] = struct{}{}
+	}
+	ep.mu.Unlock()
+	go it.follow()
 }
 
-// follow turns the change channels of a file that is not Watchable into
-// wakes of the item, until the item goes.
-func (it *item) follow(ch <-chan struct{}) {
+// follow turns the changes of a file that is not Watchable into wakes
+// of the item, for waits that block, until the item goes. A change a
+// harvest took first (it replaced it.ch) is not woken again.
+func (it *item) follow() {
+	ep := it.ep
 	for {
+		ep.mu.Lock()
+		ch := it.ch
+		ep.mu.Unlock()
 		if ch == nil { // polled by the waits; look for a channel again later
 			select {
 			case <-it.done:
 				return
 			case <-time.After(PollInterval):
 			}
-			if _, ch = it.key.f.Readiness(); ch != nil {
+			if _, nch := it.key.f.Readiness(); nch != nil {
+				ep.mu.Lock()
+				if it.ch == nil {
+					it.ch = nch
+				}
+				ep.mu.Unlock()
 				it.wake(0)
 			}
 			continue
@@ -294,8 +317,16 @@ func (it *item) follow(ch <-chan struct{}) {
 			return
 		case <-ch:
 		}
-		it.wake(0)
-		_, ch = it.key.f.Readiness()
+		_, nch := it.key.f.Readiness()
+		ep.mu.Lock()
+		fresh := it.ch == ch
+		if fresh {
+			it.ch = nch
+		}
+		ep.mu.Unlock()
+		if fresh {
+			it.wake(0)
+		}
 	}
 }
 
@@ -333,9 +364,8 @@ func (it *item) wake(events uint32) {
 func (ep *EPoll) removeLocked(it *item) {
 	it.removed = true
 	delete(ep.items, it.key)
-	if it.polled {
-		delete(ep.polled, it)
-	}
+	delete(ep.polled, it)
+	delete(ep.chans, it)
 }
 
 // release undoes watch, with no lock held.
@@ -396,7 +426,8 @@ func (ep *EPoll) remove(f file.File, fd int32) error {
 	return nil
 }
 
-// candidates takes the ready list and the polled items, marked off it.
+// candidates takes the ready list, the polled items and those whose
+// change channel was closed since they were last looked at.
 func (ep *EPoll) candidates(take bool) []*item {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
@@ -404,6 +435,11 @@ func (ep *EPoll) candidates(take bool) []*item {
 	list = append(list, ep.ready...)
 	for it := range ep.polled {
 		if !it.queued {
+			list = append(list, it)
+		}
+	}
+	for it := range ep.chans {
+		if !it.queued && !it.polled && closed(it.ch) {
 			list = append(list, it)
 		}
 	}
@@ -435,6 +471,9 @@ func (ep *EPoll) check(it *item, report bool) (ev uint32, again bool) {
 		} else {
 			delete(ep.polled, it)
 		}
+	}
+	if report && it.done != nil {
+		it.ch = ch // this change is taken
 	}
 	ev = ready & it.mask &^ privateBits
 	if it.polled && it.mask&EPOLLET != 0 {
@@ -556,5 +595,18 @@ func (ep *EPoll) Wait(ctx file.Context, max int, timeout time.Duration) ([]Event
 		if err := w.Wait(ctx, wait); err != nil && err != linux.ETIMEDOUT {
 			return nil, err
 		}
+	}
+}
+
+// closed reports whether ch is closed (a nil channel is not).
+func closed(ch <-chan struct{}) bool {
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }

@@ -257,3 +257,20 @@ func TestEPollWaitBlocks(t *testing.T) {
 	_, err = ep.Read(newCtx(), nil, -1)
 	assert.Equal(t, linux.EINVAL, err)
 }
+
+func TestEPollChannelFileEdge(t *testing.T) {
+	var nest Nest
+	ep := newEP(t, &nest)
+	var q file.Queue
+	plain := &plainFile{q: &q}
+	require.NoError(t, Ctl(ep, CtlAdd, plain, 4, Event{Events: file.PollIn | EPOLLET, Data: 4}))
+	assert.Empty(t, wait(t, ep, 8))
+	for i := range 3 {
+		plain.events.Store(file.PollIn)
+		q.Notify(0)
+		assert.Len(t, wait(t, ep, 8), 1, "round %d: the change is seen at once", i)
+		time.Sleep(5 * time.Millisecond) // let follow see the change too
+		assert.Empty(t, wait(t, ep, 8), "round %d: and only once", i)
+	}
+	require.NoError(t, Ctl(ep, CtlDel, plain, 4, Event{}))
+}
