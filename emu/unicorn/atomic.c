@@ -367,3 +367,11 @@ void __wrap_cpu_loop_exit_atomic_x86_64(void *cpu, uintptr_t pc)
 	}
 	__real_cpu_loop_exit_atomic_x86_64(cpu, pc);
 }
+
+// cmuc_atomic_cmpxchg is a locked CMPXCHG of size bytes at guest address
+// addr by a CPL-3 guest (MMU index 1) for intfix.c: it returns the old
+// value.
+uint64_t cmuc_atomic_cmpxchg(void *env, uint64_t addr, int size, uint64_t cmp, uint64_t val, uintptr_t ra)
+{
+	return rmw(env, addr, size, OP_CMPXCHG, val, cmp, 1, ra);
+}

@@ -112,6 +112,10 @@ void *cmuc_env(uc_engine *uc);
 void cmuc_fp_sync(uc_engine *uc);
 void cmuc_fp_drop(uc_engine *uc);
 int cmuc_check_fp_layout(uc_engine *uc);
+// intfix.c: integer instructions done exactly (see there).
+void cmuc_intfix_init(void);
+int cmuc_intfix_match(const uint8_t *code, int n, int len, int is64);
+int cmuc_pcmp_fix(void *env, void *d, void *s, uint32_t ctrl, int explicit, int mask);
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);

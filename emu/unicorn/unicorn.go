@@ -36,7 +36,9 @@
 // PCMPESTRM, LDMXCSR, FXRSTOR, XRSTOR) with ones that check what the CPU
 // checks first, and, with SetInsnCheck, shows Unicorn's translator an
 // undefined instruction where the emulated CPU would refuse one that
-// Unicorn runs.
+// Unicorn runs. intfix.c does the integer instructions Unicorn computes
+// wrongly: replacement helpers, and a carrier (PAUSE, whose helper it
+// replaces) that the translator is shown instead of the instruction.
 //
 // # Memory
 //
@@ -75,6 +77,12 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_fclex_x86_64 -Wl,--wrap=helper_fninit_x86_64 -Wl,--wrap=helper_fstenv_x86_64 -Wl,--wrap=helper_fsave_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fldenv_x86_64 -Wl,--wrap=helper_frstor_x86_64 -Wl,--wrap=helper_fxsave_x86_64 -Wl,--wrap=helper_xsave_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_xsaveopt_x86_64
+// intfix.c
+#cgo LDFLAGS: -Wl,--wrap=helper_pause_x86_64 -Wl,--wrap=helper_pcmpistri_xmm_x86_64 -Wl,--wrap=helper_pcmpistrm_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_phaddw_xmm_x86_64 -Wl,--wrap=helper_phaddd_xmm_x86_64 -Wl,--wrap=helper_phaddsw_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_phsubw_xmm_x86_64 -Wl,--wrap=helper_phsubd_xmm_x86_64 -Wl,--wrap=helper_phsubsw_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_phaddw_mmx_x86_64 -Wl,--wrap=helper_phaddd_mmx_x86_64 -Wl,--wrap=helper_phaddsw_mmx_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_phsubw_mmx_x86_64 -Wl,--wrap=helper_phsubd_mmx_x86_64 -Wl,--wrap=helper_phsubsw_mmx_x86_64
 #cgo noescape cmuc_reg_read
 #cgo nocallback cmuc_reg_read
 #cgo noescape cmuc_reg_write

@@ -59,25 +59,26 @@ static uint64_t explicit_len(uint64_t reg, uint32_t ctrl)
 // lengths the CPU uses, then puts them back (the instructions do not
 // write them).
 static void with_lengths(void (*real)(void *, void *, void *, uint32_t), void *env, void *d, void *s,
-			 uint32_t ctrl)
+			 uint32_t ctrl, int mask)
 {
 	struct env_head *e = env;
 	uint64_t rax = e->regs[R_EAX], rdx = e->regs[R_EDX];
 	e->regs[R_EAX] = explicit_len(rax, ctrl);
 	e->regs[R_EDX] = explicit_len(rdx, ctrl);
-	real(env, d, s, ctrl);
+	if (!cmuc_pcmp_fix(env, d, s, ctrl, 1, mask)) // equal-ordered mode (intfix.c)
+		real(env, d, s, ctrl);
 	e->regs[R_EAX] = rax;
 	e->regs[R_EDX] = rdx;
 }
 
 void __wrap_helper_pcmpestri_xmm_x86_64(void *env, void *d, void *s, uint32_t ctrl)
 {
-	with_lengths(__real_helper_pcmpestri_xmm_x86_64, env, d, s, ctrl);
+	with_lengths(__real_helper_pcmpestri_xmm_x86_64, env, d, s, ctrl, 0);
 }
 
 void __wrap_helper_pcmpestrm_xmm_x86_64(void *env, void *d, void *s, uint32_t ctrl)
 {
-	with_lengths(__real_helper_pcmpestrm_xmm_x86_64, env, d, s, ctrl);
+	with_lengths(__real_helper_pcmpestrm_xmm_x86_64, env, d, s, ctrl, 1);
 }
 
 // LDMXCSR of a reserved bit is #GP (Unicorn loads it).
@@ -127,6 +128,9 @@ static __thread struct {
 	uint64_t start, end; // the instruction being translated, as decoded
 	int have_bad;        // it is refused: its first two bytes read as UD2
 	uint64_t bad;
+	int have_sub;        // it is carried (intfix.c): [sub, sub+sub_len) reads as 3E.. F3 90
+	uint64_t sub;
+	int sub_len;
 } tr;
 
 void cmuc_set_running(cmuc_ctx *ctx)
@@ -147,11 +151,15 @@ void __wrap_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, 
 {
 	uint64_t pc = *(const uint64_t *)tb; // TranslationBlock begins with pc
 	tr.active = running && running->insn_check;
+	if (tr.active)
+		cmuc_intfix_init();
 	tr.start = tr.end = pc;
 	tr.have_bad = 0;
+	tr.have_sub = 0;
 	__real_gen_intermediate_code_x86_64(cpu, tb, a2, a3, a4, a5);
 	tr.active = 0;
 	tr.have_bad = 0;
+	tr.have_sub = 0;
 }
 
 // read_code copies up to n bytes of code at va into buf, as far as the
@@ -186,6 +194,8 @@ static void on_fetch(uint64_t addr, int n)
 			tr.have_bad = 1, tr.bad = addr;
 		} else if (len > 0) {
 			tr.start = addr, tr.end = addr + (uint64_t)len;
+			if (len > 2 && cmuc_intfix_match(buf, got, len, running->is64))
+				tr.have_sub = 1, tr.sub = addr, tr.sub_len = len;
 		} else {
 			tr.active = 0;
 		}
@@ -195,14 +205,21 @@ static void on_fetch(uint64_t addr, int n)
 		tr.active = 0; // not where the decoder expects: out of step
 }
 
-// patch puts UD2's bytes where the refused instruction's first two are.
+// patch puts UD2's bytes where the refused instruction's first two are,
+// and the carrier's (ignored DS prefixes, then PAUSE) over an
+// instruction intfix.c does.
 static uint64_t patch(uint64_t addr, int n, uint64_t v)
 {
-	if (!tr.have_bad)
+	if (!tr.have_bad && !tr.have_sub)
 		return v;
 	for (int i = 0; i < n; i++) {
 		uint64_t a = addr + (uint64_t)i, b;
-		if (a == tr.bad)
+		if (tr.have_sub && a >= tr.sub && a < tr.sub + (uint64_t)tr.sub_len) {
+			uint64_t at = a - tr.sub;
+			b = at + 2 < (uint64_t)tr.sub_len ? 0x3e : at + 2 == (uint64_t)tr.sub_len ? 0xf3 : 0x90;
+		} else if (!tr.have_bad)
+			continue;
+		else if (a == tr.bad)
 			b = 0x0f;
 		else if (a == tr.bad + 1)
 			b = 0x0b;
