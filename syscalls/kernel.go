@@ -115,6 +115,8 @@ type Kernel struct {
 	cpuLimitOnce sync.Once // starts the RLIMIT_CPU checks (cpulimit.go)
 	barrierOnce  sync.Once // registers the host membarrier (hostBarrier)
 	barrierCmd   int       // the host membarrier command hostBarrier issues
+
+	timerCount atomic.Int64 // POSIX timers of all processes (posix_timer.go)
 }
 
 // NewKernel returns a kernel with no guest processes.

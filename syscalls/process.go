@@ -284,6 +284,7 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	if p.alarm != nil {
 		p.alarm.Stop()
 	}
+	p.sigTimers.exitLocked(k)
 	as, fds, fs, exe := p.mm, p.fds, p.fs, p.exe
 	p.mm, p.fds, p.fs, p.exe = nil, nil, nil, vfs.Path{}
 	p.mu.Unlock()

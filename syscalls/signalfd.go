@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
@@ -17,6 +18,17 @@ type procSigTimers struct {
 	// the process or one of its tasks.
 	changed chan struct{}
 	timers  posixTimers
+	// realInterval is ITIMER_REAL's period; realGen tells a firing of
+	// p.alarm that it was re-armed meanwhile (sys_itimer.go).
+	realInterval time.Duration
+	realGen      uint64
+}
+
+// exitLocked stops the timers of an exiting process.
+// Preconditions: p.mu held.
+func (s *procSigTimers) exitLocked(k *Kernel) {
+	s.realGen++
+	s.timers.exitLocked(k)
 }
 
 // signalPendingLocked wakes whoever waits for a signal to become pending
@@ -61,7 +73,7 @@ func (t *Task) dequeueIn(set linux.SigSet) (sig linux.Signal, info sigInfo, chan
 	default:
 		return 0, info, p.pendingChangedLocked(), false
 	}
-	return sig, t.signalInfo[sig-1], nil, true
+	return sig, p.timerSignalTakenLocked(t.signalInfo[sig-1]), nil, true
 }
 
 // pendingIn reports whether a signal of set is pending in p or any of its

@@ -340,7 +340,7 @@ func (t *Task) dequeue() (sig linux.Signal, info sigInfo, act linux.SigAction, o
 		} else {
 			p.pending &^= linux.Bit(sig)
 		}
-		info, act = t.signalInfo[sig-1], p.sigacts[sig-1]
+		info, act = p.timerSignalTakenLocked(t.signalInfo[sig-1]), p.sigacts[sig-1]
 		switch {
 		case act.Handler == linux.SIG_IGN:
 			continue

@@ -694,6 +694,9 @@ func Fcntl64(t *Task, a Args) (uintptr, error) {
 
 // clockGettime32 implements clock_gettime(2) with a 32-bit timespec.
 func clockGettime32(t *Task, a Args) (uintptr, error) {
+	if d, ok, err := t.cpuClockGettime(a.Int(0), false); ok {
+		return 0, t.putTimespec(a.Pointer(1), d, err, true)
+	}
 	var ts [2]int64
 	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
 		return 0, linux.Errno(e)
@@ -703,6 +706,12 @@ func clockGettime32(t *Task, a Args) (uintptr, error) {
 
 // clockGetres32 implements clock_getres(2) with a 32-bit timespec.
 func clockGetres32(t *Task, a Args) (uintptr, error) {
+	if d, ok, err := t.cpuClockGettime(a.Int(0), true); ok {
+		if a.Pointer(1) == 0 {
+			return 0, err
+		}
+		return 0, t.putTimespec(a.Pointer(1), d, err, true)
+	}
 	var ts [2]int64
 	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETRES, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
 		return 0, linux.Errno(e)

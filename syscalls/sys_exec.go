@@ -447,6 +447,7 @@ func (t *Task) commitExec(img *image) {
 	p.execed = true
 	t.k.mu.Unlock()
 	p.mu.Lock()
+	p.sigTimers.timers.deleteAllLocked(t.k)
 	for i := range p.sigacts {
 		if p.sigacts[i].Handler != linux.SIG_IGN {
 			p.sigacts[i] = linux.SigAction{}

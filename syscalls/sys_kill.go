@@ -2,11 +2,8 @@ package syscalls
 
 import (
 	"encoding/binary"
-	"time"
 
-	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/linux"
-	"github.com/cmaemu/cmaemu/mm"
 )
 
 // canSignal reports whether sender may signal target (kill(2)'s rule: the
@@ -124,101 +121,6 @@ func RtSigsuspend(t *Task, a Args) (uintptr, error) {
 func Pause(t *Task, a Args) (uintptr, error) {
 	t.Block(nil, 0)
 	return 0, linux.EINTR
-}
-
-// Alarm implements alarm(2) with a timer that sends SIGALRM.
-func Alarm(t *Task, a Args) (uintptr, error) {
-	left := t.proc.setAlarm(time.Duration(a.Uint(0)) * time.Second)
-	return uintptr((left + time.Second - 1) / time.Second), nil
-}
-
-// itimerval layout: interval then value, each a timeval of the ABI.
-const itimerReal = 0
-
-// Setitimer implements setitimer(2) for ITIMER_REAL (the alarm timer; its
-// interval is not repeated).
-func Setitimer(t *Task, a Args) (uintptr, error) {
-	if a.Int(0) != itimerReal {
-		return 0, linux.EINVAL
-	}
-	time32 := t.mode == arch.Mode32
-	var value time.Duration
-	if a.Pointer(1) != 0 {
-		half := mm.Addr(16)
-		if time32 {
-			half = 8
-		}
-		d, err := t.timeval(a.Pointer(1)+half, time32)
-		if err != nil {
-			return 0, err
-		}
-		value = d
-	}
-	left := t.proc.setAlarm(value)
-	if a.Pointer(2) != 0 {
-		return 0, t.putItimer(a.Pointer(2), left, time32)
-	}
-	return 0, nil
-}
-
-// Getitimer implements getitimer(2) for ITIMER_REAL.
-func Getitimer(t *Task, a Args) (uintptr, error) {
-	if a.Int(0) != itimerReal {
-		return 0, linux.EINVAL
-	}
-	p := t.proc
-	p.mu.Lock()
-	var left time.Duration
-	if p.alarm != nil {
-		left = max(time.Until(p.alarmAt), 0)
-	}
-	p.mu.Unlock()
-	return 0, t.putItimer(a.Pointer(1), left, t.mode == arch.Mode32)
-}
-
-func (t *Task) putItimer(addr mm.Addr, left time.Duration, time32 bool) error {
-	half := mm.Addr(16)
-	if time32 {
-		half = 8
-	}
-	if err := t.putTimePair(addr, 0, 0, time32); err != nil {
-		return err
-	}
-	return t.putTimePair(addr+half, int64(left/time.Second), int64(left%time.Second/time.Microsecond), time32)
-}
-
-// timeval reads a struct timeval.
-func (t *Task) timeval(addr mm.Addr, time32 bool) (time.Duration, error) {
-	d, err := t.timespec(addr, time32) // same layout, microseconds
-	if err != nil {
-		return 0, err
-	}
-	usec := d % time.Second
-	if usec >= time.Second/1000 {
-		return 0, linux.EINVAL
-	}
-	return d - usec + usec*1000, nil
-}
-
-// setAlarm arms (or, with 0, disarms) the SIGALRM timer and returns the
-// time that was left.
-func (p *Process) setAlarm(d time.Duration) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var left time.Duration
-	if p.alarm != nil {
-		if p.alarm.Stop() {
-			left = max(time.Until(p.alarmAt), 0)
-		}
-		p.alarm = nil
-	}
-	if d > 0 {
-		p.alarmAt = time.Now().Add(d)
-		p.alarm = time.AfterFunc(d, func() {
-			p.k.signalProcess(p, linux.SIGALRM, newSigInfo(linux.SIGALRM, siKernel))
-		})
-	}
-	return left
 }
 
 // RtSigpending implements rt_sigpending(2).

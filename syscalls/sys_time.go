@@ -10,6 +10,9 @@ import (
 
 // ClockGettime implements clock_gettime(2) with the host's clocks.
 func ClockGettime(t *Task, a Args) (uintptr, error) {
+	if d, ok, err := t.cpuClockGettime(a.Int(0), false); ok {
+		return 0, t.putTimespec(a.Pointer(1), d, err, false)
+	}
 	var ts [16]byte
 	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
 		return 0, linux.Errno(e)
@@ -20,6 +23,12 @@ func ClockGettime(t *Task, a Args) (uintptr, error) {
 
 // ClockGetres implements clock_getres(2).
 func ClockGetres(t *Task, a Args) (uintptr, error) {
+	if d, ok, err := t.cpuClockGettime(a.Int(0), true); ok {
+		if a.Pointer(1) == 0 {
+			return 0, err
+		}
+		return 0, t.putTimespec(a.Pointer(1), d, err, false)
+	}
 	var ts [16]byte
 	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETRES, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
 		return 0, linux.Errno(e)
@@ -97,6 +106,11 @@ func sleepHandler(time32, clockArg bool) Handler {
 		clock, flags, req := int32(0), int32(0), a.Pointer(0)
 		if clockArg {
 			clock, flags, req = a.Int(0), a.Int(1), a.Pointer(2)
+		}
+		if clockArg {
+			if err := sleepClockOK(clock); err != nil {
+				return 0, err
+			}
 		}
 		d, err := t.timespec(req, time32)
 		if err != nil {

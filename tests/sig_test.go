@@ -4,6 +4,7 @@ package tests
 // sigqueue, POSIX timers, pidfd, prctl, sleeps (testdata/src/sig_*.c).
 var sigGuests = []Guest{
 	{Name: "sig_signalfd", Want: Exited(0)},
+	{Name: "sig_timer", Want: Exited(0), Threads: true},
 }
 
 // sigFallbacks are the i386 oracles of the guests that qemu-i386 cannot
