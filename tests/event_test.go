@@ -8,6 +8,7 @@ var eventGuests = []Guest{
 	{Name: "ev_epoll", Want: Exited(0)},
 	{Name: "ev_epoll_fork", Want: Exited(0)},
 	{Name: "ev_epoll_all", Want: Exited(0)},
+	{Name: "ev_epoll_socket", Want: Exited(0)},
 	{Name: "ev_epoll_host", Stdin: "hello\n", Want: Exited(0)},
 	{Name: "ev_poll", Want: Exited(0)},
 }

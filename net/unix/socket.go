@@ -51,10 +51,10 @@ type message struct {
 // Invariant: a connected stream or seqpacket socket and its peer point
 // at each other until one is released.
 type Socket struct {
-	n    *Names
-	typ  int
-	ino  uint64
-	refs atomic.Int64
+	n         *Names
+	typ       int
+	ino       uint64
+	file.Refs // the release hooks let epoll drop a closed socket
 	// status holds O_NONBLOCK (file status flags); O_RDWR is implied.
 	status atomic.Uint32
 
@@ -110,7 +110,6 @@ func (n *Names) newLocked(typ, flags int) *Socket {
 	n.nextIno++
 	s := &Socket{n: n, typ: typ, ino: n.nextIno, changed: make(chan struct{}),
 		sndbuf: n.cfg.WmemDefault, rcvbuf: n.cfg.RmemDefault, maxBacklog: n.cfg.MaxDgramQlen}
-	s.refs.Store(1)
 	s.status.Store(uint32(flags & SOCK_NONBLOCK))
 	return s
 }
@@ -137,12 +136,9 @@ func (s *Socket) notifyLocked() {
 	s.changed = make(chan struct{})
 }
 
-// IncRef implements file.File.
-func (s *Socket) IncRef() { s.refs.Add(1) }
-
 // DecRef implements file.File: the last reference releases the socket.
 func (s *Socket) DecRef() {
-	if s.refs.Add(-1) != 0 {
+	if !s.Drop() {
 		return
 	}
 	var drop []file.File
