@@ -89,8 +89,10 @@ func (s *Socket) Listen(ctx file.Context, backlog int) error {
 	}
 	s.maxBacklog = backlog
 	if s.state != stateListening {
+		// init_peercred: the listener's own credentials are its
+		// SO_PEERCRED and what its clients see as theirs.
 		c := ctx.Ucred()
-		s.ownCred = &c
+		s.ownCred, s.peerCred = &c, &c
 	}
 	s.state = stateListening
 	s.notifyLocked()

@@ -191,6 +191,15 @@ static void listening(void)
 	s = sock(SOCK_STREAM | SOCK_NONBLOCK);
 	PCHECK(bindto(s, "n-listen", 1) == 0);
 	PCHECK(listen(s, 1) == 0);
+	struct ucred c = {0, 0, 0};
+	socklen_t cl = sizeof c;
+	PCHECK(getsockopt(s, SOL_SOCKET, SO_PEERCRED, &c, &cl) == 0);
+	out("listener SO_PEERCRED is its own: pid=%d uid=%d\n", c.pid == getpid(), c.uid == geteuid());
+	int u = sock(SOCK_STREAM);
+	cl = sizeof c;
+	PCHECK(getsockopt(u, SOL_SOCKET, SO_PEERCRED, &c, &cl) == 0);
+	out("unconnected SO_PEERCRED: pid=%d uid=%d gid=%d\n", c.pid, (int)c.uid, (int)c.gid);
+	close(u);
 	out("nonblocking accept=%s\n", sres(accept(s, NULL, NULL)));
 	out("listener revents=%s\n", pollev(revents(s)));
 	out("listen again=%s\n", sres(listen(s, 10)));
