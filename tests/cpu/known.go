@@ -67,6 +67,8 @@ var known = []Known{
 		Reason: "FST/FSTP to m32/m64 of a signalling NaN stores it signalling"},
 	{Pattern: `^f`, Fields: FST0*0xff | FFSWFlags | FFSWC1 | FFSWCC, When: mxcsrFTZ,
 		Reason: "MXCSR.FZ flushes x87 results to zero"},
+	{Pattern: `^fxam `, Fields: FFSWCC | FFSWC1,
+		Reason: "FXAM classifies unsupported 80-bit encodings (unnormals, pseudo-NaNs, pseudo-infinities) as normal numbers"},
 	{Pattern: `^fsqrt `, Fields: FFSWCC | FFSWFlags | FFSWC1,
 		Reason: "FSQRT of a negative value sets C2"},
 	// Integer results left as the engine computes them.
