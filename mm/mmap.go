@@ -135,7 +135,7 @@ func (m *MM) Map(o MapOpts) (Addr, error) {
 		Flags: o.Flags | m.defFlags}
 	switch {
 	case o.Object != nil:
-		o.Object.incRef()
+		o.Object.incMapRef(!o.ReadOnlyFile)
 		v.Object, v.Shared, v.ReadOnlyFile = o.Object, true, o.ReadOnlyFile
 		if o.Object.file != nil {
 			v.Name = o.Object.file.Name()

@@ -47,11 +47,14 @@ type FileWriter interface {
 // an object mapped only through read-only descriptors cannot be written
 // (no mapping of it can be writable) and has nothing to write back.
 type SharedObject struct {
-	mu     sync.Mutex // protects frames, refs, dirty, writer, dead
+	mu     sync.Mutex // protects frames, refs, writable, dirty, writer, dead
 	frames map[uint64]Frame
-	refs   int        // VMAs referring to the object
+	refs   int        // VMAs referring to the object, and other holders
 	file   SharedFile // nil for anonymous memory
 	dead   bool       // the last reference went: the object is empty
+	// writable counts the VMAs that may write the object (not
+	// ReadOnlyFile): Linux's i_mmap_writable, which F_SEAL_WRITE checks.
+	writable int
 	// dirty are the page indices whose frames hold data the file has
 	// not (a file object only).
 	dirty map[uint64]struct{}
@@ -59,6 +62,10 @@ type SharedObject struct {
 	writer FileWriter
 	// onRelease runs when the last reference goes.
 	onRelease func()
+	// onDrop, if set, runs after every dropped reference but the last,
+	// with no lock of the object held, and is given the references left
+	// (System V shared memory counts its attaches with it).
+	onDrop func(refs int)
 }
 
 func newSharedObject() *SharedObject {
@@ -223,6 +230,27 @@ func (o *SharedObject) incRef() {
 	o.mu.Unlock()
 }
 
+// incMapRef takes the reference of a VMA, which may write the object if
+// writable says so.
+func (o *SharedObject) incMapRef(writable bool) {
+	o.mu.Lock()
+	o.refs++
+	if writable {
+		o.writable++
+	}
+	o.mu.Unlock()
+}
+
+// decMapRef drops the reference of a VMA taken by incMapRef.
+func (o *SharedObject) decMapRef(ram *RAM, writable bool) {
+	if writable {
+		o.mu.Lock()
+		o.writable--
+		o.mu.Unlock()
+	}
+	o.decRef(ram)
+}
+
 // decRef drops a reference. A file object writes its dirty pages back
 // first: with no unified page cache, this is when the file's readers see
 // what the mapping wrote. Errors are dropped, as munmap reports none.
@@ -232,7 +260,11 @@ func (o *SharedObject) decRef(ram *RAM) {
 		o.writeBackLocked(ram, 0, ^uint64(0))
 	}
 	if o.refs--; o.refs > 0 {
+		refs, drop := o.refs, o.onDrop
 		o.mu.Unlock()
+		if drop != nil {
+			drop(refs)
+		}
 		return
 	}
 	for _, f := range o.frames {
@@ -297,7 +329,7 @@ func (v *VMA) clone(r AddrRange) *VMA {
 		c.File.IncRef()
 	}
 	if c.Object != nil {
-		c.Object.incRef()
+		c.Object.incMapRef(!c.ReadOnlyFile)
 	}
 	return &c
 }
@@ -360,7 +392,7 @@ func (v *VMA) drop(ram *RAM) {
 		v.File.DecRef()
 	}
 	if v.Object != nil {
-		v.Object.decRef(ram)
+		v.Object.decMapRef(ram, !v.ReadOnlyFile)
 	}
 }
 

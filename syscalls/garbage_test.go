@@ -18,6 +18,7 @@ var blocking = map[string]bool{
 	"ppoll": true, "ppoll_time64": true, "select": true, "_newselect": true, "pselect6": true,
 	"pselect6_time64": true, "read": true, "readv": true, "wait4": true, "waitpid": true,
 	"waitid": true, "pread64": true, "preadv": true,
+	"msgrcv": true, "msgsnd": true, "semop": true, "semtimedop": true, "semtimedop_time64": true, "ipc": true,
 	// Calls that change the host's files are not for random arguments.
 	"unlink": true, "unlinkat": true, "rmdir": true, "rename": true, "renameat2": true,
 	"mkdir": true, "mkdirat": true, "chmod": true, "fchmod": true, "fchmodat": true,

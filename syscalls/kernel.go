@@ -38,6 +38,7 @@ import (
 	"github.com/cmaemu/cmaemu/fs/hostfs"
 	"github.com/cmaemu/cmaemu/fs/lock"
 	"github.com/cmaemu/cmaemu/fs/vfs"
+	"github.com/cmaemu/cmaemu/kernel/ipc"
 	"github.com/cmaemu/cmaemu/mm"
 	"github.com/cmaemu/cmaemu/net/unix"
 )
@@ -101,6 +102,8 @@ type Kernel struct {
 	initRlimits rlimits             // the resource limits of the first process
 	capBound    uint64              // the capability bounding set (sys_caps.go)
 	locks       *lock.Table[fileID] // POSIX, OFD locks and leases of every file
+	ipc         *ipc.Namespace      // System V shared memory, semaphores and queues
+	memfdIno    atomic.Uint64       // the last inode number of a memfd
 	ns          *vfs.Namespace      // the mount table every process sees
 	hostRoot    string              // the host directory mounted at "/"
 	sysroot     *vfs.Namespace      // the -L overlay, or nil
@@ -124,6 +127,7 @@ func NewKernel(cfg Config) *Kernel {
 	k := &Kernel{boot: time.Now(), cpus: probeMachine(), initRlimits: hostRlimits(), capBound: hostCapBound(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
 		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit,
 		unix: unix.NewNames(unix.HostConfig(), unixFS{})}
+	k.ipc = ipc.New(cfg.RAM)
 	if k.maxTasks <= 0 {
 		k.maxTasks = DefaultMaxTasks()
 	}

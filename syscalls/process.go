@@ -299,6 +299,7 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 		fs.release()
 	}
 	k.locks.ReleaseAll(lock.Process(p.pid))
+	k.ipc.ExitSem(p.pid)
 
 	k.mu.Lock()
 	p.status = status

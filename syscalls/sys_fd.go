@@ -161,6 +161,8 @@ func Fcntl(t *Task, a Args) (uintptr, error) {
 		set := a.Uint(2)&linux.FD_CLOEXEC != 0
 		_, err := t.proc.fds.CloseOnExec(fd, &set)
 		return 0, err
+	case linux.F_ADD_SEALS, linux.F_GET_SEALS:
+		return t.fcntlSeals(fd, a.Int(1), a.Uint(2))
 	case fGetPipeSz, fSetPipeSz:
 		f, err := t.proc.fds.Get(fd)
 		if err != nil {

@@ -73,7 +73,11 @@ func Mmap(t *Task, a Args) (uintptr, error) {
 		case o.Shared && prot&linux.PROT_WRITE != 0 && fl&linux.O_ACCMODE != linux.O_RDWR:
 			return 0, linux.EACCES
 		}
-		if o.Shared {
+		if mf, _, ok := memfdOf(hf); ok && o.Shared {
+			if err := mapMemfd(mf, &o, fl&linux.O_ACCMODE != linux.O_RDWR); err != nil {
+				return 0, err
+			}
+		} else if o.Shared {
 			obj, err := t.k.sharedFileObject(hf)
 			if err != nil {
 				return 0, err

@@ -336,9 +336,13 @@ func mapsName(v *mm.VMA) (name string, pgoff, dev, ino uint64) {
 		sf := v.Object.File()
 		f, name, pgoff = sf, sf.Name(), v.Offset
 	case v.Object != nil:
-		// Shared anonymous memory is a deleted shmem file.
+		// Shared anonymous memory is a deleted shmem file: /dev/zero's,
+		// or a System V segment's or a memfd's, which name it.
 		h := fnv.New32a()
 		fmt.Fprintf(h, "%p", v.Object)
+		if v.Name != "" {
+			return v.Name, v.Offset, 1, uint64(h.Sum32())
+		}
 		return "/dev/zero (deleted)", v.Offset, 1, uint64(h.Sum32())
 	default:
 		return v.Name, 0, 0, 0

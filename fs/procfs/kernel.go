@@ -34,6 +34,14 @@ type Kernel interface {
 	System() System
 }
 
+// SysVIPC is implemented by a Kernel with System V IPC: the texts of
+// /proc/sysvipc/shm, sem and msg, in Linux's formats, header included.
+type SysVIPC interface {
+	ProcShm() string
+	ProcSem() string
+	ProcMsg() string
+}
+
 // AccessMode is a ptrace access mode (PTRACE_MODE_*): one of PtraceRead
 // and PtraceAttach, with one of PtraceFSCreds and PtraceRealCreds.
 type AccessMode uint8

@@ -392,6 +392,7 @@ var rootEntries = []rootEntry{
 	{name: "meminfo", mode: vfs.ModeRegular | 0o444, show: showMeminfo},
 	{name: "version", mode: vfs.ModeRegular | 0o444, show: showVersion},
 	{name: "filesystems", mode: vfs.ModeRegular | 0o444, show: showFilesystems},
+	{name: "sysvipc", mode: vfs.ModeDir | 0o555},
 }
 
 func init() {
@@ -421,8 +422,8 @@ func (fs *FS) lookupRoot(c vfs.Caller, name string) (vfs.Inode, error) {
 			return &symlink{fs: fs, caller: c, ino: ino, name: name}, nil
 		case "mounts":
 			return &symlink{fs: fs, caller: c, ino: ino, name: name}, nil
-		case "sys":
-			return &dirNode{fs: fs, caller: c, kind: sysDir, ino: sysIno("sys"), path: "sys"}, nil
+		case "sys", "sysvipc":
+			return &dirNode{fs: fs, caller: c, kind: sysDir, ino: sysIno(name), path: name}, nil
 		}
 		show := e.show
 		return &file{fs: fs, caller: c, ino: ino, mode: e.mode,
@@ -484,18 +485,26 @@ type sysEntry struct {
 	name string
 	mode uint32
 	show func(s System) string
+	// ipc, if set, is the file's whole text (/proc/sysvipc), from the
+	// kernel's SysVIPC.
+	ipc func(k SysVIPC) string
 }
 
 // sysEntries are the entries of each directory under /proc/sys.
 var sysEntries = map[string][]sysEntry{
-	"sys":             {{name: "kernel", mode: vfs.ModeDir | 0o555}, {"vm", vfs.ModeDir | 0o555, nil}},
-	"sys/kernel/yama": {{"ptrace_scope", vfs.ModeRegular | 0o644, func(s System) string { return strconv.Itoa(s.PtraceScope) }}},
-	"sys/vm":          {{"overcommit_memory", vfs.ModeRegular | 0o644, func(s System) string { return strconv.Itoa(s.OvercommitMemory) }}},
+	"sys":             {{name: "kernel", mode: vfs.ModeDir | 0o555}, {"vm", vfs.ModeDir | 0o555, nil, nil}},
+	"sys/kernel/yama": {{"ptrace_scope", vfs.ModeRegular | 0o644, func(s System) string { return strconv.Itoa(s.PtraceScope) }, nil}},
+	"sys/vm":          {{"overcommit_memory", vfs.ModeRegular | 0o644, func(s System) string { return strconv.Itoa(s.OvercommitMemory) }, nil}},
+	"sysvipc": {
+		{name: "msg", mode: vfs.ModeRegular | 0o444, ipc: SysVIPC.ProcMsg},
+		{name: "sem", mode: vfs.ModeRegular | 0o444, ipc: SysVIPC.ProcSem},
+		{name: "shm", mode: vfs.ModeRegular | 0o444, ipc: SysVIPC.ProcShm},
+	},
 	"sys/kernel": {
-		{"hostname", vfs.ModeRegular | 0o644, func(s System) string { return s.Hostname }},
-		{"osrelease", vfs.ModeRegular | 0o444, func(s System) string { return s.OSRelease }},
-		{"ostype", vfs.ModeRegular | 0o444, func(System) string { return "Linux" }},
-		{"pid_max", vfs.ModeRegular | 0o644, func(s System) string { return strconv.Itoa(int(s.PIDMax)) }},
+		{"hostname", vfs.ModeRegular | 0o644, func(s System) string { return s.Hostname }, nil},
+		{"osrelease", vfs.ModeRegular | 0o444, func(s System) string { return s.OSRelease }, nil},
+		{"ostype", vfs.ModeRegular | 0o444, func(System) string { return "Linux" }, nil},
+		{"pid_max", vfs.ModeRegular | 0o644, func(s System) string { return strconv.Itoa(int(s.PIDMax)) }, nil},
 		{name: "yama", mode: vfs.ModeDir | 0o555},
 	},
 }
@@ -508,7 +517,7 @@ var sysPaths = func() map[string]uint64 {
 			names = append(names, dir+"/"+e.name)
 		}
 	}
-	names = append(names, "sys")
+	names = append(names, "sys", "sysvipc")
 	sort.Strings(names)
 	out := map[string]uint64{}
 	for i, n := range names {
@@ -528,9 +537,18 @@ func (fs *FS) lookupSys(c vfs.Caller, dir, name string) (vfs.Inode, error) {
 		if e.mode&vfs.ModeType == vfs.ModeDir {
 			return &dirNode{fs: fs, caller: c, kind: sysDir, ino: sysIno(path), path: path}, nil
 		}
-		show := e.show
-		return &file{fs: fs, caller: c, ino: sysIno(path), mode: e.mode,
-			gen: func(vfs.Caller) ([]byte, error) { return []byte(show(fs.k.System()) + "\n"), nil },
+		show, ipc := e.show, e.ipc
+		gen := func(vfs.Caller) ([]byte, error) { return []byte(show(fs.k.System()) + "\n"), nil }
+		if ipc != nil {
+			gen = func(vfs.Caller) ([]byte, error) {
+				k, ok := fs.k.(SysVIPC)
+				if !ok {
+					return nil, nil
+				}
+				return []byte(ipc(k)), nil
+			}
+		}
+		return &file{fs: fs, caller: c, ino: sysIno(path), mode: e.mode, gen: gen,
 			// Writing a sysctl is root's (the mode says so) but not
 			// supported: the value stays.
 			write: func(vfs.Caller, []byte) (int, error) { return 0, linux.EPERM },
