@@ -46,6 +46,13 @@ func newUnixPair(t *Task, typ, protocol, flags int) (socket.Socket, socket.Socke
 	return a, b, nil
 }
 
+// RealUcred implements unix.RealCreder: the pid and the real ids, which
+// the kernel attaches to the messages of AF_UNIX sockets.
+func (t *Task) RealUcred() file.Ucred {
+	c := t.proc.Creds()
+	return file.Ucred{Pid: t.proc.pid, UID: c.RUID, GID: c.RGID}
+}
+
 // unixFS gives AF_UNIX the calling task's filesystem view.
 type unixFS struct{}
 

@@ -47,9 +47,10 @@ func (s *Socket) send(ctx file.Context, m *socket.Message, flags int) (int, erro
 	if len(m.Rights) > ScmMaxFD {
 		return 0, linux.EINVAL
 	}
-	cred := ctx.Ucred()
+	own := ctx.Ucred()
+	cred := realCreds(ctx)
 	if m.Creds != nil {
-		if !mayClaim(cred, *m.Creds) {
+		if !mayClaim(own, cred, *m.Creds) {
 			return 0, linux.EPERM
 		}
 		cred = *m.Creds
@@ -63,13 +64,30 @@ func (s *Socket) send(ctx file.Context, m *socket.Message, flags int) (int, erro
 	return s.sendDgram(ctx, m, flags, cred)
 }
 
-// mayClaim is scm_check_creds: a process may send its own pid and ids;
-// root any.
-func mayClaim(own, claimed file.Ucred) bool {
-	if own.UID == 0 {
+// RealCreder is a file.Context that also knows the caller's real ids:
+// the credentials the kernel attaches to a message are the real ones
+// (scm_send's current_uid_gid), SO_PEERCRED's the effective ones.
+type RealCreder interface {
+	RealUcred() file.Ucred
+}
+
+// realCreds are the caller's credentials with its real ids, where ctx
+// knows them.
+func realCreds(ctx file.Context) file.Ucred {
+	if r, ok := ctx.(RealCreder); ok {
+		return r.RealUcred()
+	}
+	return ctx.Ucred()
+}
+
+// mayClaim is scm_check_creds: a process may send its own pid and its
+// effective or real ids (eff and real); root any.
+func mayClaim(eff, real, claimed file.Ucred) bool {
+	if eff.UID == 0 {
 		return true
 	}
-	return claimed.Pid == own.Pid && claimed.UID == own.UID && claimed.GID == own.GID
+	return claimed.Pid == eff.Pid && (claimed.UID == eff.UID || claimed.UID == real.UID) &&
+		(claimed.GID == eff.GID || claimed.GID == real.GID)
 }
 
 // sendStream queues the data in pieces of at most half the send buffer,

@@ -290,6 +290,44 @@ func TestRights(t *testing.T) {
 	}
 }
 
+// setuidTask is a task whose real ids differ from its effective ones.
+type setuidTask struct{ *fakeTask }
+
+func (t setuidTask) RealUcred() file.Ucred { return file.Ucred{Pid: t.cred.Pid, UID: 2000, GID: 200} }
+
+func TestCredentials(t *testing.T) {
+	n := NewNames(DefaultConfig(), newFS())
+	ctx := setuidTask{newTask(1000)}
+	a, b, _ := n.Pair(SOCK_DGRAM, 0, 0, ctx.Ucred())
+	defer a.DecRef()
+	defer b.DecRef()
+	require.NoError(t, b.SetSockOpt(ctx, SOL_SOCKET, SO_PASSCRED, intBytes(1)))
+	for _, tc := range []struct {
+		name  string
+		claim *file.Ucred
+		err   error
+		want  file.Ucred
+	}{
+		{"attached by the kernel: real ids", nil, nil, file.Ucred{Pid: 1000, UID: 2000, GID: 200}},
+		{"effective ids claimed", &file.Ucred{Pid: 1000, UID: 1000, GID: 100}, nil, file.Ucred{Pid: 1000, UID: 1000, GID: 100}},
+		{"real ids claimed", &file.Ucred{Pid: 1000, UID: 2000, GID: 200}, nil, file.Ucred{Pid: 1000, UID: 2000, GID: 200}},
+		{"another pid", &file.Ucred{Pid: 1, UID: 1000, GID: 100}, linux.EPERM, file.Ucred{}},
+		{"another uid", &file.Ucred{Pid: 1000, UID: 0, GID: 100}, linux.EPERM, file.Ucred{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := a.SendMsg(ctx, &socket.Message{Data: [][]byte{[]byte("c")}, Creds: tc.claim}, 0)
+			require.Equal(t, tc.err, err)
+			if err != nil {
+				return
+			}
+			_, m, err := recv(ctx, b, 4, 0)
+			require.NoError(t, err)
+			require.NotNil(t, m.Creds)
+			assert.Equal(t, tc.want, *m.Creds)
+		})
+	}
+}
+
 func TestInterruptedRecv(t *testing.T) {
 	n := NewNames(DefaultConfig(), newFS())
 	ctx := newTask(1000)
