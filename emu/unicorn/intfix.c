@@ -107,9 +107,11 @@ static int decode(const uint8_t *p, int n, int is64, struct insn *in)
 		in->rex_w = (*p >> 3) & 1, in->rex_r = (*p >> 2) & 1, in->rex_x = (*p >> 1) & 1, in->rex_b = *p & 1;
 		p++;
 	}
-	if (p + 3 > end)
+	if (p + 2 > end)
 		return -1;
 	if (*p == 0xc4 && (is64 || (p[1] >> 6) == 3)) {
+		if (p + 4 > end)
+			return -1;
 		in->vex = 1;
 		in->rex_r = !(p[1] >> 7 & 1), in->rex_x = !(p[1] >> 6 & 1), in->rex_b = !(p[1] >> 5 & 1);
 		in->vex_map = p[1] & 0x1f;
@@ -129,6 +131,8 @@ static int decode(const uint8_t *p, int n, int is64, struct insn *in)
 			in->map = *p == 0x38 ? 3 : 4;
 			p++;
 		}
+		if (p >= end)
+			return -1;
 		in->op = *p++;
 	} else {
 		in->map = 1;
