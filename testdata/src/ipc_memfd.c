@@ -9,12 +9,15 @@
  *   write, EBUSY while a writable shared mapping exists), F_SEAL_SHRINK,
  *   F_SEAL_GROW, F_SEAL_FUTURE_WRITE, MFD_NOEXEC_SEAL's F_SEAL_EXEC and
  *   mode;
+ * - a memfd passed over an AF_UNIX socket (SCM_RIGHTS) to another
+ *   process, which maps it MAP_SHARED: each sees the other's bytes;
  * - name and flag rules (EINVAL, EFAULT).
  * Exit status 0. */
 #define _GNU_SOURCE
 #include "guest.h"
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -221,6 +224,81 @@ static void seals(void)
 	close(pfd[1]);
 }
 
+static void sendfd(int sock, int fd)
+{
+	char byte = 'f';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	CHECK(sendmsg(sock, &mh, 0) == 1);
+}
+
+static int recvfd(int sock)
+{
+	char byte;
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	CHECK(recvmsg(sock, &mh, 0) == 1);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	CHECK(c != NULL && c->cmsg_type == SCM_RIGHTS);
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
+/* passed: a child makes a memfd and sends it; the parent maps it. */
+static void passed(void)
+{
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		int fd = mfd("passed", 0);
+		CHECK(fd >= 0);
+		CHECK(ftruncate(fd, 4096) == 0);
+		CHECK(pwrite(fd, "from the child", 14, 0) == 14);
+		sendfd(sv[1], fd);
+		char c;
+		CHECK(read(sv[1], &c, 1) == 1);
+		char buf[32] = "";
+		CHECK(pread(fd, buf, 15, 100) == 15);
+		printf("child reads the parent's store: %s\n", buf);
+		_exit(0);
+	}
+	close(sv[1]);
+	int fd = recvfd(sv[0]);
+	char link[64], path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	CHECK(n > 0);
+	link[n] = 0;
+	printf("received: %s\n", link);
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(m != MAP_FAILED);
+	printf("parent maps: %.14s\n", m);
+	memcpy(m + 100, "from the parent", 15);
+	CHECK(write(sv[0], "x", 1) == 1);
+	printf("child: %d\n", waitchild(pid));
+	munmap(m, 4096);
+	close(fd);
+	close(sv[0]);
+}
+
 static void names(void)
 {
 	char name[300];
@@ -252,6 +330,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	basics();
 	seals();
+	passed();
 	names();
 	return 0;
 }
