@@ -194,14 +194,20 @@ func (s *Socket) releaseLocked(embryo bool, drop *[]file.File) vfs.Path {
 	return node
 }
 
-// consumedLocked returns m's charge to its sender.
+// consumedLocked returns m's charge to its sender, and wakes the sender
+// when that makes it writable (unix_write_space: no more than a quarter
+// of SO_SNDBUF in flight), not before, as Linux does.
 func (s *Socket) consumedLocked(m *message) {
 	if m.charge == 0 {
 		return
 	}
-	m.from.wmem -= m.charge
+	from := m.from
+	was := from.wmem
+	from.wmem -= m.charge
 	m.charge = 0
-	m.from.notifyLocked()
+	if was<<2 > from.sndbuf && from.wmem<<2 <= from.sndbuf {
+		from.notifyLocked()
+	}
 }
 
 // wakeWaitersLocked wakes the senders that found s's queue full.
