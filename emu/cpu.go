@@ -151,6 +151,8 @@ func (c *CPU) setup() error {
 	if err := c.uc.HookPortIO(c.onPortIO); err != nil {
 		return err
 	}
+	// Code another thread overwrites is dropped (mm.MM.CodeMarked).
+	c.uc.HookCodeMarked(func() { c.as.CodeMarked() })
 	if err := c.uc.HookInterrupt(c.onInterrupt); err != nil {
 		return err
 	}

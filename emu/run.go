@@ -205,6 +205,7 @@ func (c *CPU) onTLBFill(vaddr uint64, t unicorn.MemType) (uint64, unicorn.Prot, 
 		c.flushEntry = true
 		ram := c.as.RAM()
 		c.uc.SetPageTable(ram.Base(), ram.Size(), uint64(c.as.Root()))
+		c.uc.SetCodeMarks(ram.CodeMarks())
 	}
 	acc := access(t)
 	pa, prot, err := c.as.Translate(mm.Addr(vaddr), acc)

@@ -54,9 +54,27 @@ func markUsed(slot *uint64, acc Access) {
 // A failure is a *Fault: an address at or above TaskSize (non-canonical
 // ones included, which the table's indices would alias to user
 // addresses) never translates.
+//
+// A write to a frame an engine translated code from (RAM.codeMarks)
+// first drops that code in every engine of the address space: another
+// thread's store over code this one runs takes effect as on a CPU.
 func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
-	return m.translate(va, acc, false)
+	pa, prot, err := m.translate(va, acc, false)
+	if err == nil && acc == Write {
+		page := va.RoundDown()
+		for m.ram.takeCodeMark(pa.Frame()) {
+			m.shootdown(AddrRange{page, page + PageSize})
+		}
+	}
+	return pa, prot, err
 }
+
+// CodeMarked is told by an engine that it set the code mark of a frame
+// mapped writable, before translating code from it: every engine of the
+// address space flushes its TLB, so that no entry lets a write to the
+// frame bypass Translate while the mark is set. (Engines of other
+// address spaces that map the frame MAP_SHARED are not flushed.)
+func (m *MM) CodeMarked() { m.shootdown(AddrRange{}) }
 
 // pin is Translate that also pins the frame (RAM.Pin), under the
 // address-space lock, so that the frame cannot be freed and reused while

@@ -47,6 +47,14 @@ type RAM struct {
 
 	used atomic.Int64 // frames with refs > 0 (ZeroFrame included)
 
+	// codeMarks holds, per frame, a nonzero word while an engine may hold
+	// code it translated from the frame. Engines set it (in C, before
+	// they translate from a frame; MM.CodeMarked) and a write that
+	// fills a TLB entry takes it off (MM.Translate), dropping that
+	// code. Host memory outside the Go heap, which the engines read and
+	// write atomically.
+	codeMarks []uint32
+
 	// ZeroFrame is a frame of zeros that is never written.
 	ZeroFrame Frame
 }
@@ -63,7 +71,14 @@ func NewRAM(size uint64) (*RAM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mm: reserving %d MiB of guest RAM: %w", size>>20, err)
 	}
-	r := &RAM{mem: mem, refs: make([]atomic.Int32, size>>PageShift), pins: make([]atomic.Int32, size>>PageShift), next: 1}
+	marks, err := syscall.Mmap(-1, 0, int(size>>PageShift)*4, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
+	if err != nil {
+		syscall.Munmap(mem)
+		return nil, fmt.Errorf("mm: reserving the code marks of guest RAM: %w", err)
+	}
+	r := &RAM{mem: mem, refs: make([]atomic.Int32, size>>PageShift), pins: make([]atomic.Int32, size>>PageShift), next: 1,
+		codeMarks: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(marks))), size>>PageShift)}
 	zf, err := r.Alloc()
 	if err != nil {
 		return nil, err
@@ -79,7 +94,24 @@ func (r *RAM) Close() error {
 	}
 	err := syscall.Munmap(r.mem)
 	r.mem = nil
+	marks := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.codeMarks))), len(r.codeMarks)*4)
+	if merr := syscall.Munmap(marks); err == nil {
+		err = merr
+	}
+	r.codeMarks = nil
 	return err
+}
+
+// CodeMarks returns the host address of the code marks (one 32-bit
+// word per frame, see RAM.codeMarks), for the engines.
+func (r *RAM) CodeMarks() unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(r.codeMarks)) }
+
+// takeCodeMark clears f's code mark and reports whether it was set.
+func (r *RAM) takeCodeMark(f Frame) bool {
+	if int(f) >= len(r.codeMarks) {
+		return false
+	}
+	return atomic.SwapUint32(&r.codeMarks[f], 0) != 0
 }
 
 // Base returns the host address of guest-physical 0, for mapping the pool

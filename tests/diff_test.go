@@ -187,8 +187,9 @@ var guests = []Guest{
 	// rel_forkpin: a read blocked in one thread keeps its buffer when
 	// another thread forks and writes the page.
 	{Name: "rel_forkpin", Variants: procVariants, Want: Exited(0), Threads: true},
-	// rel_code: code the kernel writes into an executable page (read,
-	// process_vm_writev) runs as written.
+	// rel_code: code the kernel (read, process_vm_writev), the thread
+	// itself or another thread writes into an executable page runs as
+	// written.
 	{Name: "rel_code", Variants: procVariants, Want: Exited(0), CMA: true},
 	// sig_altstack: sigaltstack and SA_ONSTACK (a stack overflow caught
 	// on the alternate stack, nesting, SS_AUTODISARM, fork and threads).

@@ -211,34 +211,74 @@ static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_en
 		return false;
 	if (type == UC_MEM_FETCH && (e & PTE_NX))
 		return false;
+	// A frame with a code mark is never writable through the TLB: a
+	// write to it fills through Go (cmuc_mark_code).
+	bool writable = (e & PTE_RW) != 0;
+	if (ctx->code_marks && __atomic_load_n(&ctx->code_marks[table >> 12], __ATOMIC_ACQUIRE)) {
+		if (type == UC_MEM_WRITE)
+			return false;
+		writable = false;
+	}
 	uint64_t used = PTE_A | (type == UC_MEM_WRITE ? PTE_D : 0);
 	if ((e & used) != used)
 		__atomic_fetch_or(slot, used, __ATOMIC_RELAXED);
 	result->paddr = e & PTE_ADDR;
-	result->perms = UC_PROT_READ | ((e & PTE_RW) ? UC_PROT_WRITE : 0) | ((e & PTE_NX) ? 0 : UC_PROT_EXEC);
+	result->perms = UC_PROT_READ | (writable ? UC_PROT_WRITE : 0) | ((e & PTE_NX) ? 0 : UC_PROT_EXEC);
 	return true;
+}
+
+// leaf_of returns the present leaf entry mapping guest virtual address
+// va through the page table of the fast path, or 0 when there is none
+// (or no page table yet, or va is not a user address, or an entry points
+// outside the RAM pool).
+static uint64_t leaf_of(cmuc_ctx *ctx, uint64_t va)
+{
+	uint64_t table = ctx->root, e = 0;
+	if (!table || va >= USER_END)
+		return 0;
+	for (int shift = 39; shift >= 12; shift -= 9) {
+		if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
+			return 0;
+		e = __atomic_load_n((uint64_t *)(ctx->ram + table + ((va >> shift) & 511) * 8), __ATOMIC_ACQUIRE);
+		if (!(e & PTE_P))
+			return 0;
+		table = e & PTE_ADDR;
+	}
+	if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
+		return 0;
+	return e;
 }
 
 // cmuc_guest_ptr returns the host address of the byte at guest virtual
 // address va through the page table of the fast path, or NULL when it is
-// not mapped (or there is no page table yet, or va is not a user
-// address, or an entry points outside the RAM pool). It changes nothing.
+// not mapped (see leaf_of). It changes nothing.
 const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va)
 {
-	uint64_t table = ctx->root, e = 0;
-	if (!table || va >= USER_END)
+	uint64_t e = leaf_of(ctx, va);
+	if (!e)
 		return NULL;
-	for (int shift = 39; shift >= 12; shift -= 9) {
-		if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
-			return NULL;
-		e = __atomic_load_n((uint64_t *)(ctx->ram + table + ((va >> shift) & 511) * 8), __ATOMIC_ACQUIRE);
-		if (!(e & PTE_P))
-			return NULL;
-		table = e & PTE_ADDR;
-	}
-	if (table >= ctx->ram_size || ctx->ram_size - table < 4096)
-		return NULL;
-	return ctx->ram + table + (va & 4095);
+	return ctx->ram + (e & PTE_ADDR) + (va & 4095);
+}
+
+// cmuc_mark_code sets the code mark of the frame mapped at va (see
+// SetCodeMarks) before the engine translates code from it. When it sets
+// a mark and the page is writable, Go flushes every engine's TLB of the
+// address space first, so that from then on a write to the frame fills
+// a TLB entry through Go, which drops the code. Owner thread, in guest
+// mode.
+void cmuc_mark_code(cmuc_ctx *ctx, uint64_t va)
+{
+	uint64_t e;
+	if (!ctx->code_marks || !(e = leaf_of(ctx, va)))
+		return;
+	uint32_t *mark = &ctx->code_marks[(e & PTE_ADDR) >> 12];
+	if (__atomic_load_n(mark, __ATOMIC_ACQUIRE) || __atomic_exchange_n(mark, 1, __ATOMIC_SEQ_CST))
+		return;
+	if (!(e & PTE_RW))
+		return;
+	leave_guest(ctx);
+	cmucGoCodeMarked(ctx->handle);
+	enter_guest(ctx->uc, ctx);
 }
 
 static bool tramp_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type,

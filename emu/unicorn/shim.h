@@ -34,6 +34,9 @@ typedef struct cmuc_ctx {
 	uint8_t *ram;
 	uint64_t ram_size;
 	uint64_t root;
+	// One word per frame of ram, nonzero while an engine may hold code
+	// translated from the frame (see cmuc_mark_code); NULL: not kept.
+	uint32_t *code_marks;
 	// What the engine must attend to at the start of its next
 	// translation block (bits set atomically from any thread): stop
 	// there, where its state is consistent (CMUC_STOP), or flush its TLB
@@ -102,6 +105,7 @@ void cmuc_set_running(cmuc_ctx *ctx);
 cmuc_ctx *cmuc_running(void);
 uc_err cmuc_emu_start(uc_engine *uc, cmuc_ctx *ctx, uint64_t begin, uint64_t until, uint64_t timeout, size_t count);
 const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va);
+void cmuc_mark_code(cmuc_ctx *ctx, uint64_t va);
 
 // atomic.c
 int cmuc_fix_memory_mapping(uc_engine *uc);

@@ -173,6 +173,7 @@ type Engine struct {
 	memInvalidFn  func(t MemType, addr uint64, size int, value int64) bool
 	insnInvalidFn func() bool
 	portIOFn      func(port uint32, out bool)
+	codeMarkedFn  func()
 
 	// panicked is the first panic recovered in a hook during the current
 	// Start; hooks run on Start's goroutine, so no locking is needed.
@@ -225,7 +226,7 @@ func (e *Engine) Close() error {
 	e.ctx = nil
 	e.handle.Delete()
 	e.syscallFn, e.int80Fn, e.intrFn = nil, nil, nil
-	e.tlbFn, e.memInvalidFn, e.insnInvalidFn, e.portIOFn = nil, nil, nil, nil
+	e.tlbFn, e.memInvalidFn, e.insnInvalidFn, e.portIOFn, e.codeMarkedFn = nil, nil, nil, nil, nil
 	return errOf(rc)
 }
 

@@ -131,6 +131,7 @@ static __thread struct {
 	int have_sub;        // it is carried (intfix.c): [sub, sub+sub_len) reads as 3E.. F3 90
 	uint64_t sub;
 	int sub_len;
+	uint64_t last; // the last code byte the translator read for the block
 } tr;
 
 void cmuc_set_running(cmuc_ctx *ctx)
@@ -150,13 +151,19 @@ void __real_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, 
 void __wrap_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, long a4, long a5)
 {
 	uint64_t pc = *(const uint64_t *)tb; // TranslationBlock begins with pc
+	if (running)
+		cmuc_mark_code(running, pc);
 	tr.active = running && running->insn_check;
 	if (tr.active)
 		cmuc_intfix_init();
 	tr.start = tr.end = pc;
 	tr.have_bad = 0;
 	tr.have_sub = 0;
+	tr.last = pc;
 	__real_gen_intermediate_code_x86_64(cpu, tb, a2, a3, a4, a5);
+	// A block that runs into the next page has code from its frame too.
+	if (running && (tr.last >> 12) != (pc >> 12))
+		cmuc_mark_code(running, tr.last);
 	tr.active = 0;
 	tr.have_bad = 0;
 	tr.have_sub = 0;
@@ -183,6 +190,8 @@ static int read_code(cmuc_ctx *ctx, uint64_t va, uint8_t *buf, int n)
 // on_fetch follows the translator reading n bytes at addr.
 static void on_fetch(uint64_t addr, int n)
 {
+	if (n > 0 && addr + (uint64_t)n - 1 > tr.last)
+		tr.last = addr + (uint64_t)n - 1;
 	if (!tr.active)
 		return;
 	if (addr == tr.end) {

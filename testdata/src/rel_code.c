@@ -4,11 +4,17 @@
  *   read    read() from a file over a function that already ran
  *   pvm     a parent's process_vm_writev over a function its child ran
  *   pwrite  pread() variant: the page written through a pipe
+ *   store   the thread itself stores new code over a function it ran
+ *   thread  another thread stores new code over a function the first
+ *           thread runs in a loop (which then serializes with CPUID, as
+ *           the SDM asks of cross-modifying code)
  * Each prints what the function returns before and after. */
 #define _GNU_SOURCE
 #include "proc.h"
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 typedef int (*fn_t)(void);
 
@@ -84,10 +90,62 @@ static void pvm_case(void)
 	munmap(p, 4096);
 }
 
+static void store_case(void)
+{
+	unsigned char *p = rwx_page();
+	put_code(p, 7);
+	int before = ((fn_t)p)();
+	put_code(p, 8);
+	out("store: before %d after %d\n", before, ((fn_t)p)());
+	munmap(p, 4096);
+}
+
+static atomic_int stage;
+
+static void serialize(void)
+{
+	unsigned a = 0, b, c = 0, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)::"memory");
+}
+
+/* runner calls the function until it returns 10, at most 2000000 times
+ * after the writer is done, and returns what it last returned. */
+static void *runner(void *arg)
+{
+	fn_t f = (fn_t)arg;
+	long r = f();
+	atomic_store(&stage, 1);
+	while (atomic_load(&stage) != 2)
+		r = f();
+	for (long i = 0; i < 2000000 && r != 10; i++) {
+		serialize();
+		r = f();
+	}
+	return (void *)r;
+}
+
+static void thread_case(void)
+{
+	unsigned char *p = rwx_page();
+	put_code(p, 9);
+	pthread_t t;
+	PCHECK(pthread_create(&t, NULL, runner, p) == 0);
+	while (atomic_load(&stage) != 1)
+		;
+	put_code(p, 10);
+	atomic_store(&stage, 2);
+	void *r;
+	PCHECK(pthread_join(t, &r) == 0);
+	out("thread: the running thread sees %ld\n", (long)r);
+	munmap(p, 4096);
+}
+
 static const struct pcase cases[] = {
 	{"read", read_case},
 	{"pipe", pipe_case},
 	{"pvm", pvm_case},
+	{"store", store_case},
+	{"thread", thread_case},
 };
 
 int main(int argc, char **argv)
