@@ -98,6 +98,7 @@ type Process struct {
 	exitSignal linux.Signal  // sent to the parent at exit (SIGCHLD)
 	execed     bool          // has called execve (setpgid by the parent: EACCES)
 	subreaper  bool          // PR_SET_CHILD_SUBREAPER: adopts orphaned descendants
+	forker     int32         // the parent's thread that forked it (0: the whole parent)
 	stopped    bool          // job control: stopped by a stop signal (also in stoppedHint)
 	stopSig    linux.Signal  // the signal that stopped it
 	stopReport bool          // the stop is not yet reported to wait(WUNTRACED)
@@ -271,6 +272,7 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	t.releaseVfork()
 	t.setCPU(nil)
 	if !last {
+		k.forkerExited(t)
 		return
 	}
 

@@ -378,6 +378,7 @@ func (pt procTask) Info() procfs.TaskInfo {
 	p.mu.Lock()
 	info.Comm, info.StartTime = p.comm, p.start
 	if pt.t != nil {
+		info.Comm = pt.t.commLocked()
 		info.SigPending, info.SigBlocked = uint64(pt.t.pending), uint64(pt.t.sigmask)
 		info.CPU = pt.t.sched.affinity.first()
 	}
@@ -389,11 +390,15 @@ func (pt procTask) Info() procfs.TaskInfo {
 	return info
 }
 
-// SetComm implements procfs.Task (the name is kept per process).
+// SetComm implements procfs.Task.
 func (pt procTask) SetComm(comm string) {
 	pt.p.mu.Lock()
+	defer pt.p.mu.Unlock()
+	if pt.t != nil {
+		pt.t.setCommLocked(comm)
+		return
+	}
 	pt.p.comm = comm
-	pt.p.mu.Unlock()
 }
 
 // commOf is the name execve gives a process: the file name's last

@@ -107,9 +107,9 @@ type signalFD struct {
 	proc *Process
 	id   uint64
 	file.Refs
-	status atomic.Uint32 // O_NONBLOCK
-	mu     sync.Mutex    // protects mask
-	mask   linux.SigSet  // without SIGKILL and SIGSTOP
+	anonStatus              // O_NONBLOCK
+	mu         sync.Mutex   // protects mask
+	mask       linux.SigSet // without SIGKILL and SIGSTOP
 }
 
 var signalFDIDs atomic.Uint64
@@ -186,16 +186,6 @@ func (f *signalFD) Read(ctx file.Context, bufs [][]byte, off int64) (int, error)
 // Write implements File: a signalfd has no write.
 func (f *signalFD) Write(ctx file.Context, bufs [][]byte, off int64) (int, error) {
 	return 0, linux.EINVAL
-}
-
-// Status implements File.
-func (f *signalFD) Status() (uint32, error) { return f.status.Load(), nil }
-
-// SetStatus implements File: only O_NONBLOCK changes.
-func (f *signalFD) SetStatus(flags uint32) error {
-	old := f.status.Load()
-	f.status.Store(old&^linux.O_NONBLOCK | flags&linux.O_NONBLOCK)
-	return nil
 }
 
 // Stat implements File: an anonymous inode.

@@ -455,6 +455,7 @@ func (t *Task) commitExec(img *image) {
 	}
 	old := p.exe
 	p.exe, p.exeName, p.exec, p.comm = img.exe, img.exeName, img.info, commOf(img.exeName)
+	t.comm = ""
 	c := &p.creds
 	c.SUID, c.SGID = c.EUID, c.EGID
 	// begin_new_exec: dumpable unless the ids differ (suid_dumpable 0).

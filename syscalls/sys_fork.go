@@ -118,9 +118,11 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	p.mu.Lock()
 	child.sigmask = t.sigmask
 	sched, pers, pol, slack := t.sched.forked(), t.personality, t.mempolicy, t.timerSlack
+	comm := t.commLocked()
 	p.mu.Unlock()
 	child.proc.mu.Lock()
 	child.sched, child.personality, child.mempolicy, child.timerSlack = sched, pers, pol, slack
+	child.setCommLocked(comm)
 	child.proc.mu.Unlock()
 	if flags&cloneChildClearTID != 0 {
 		child.clearChildTID = ctid
@@ -168,7 +170,7 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 	p.mu.Lock()
 	p.exe.IncRef()
 	np.mm, np.creds, np.dumpable, np.sigacts, np.exe, np.exeName = as, p.creds.clone(), p.dumpable, p.sigacts, p.exe, p.exeName
-	np.exec, np.comm, np.oomAdj, np.oomAdjMin = p.exec, p.comm, p.oomAdj, p.oomAdjMin
+	np.exec, np.comm, np.oomAdj, np.oomAdjMin = p.exec, t.commLocked(), p.oomAdj, p.oomAdjMin
 	np.rlimits, np.caps, np.capsValid, np.capsExec = p.rlimits, p.caps, p.capsValid, p.capsExec
 	np.membarrier, np.membarrierExec = p.membarrier, p.membarrierExec
 	np.capBset, np.keepCaps, np.keepCapsExec = p.capBset, p.keepCaps, p.keepCapsExec
@@ -189,6 +191,9 @@ func (t *Task) forkProcess(flags uint64) (*Process, error) {
 	}
 	t.k.mu.Lock()
 	np.pgid, np.sid = p.pgid, p.sid
+	if parent == p {
+		np.forker = t.tid
+	}
 	np.exitSignal = linux.Signal(flags & 0xff)
 	t.k.mu.Unlock()
 	return np, nil

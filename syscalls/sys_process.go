@@ -162,6 +162,7 @@ const (
 	prSetSubreaper  = 36
 	prGetSubreaper  = 37
 	prSetNoNewPrivs = 38
+	prGetTIDAddress = 40
 	prGetNoNewPrivs = 39
 	prSetTHPDisable = 41
 	prGetTHPDisable = 42
@@ -177,6 +178,8 @@ const defaultTimerSlack = 50000
 // and the other securebits (only SECBIT_KEEP_CAPS is ever set), the
 // name (kept per process: /proc/PID/comm), the capability bounding set,
 // the timer slack (kept, not applied), the child subreaper,
+// PR_GET_TID_ADDRESS (a pointer of 8 bytes in both ABIs, as Linux
+// writes it),
 // no_new_privs and the transparent-huge-page switch (kept, not applied).
 // Other options are EINVAL.
 func Prctl(t *Task, a Args) (uintptr, error) {
@@ -243,13 +246,13 @@ func Prctl(t *Task, a Args) (uintptr, error) {
 			return 0, linux.EFAULT
 		}
 		p.mu.Lock()
-		p.comm = name
+		t.setCommLocked(name)
 		p.mu.Unlock()
 		return 0, nil
 	case prGetName:
 		var b [16]byte
 		p.mu.Lock()
-		copy(b[:15], p.comm)
+		copy(b[:15], t.commLocked())
 		p.mu.Unlock()
 		_, err := t.MM().CopyOut(a.Pointer(1), b[:])
 		return 0, err
@@ -317,6 +320,8 @@ func Prctl(t *Task, a Args) (uintptr, error) {
 			return 1, nil
 		}
 		return 0, nil
+	case prGetTIDAddress:
+		return 0, t.putUint64(a.Pointer(1), uint64(t.clearChildTID))
 	case prSetTHPDisable:
 		if a[2] != 0 || a[3] != 0 || a[4] != 0 {
 			return 0, linux.EINVAL

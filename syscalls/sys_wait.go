@@ -156,13 +156,14 @@ func Wait4(t *Task, a Args) (uintptr, error) {
 }
 
 // Waitid implements waitid(2) for exited children.
-func Waitid(t *Task, a Args) (uintptr, error) {
+func Waitid(t *Task, a Args) (ret uintptr, err error) {
 	idtype, id, infop, options, ru := a.Int(0), a.Int(1), a.Pointer(2), a.Uint(3), a.Pointer(4)
 	if options&^(wNoHang|wUntraced|wExited|wContinued|wNoWait|wNoThread|wAll|wClone) != 0 ||
 		options&(wExited|wUntraced|wContinued) == 0 {
 		return 0, linux.EINVAL
 	}
 	var sel func(c *Process) bool
+	var r *waitResult
 	switch idtype {
 	case pAll:
 		sel = t.selector(-1)
@@ -180,10 +181,24 @@ func Waitid(t *Task, a Args) (uintptr, error) {
 		} else {
 			sel = t.selector(-id)
 		}
+	case pPIDFD:
+		var nonblock bool
+		var perr error
+		if sel, nonblock, perr = t.pidfdSelector(id); perr != nil {
+			return 0, perr
+		}
+		if nonblock && options&wNoHang == 0 {
+			options |= wNoHang
+			defer func() { // nothing ready: EAGAIN
+				if ret == 0 && err == nil && r == nil {
+					err = linux.EAGAIN
+				}
+			}()
+		}
 	default:
 		return 0, linux.EINVAL
 	}
-	r, err := t.waitChild(sel, options)
+	r, err = t.waitChild(sel, options)
 	if err != nil {
 		return 0, err
 	}

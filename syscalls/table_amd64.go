@@ -219,6 +219,8 @@ func amd64Table() Table {
 			linux.SysAMD64Settimeofday:        sys("settimeofday", Settimeofday, Ptr, Ptr),
 			linux.SysAMD64Adjtimex:            sys("adjtimex", Adjtimex, Ptr),
 			linux.SysAMD64ClockAdjtime:        sys("clock_adjtime", ClockAdjtime, ClockArg, Ptr),
+			linux.SysAMD64PidfdOpen:           sys("pidfd_open", PidfdOpen, Int, Hex),
+			linux.SysAMD64PidfdSendSignal:     sys("pidfd_send_signal", PidfdSendSignal, FD, SignalArg, Ptr, Hex),
 			linux.SysAMD64Utimensat:           sys("utimensat", Utimensat, FD, Path, Ptr, Hex),
 			linux.SysAMD64Statfs:              sys("statfs", Statfs, Path, Ptr),
 			linux.SysAMD64Fstatfs:             sys("fstatfs", Fstatfs, FD, Ptr),

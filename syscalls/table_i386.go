@@ -127,6 +127,8 @@ func i386Table() Table {
 			linux.Sys386Adjtimex:                 sys("adjtimex", Adjtimex, Ptr),
 			linux.Sys386ClockAdjtime:             sys("clock_adjtime", ClockAdjtime32, ClockArg, Ptr),
 			linux.Sys386ClockAdjtime64:           sys("clock_adjtime64", ClockAdjtime, ClockArg, Ptr),
+			linux.Sys386PidfdOpen:                sys("pidfd_open", PidfdOpen, Int, Hex),
+			linux.Sys386PidfdSendSignal:          sys("pidfd_send_signal", PidfdSendSignal, FD, SignalArg, Ptr, Hex),
 			linux.Sys386Pread64:                  sys("pread64", Pread64_32, FD, BufOut(2), Uint, Long, Long),
 			linux.Sys386Pwrite64:                 sys("pwrite64", Pwrite64_32, FD, BufIn(2), Uint, Long, Long),
 			linux.Sys386Getcwd:                   sys("getcwd", Getcwd, Ptr, Uint),

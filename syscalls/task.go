@@ -60,6 +60,7 @@ type Task struct {
 	personality uint32       // personality(2); proc.mu
 	mempolicy   mm.MemPolicy // set_mempolicy(2) (sys_numa.go); proc.mu
 	timerSlack  uint64       // PR_SET_TIMERSLACK (0: the default); proc.mu
+	comm        string       // a thread's own name (sys_prctl.go); proc.mu
 }
 
 // TID returns the thread id.
