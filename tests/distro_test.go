@@ -67,9 +67,47 @@ var distroCases = []distroCase{
 	{name: "python3 os.fork", argv: []string{"/usr/bin/python3", "-c", "import os\npid = os.fork()\nif pid == 0: os._exit(7)\nprint(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))"}},
 	{name: "python3 mmap", argv: []string{"/usr/bin/python3", "-c", "import mmap\nm = mmap.mmap(-1, 4096)\nm.write(b'shared'); m.seek(0); print(m.read(6))"}},
 	{name: "python3 ctypes process_vm_readv", argv: []string{"/usr/bin/python3", "-c", pythonCMA}},
+	{name: "python3 socketpair and selectors", argv: []string{"/usr/bin/python3", "-c", pythonSelectors}},
+	{name: "python3 SO_PEERCRED", argv: []string{"/usr/bin/python3", "-c", pythonPeercred}, uid1000: true},
 	{name: "perl", argv: []string{"/usr/bin/perl", "-e", `my %h = (a => 1, b => 2); print join(",", map { "$_=$h{$_}" } sort keys %h), "\n"; printf "%.3f\n", atan2(1, 1) * 4;`}},
 	{name: "permission errors", argv: sh(`/bin/cat /etc/shadow >/dev/null; /usr/bin/touch /root/cmaemu-x; /bin/ls /root >/dev/null; echo done`), uid1000: true},
 }
+
+// pythonSelectors is an event loop over a socketpair and a pipe with a
+// forked writer: selectors (epoll underneath), AF_UNIX and EOF.
+const pythonSelectors = `import os, selectors, socket
+a, b = socket.socketpair()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    b.close(); os.close(r)
+    for i in range(3):
+        a.sendall(b"msg %d;" % i)
+    os.write(w, b"pipe done")
+    os._exit(0)
+a.close(); os.close(w)
+sel = selectors.DefaultSelector()
+print(type(sel).__name__)
+sel.register(b, selectors.EVENT_READ, "socket")
+sel.register(r, selectors.EVENT_READ, "pipe")
+got = {"socket": b"", "pipe": b""}
+open_ = 2
+while open_:
+    for key, _ in sel.select(timeout=10):
+        data = key.fileobj.recv(64) if key.data == "socket" else os.read(r, 64)
+        if data:
+            got[key.data] += data
+        else:
+            sel.unregister(key.fileobj); open_ -= 1
+print(got["socket"].decode(), got["pipe"].decode())
+print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))`
+
+// pythonPeercred prints the credentials SO_PEERCRED gives of the peer
+// of a socketpair: the caller's own uid and gid.
+const pythonPeercred = `import socket, struct
+a, b = socket.socketpair()
+pid, uid, gid = struct.unpack("3i", a.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("uid", uid, "gid", gid)`
 
 // pythonCMA reads the interpreter's own buffer with process_vm_readv
 // through ctypes: a CMA call from Python.
