@@ -78,9 +78,21 @@ type CPU struct {
 
 var _ arch.CPU = (*CPU)(nil)
 
+// Options are the choices a CPU is created with.
+type Options struct {
+	// ExactFP runs x87 arithmetic on the host's x87 unit, for C1 and
+	// DE in the status word (unicorn.Engine.SetExactFP).
+	ExactFP bool
+}
+
 // New creates a CPU for address space as in the given mode. The CPU
 // registers itself for the address space's TLB shootdowns.
 func New(as *mm.MM, mode arch.Mode) (*CPU, error) {
+	return Options{}.New(as, mode)
+}
+
+// New creates a CPU with these options (see the function New).
+func (o Options) New(as *mm.MM, mode arch.Mode) (*CPU, error) {
 	ucMode, kpage := unicorn.Mode64, kernelPage64
 	if mode == arch.Mode32 {
 		ucMode, kpage = unicorn.Mode32, kernelPage32
@@ -90,6 +102,7 @@ func New(as *mm.MM, mode arch.Mode) (*CPU, error) {
 		return nil, fmt.Errorf("emu: opening engine: %w", err)
 	}
 	c := &CPU{uc: uc, mode: mode, as: as, kpage: kpage}
+	uc.SetExactFP(o.ExactFP)
 	if err := c.setup(); err != nil {
 		uc.Close()
 		if c.kfr != 0 {

@@ -51,6 +51,9 @@ Run flags:
                       clone, fork and vfork beyond fail with EAGAIN (default
                       sized to the machine: at most 4096, half the host's
                       thread limits, one per 8 MiB of host memory)
+  --exact-fp          run x87 arithmetic on the host's x87 unit, so that the
+                      status word's C1 (rounded up) and DE (denormal operand)
+                      are exact too; x87-heavy programs run slower
 
 The program sees cmaemu's own /proc, /dev (with a tmpfs at /dev/shm) and
 /sys, never the host's; files are checked against its user and groups.
@@ -149,6 +152,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	root := fs.String("root", "", "")
 	sysroot := fs.String("L", "", "")
 	maxTasks := fs.Int("max-tasks", 0, "")
+	exactFP := fs.Bool("exact-fp", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(os.Stdout, usage)
@@ -185,7 +189,8 @@ func runCmd(args []string, stderr io.Writer) int {
 		return code
 	}
 
-	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return emu.New(as, mode) },
+	cpuOpts := emu.Options{ExactFP: *exactFP}
+	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return cpuOpts.New(as, mode) },
 		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, Exit: exitAfterInternalError}
 	if trace.what != "" {
 		out := io.Writer(os.Stderr)

@@ -57,6 +57,8 @@ typedef struct cmuc_ctx {
 	// Set by atomic.c when a locked instruction asked for an exclusive
 	// step Unicorn cannot give: the run stops with #GP (owner thread).
 	int32_t atomic_gp;
+	// Nonzero: x87 arithmetic runs on the host's x87 unit (x87.c).
+	int32_t exact_fp;
 	uc_engine *uc;
 } cmuc_ctx;
 
@@ -109,6 +111,11 @@ void cmuc_mark_code(cmuc_ctx *ctx, uint64_t va);
 
 // atomic.c
 int cmuc_fix_memory_mapping(uc_engine *uc);
+
+// sse_align.c
+void cmuc_sse_note(const uint8_t *code, int n, int is64);
+void cmuc_sse_forget(void);
+int cmuc_sse_needs_align(const uint8_t *code, int n, int is64);
 
 // x87.c
 void x87_sync(void *env);

@@ -76,7 +76,15 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_fsqrt_x86_64 -Wl,--wrap=helper_fxtract_x86_64 -Wl,--wrap=helper_fnstsw_x86_64 -Wl,--wrap=helper_fwait_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fclex_x86_64 -Wl,--wrap=helper_fninit_x86_64 -Wl,--wrap=helper_fstenv_x86_64 -Wl,--wrap=helper_fsave_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fldenv_x86_64 -Wl,--wrap=helper_frstor_x86_64 -Wl,--wrap=helper_fxsave_x86_64 -Wl,--wrap=helper_xsave_x86_64
-#cgo LDFLAGS: -Wl,--wrap=helper_xsaveopt_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_xsaveopt_x86_64 -Wl,--wrap=helper_fadd_ST0_FT0_x86_64 -Wl,--wrap=helper_fmul_ST0_FT0_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fsub_ST0_FT0_x86_64 -Wl,--wrap=helper_fsubr_ST0_FT0_x86_64 -Wl,--wrap=helper_fdiv_ST0_FT0_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fdivr_ST0_FT0_x86_64 -Wl,--wrap=helper_fadd_STN_ST0_x86_64 -Wl,--wrap=helper_fmul_STN_ST0_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fsub_STN_ST0_x86_64 -Wl,--wrap=helper_fsubr_STN_ST0_x86_64 -Wl,--wrap=helper_fdiv_STN_ST0_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fdivr_STN_ST0_x86_64 -Wl,--wrap=helper_rcpps_x86_64 -Wl,--wrap=helper_rcpss_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_rsqrtps_x86_64 -Wl,--wrap=helper_rsqrtss_x86_64
+// sse_align.c
+#cgo LDFLAGS: -Wl,--wrap=tcg_gen_qemu_ld_i64_x86_64 -Wl,--wrap=tcg_gen_qemu_st_i64_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_le_ldq_mmu_x86_64 -Wl,--wrap=helper_le_stq_mmu_x86_64
 // intfix.c
 #cgo LDFLAGS: -Wl,--wrap=helper_pause_x86_64 -Wl,--wrap=helper_pcmpistri_xmm_x86_64 -Wl,--wrap=helper_pcmpistrm_xmm_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_phaddw_xmm_x86_64 -Wl,--wrap=helper_phaddd_xmm_x86_64 -Wl,--wrap=helper_phaddsw_xmm_x86_64

@@ -164,6 +164,7 @@ void __wrap_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, 
 	// A block that runs into the next page has code from its frame too.
 	if (running && (tr.last >> 12) != (pc >> 12))
 		cmuc_mark_code(running, tr.last);
+	cmuc_sse_forget();
 	tr.active = 0;
 	tr.have_bad = 0;
 	tr.have_sub = 0;
@@ -198,6 +199,7 @@ static void on_fetch(uint64_t addr, int n)
 		uint8_t buf[15];
 		int got = read_code(running, addr, buf, sizeof buf);
 		int ud = 0, len = got > 0 ? cmuc_insn_decode(buf, got, running->is64, &ud) : -1;
+		cmuc_sse_note(buf, got, running->is64); // sse_align.c
 		if (ud) {
 			tr.start = addr, tr.end = addr + 2;
 			tr.have_bad = 1, tr.bad = addr;
@@ -210,8 +212,10 @@ static void on_fetch(uint64_t addr, int n)
 		}
 		return;
 	}
-	if (addr < tr.start || addr + (uint64_t)n > tr.end)
+	if (addr < tr.start || addr + (uint64_t)n > tr.end) {
 		tr.active = 0; // not where the decoder expects: out of step
+		cmuc_sse_forget();
+	}
 }
 
 // patch puts UD2's bytes where the refused instruction's first two are,

@@ -174,6 +174,16 @@ static void fldcw(uint16_t cw)
 	__asm__ volatile("fldcw %0" : : "m"(cw));
 }
 
+// clear_host_flags clears the host's exception flags where they would
+// hide one the guest has not raised yet (FNCLEX is slow; a flag both
+// have set is left as it is).
+static void clear_host_flags(uint16_t guest_fsw)
+{
+	uint16_t sw = fnstsw();
+	if (sw & ((FSW_FLAGS & ~guest_fsw) | FSW_SF | FSW_ES))
+		__asm__ volatile("fnclex");
+}
+
 // fast runs op with the guest's operands on the host's empty stack. The
 // caller made sure no exception is unmasked, the operands are there and
 // a push has room, so the host's stack holds exactly the results after.
@@ -186,9 +196,7 @@ static int fast(void *env, enum x87_op op)
 	uint16_t gcw = F16(env, ENV_FPUC), hcw = fnstcw();
 	if (gcw != hcw)
 		fldcw(gcw);
-	uint16_t sw0 = fnstsw();
-	if (sw0 & (FSW_FLAGS | FSW_SF | FSW_ES))
-		__asm__ volatile("fnclex");
+	clear_host_flags(F16(env, ENV_FPUS));
 	for (unsigned i = in; i-- > 0;)
 		__asm__ volatile("fldt %0" : : "m"(*(const uint8_t(*)[10])reg_of(env, top + i)));
 	uint16_t sw = fnstsw();
@@ -321,6 +329,113 @@ WRAP(fprem1, OP_FPREM1)
 WRAP(frndint, OP_FRNDINT)
 WRAP(fsqrt, OP_FSQRT)
 WRAP(fxtract, OP_FXTRACT)
+
+// --- Exact arithmetic (cmaemu run --exact-fp) ------------------------------
+//
+// Unicorn's softfloat gives the right results and, through x87_sync, the
+// right IE ZE OE UE PE flags, but neither C1 (set when the result was
+// rounded up) nor DE (a denormal operand). With the engine's exact_fp set,
+// FADD FSUB FSUBR FMUL FDIV FDIVR (every form) run on the host instead;
+// operands that are missing or exceptions that are unmasked leave them
+// to Unicorn (which has no stack faults and delivers unmasked exceptions
+// only at FWAIT).
+
+enum arith { AR_ADD, AR_SUB, AR_MUL, AR_DIV };
+
+#define ENV_FT0 0x2f0
+
+// host_arith computes a op b on the host under the guest's control word
+// into res and returns the host's status word.
+static uint16_t host_arith(enum arith op, const uint8_t *a, const uint8_t *b, uint16_t gcw, uint16_t gfsw,
+			   uint8_t res[10])
+{
+	uint16_t hcw = fnstcw(), sw;
+	if (gcw != hcw)
+		fldcw(gcw);
+	clear_host_flags(gfsw);
+	__asm__ volatile("fldt %0\n\tfldt %1" : : "m"(*(const uint8_t(*)[10])b), "m"(*(const uint8_t(*)[10])a));
+	switch (op) {
+	case AR_ADD: __asm__ volatile("fadd %st(1), %st"); break;
+	case AR_SUB: __asm__ volatile("fsub %st(1), %st"); break;
+	case AR_MUL: __asm__ volatile("fmul %st(1), %st"); break;
+	case AR_DIV: __asm__ volatile("fdiv %st(1), %st"); break;
+	}
+	__asm__ volatile("fnstsw %0\n\tfstpt %1\n\tfstp %%st(0)" : "=m"(sw), "=m"(*(uint8_t(*)[10])res));
+	if (gcw != hcw)
+		fldcw(hcw);
+	return sw;
+}
+
+// arith sets *dst = a op b (dst may be a or b) and reports whether it
+// did; 0 leaves the instruction to Unicorn's helper.
+static int arith(void *env, enum arith op, const uint8_t *a, const uint8_t *b, uint8_t *dst, unsigned sti)
+{
+	cmuc_ctx *ctx = cmuc_running();
+	if (!ctx || !ctx->exact_fp)
+		return 0;
+	unsigned top = top_of(env);
+	uint16_t fcw = F16(env, ENV_FPUC), fsw = F16(env, ENV_FPUS);
+	if ((fcw & FSW_FLAGS) != FSW_FLAGS || empty(env, top) || empty(env, top + sti))
+		return 0;
+	x87_sync(env);
+	fsw = F16(env, ENV_FPUS);
+	uint8_t res[10];
+	uint16_t sw = host_arith(op, a, b, fcw, fsw, res);
+	memcpy(dst, res, 10);
+	F16(env, ENV_FPUS) = (fsw & ~FSW_C1) | (sw & (FSW_C1 | FSW_FLAGS));
+	return 1;
+}
+
+#define ST0_FT0(name, op, first_st0)                                                                                   \
+	void __real_helper_##name##_ST0_FT0_x86_64(void *env);                                                         \
+	void __wrap_helper_##name##_ST0_FT0_x86_64(void *env);                                                         \
+	void __wrap_helper_##name##_ST0_FT0_x86_64(void *env)                                                          \
+	{                                                                                                              \
+		uint8_t *st0 = reg_of(env, top_of(env)), *ft0 = (uint8_t *)env + ENV_FT0;                              \
+		if (!arith(env, op, first_st0 ? st0 : ft0, first_st0 ? ft0 : st0, st0, 0))                            \
+			__real_helper_##name##_ST0_FT0_x86_64(env);                                                    \
+	}
+
+#define STN_ST0(name, op, first_stn)                                                                                   \
+	void __real_helper_##name##_STN_ST0_x86_64(void *env, int sti);                                                \
+	void __wrap_helper_##name##_STN_ST0_x86_64(void *env, int sti);                                                \
+	void __wrap_helper_##name##_STN_ST0_x86_64(void *env, int sti)                                                 \
+	{                                                                                                              \
+		unsigned top = top_of(env);                                                                            \
+		uint8_t *st0 = reg_of(env, top), *stn = reg_of(env, top + (unsigned)sti);                              \
+		if (!arith(env, op, first_stn ? stn : st0, first_stn ? st0 : stn, stn, (unsigned)sti & 7))            \
+			__real_helper_##name##_STN_ST0_x86_64(env, sti);                                               \
+	}
+
+ST0_FT0(fadd, AR_ADD, 1)
+ST0_FT0(fmul, AR_MUL, 1)
+ST0_FT0(fsub, AR_SUB, 1)
+ST0_FT0(fsubr, AR_SUB, 0)
+ST0_FT0(fdiv, AR_DIV, 1)
+ST0_FT0(fdivr, AR_DIV, 0)
+STN_ST0(fadd, AR_ADD, 1)
+STN_ST0(fmul, AR_MUL, 1)
+STN_ST0(fsub, AR_SUB, 1)
+STN_ST0(fsubr, AR_SUB, 0)
+STN_ST0(fdiv, AR_DIV, 1)
+STN_ST0(fdivr, AR_DIV, 0)
+
+// RCPPS, RCPSS, RSQRTPS and RSQRTSS raise no exception on the CPU;
+// Unicorn computes them by division, which raises softfloat's flags.
+#define NO_FLAGS(name)                                                                                                 \
+	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                                               \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s);                                               \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s)                                                \
+	{                                                                                                              \
+		uint8_t f = F8(env, ENV_SSE_FLAGS);                                                                    \
+		__real_helper_##name##_x86_64(env, d, s);                                                              \
+		F8(env, ENV_SSE_FLAGS) = f;                                                                            \
+	}
+
+NO_FLAGS(rcpps)
+NO_FLAGS(rcpss)
+NO_FLAGS(rsqrtps)
+NO_FLAGS(rsqrtss)
 
 // The helpers through which the guest sees FSW or MXCSR: the flags are
 // folded in first. Those that load the state fold first too, so flags
