@@ -3,6 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/cmaemu/cmaemu/linux"
@@ -122,10 +123,22 @@ func sleepHandler(time32, clockArg bool) Handler {
 		if d <= 0 {
 			return 0, nil
 		}
+		deadline := time.Now().Add(d)
 		switch err := t.Block(nil, d); err {
 		case linux.ETIMEDOUT:
 			return 0, nil
 		case errRestart:
+			// A relative sleep tells how much of it was left.
+			rem := a.Pointer(1)
+			if clockArg {
+				rem = a.Pointer(3)
+			}
+			if flags&1 == 0 && rem != 0 {
+				left := max(time.Until(deadline), 0)
+				if err := t.putTimespec(rem, left, nil, time32); err != nil {
+					return 0, err
+				}
+			}
 			return 0, linux.EINTR
 		default:
 			return 0, err
