@@ -319,7 +319,7 @@ func (s *cmaSide) unpin() {
 	for _, r := range s.runs[:s.nr] {
 		if !r.zero {
 			for f := r.frame; f < r.frame+Frame(r.pages); f++ {
-				s.ram.DecRef(f)
+				s.ram.Unpin(f)
 			}
 		}
 	}
@@ -410,7 +410,7 @@ pages:
 			break pages // the batch is full
 		}
 		if f != ram.ZeroFrame {
-			ram.IncRef(f)
+			ram.Pin(f) // a fork meanwhile copies the page for the child, as Linux's FOLL_PIN makes it
 		}
 		if slot != nil {
 			markUsed(slot, s.acc)

@@ -127,6 +127,14 @@ func (r *RAM) Frames() int { return len(r.refs) }
 // UsedFrames returns the number of frames currently allocated.
 func (r *RAM) UsedFrames() int { return int(r.used.Load()) }
 
+// HighWater returns the number of frames ever handed out (frame 0
+// excluded): the most that were in use at once.
+func (r *RAM) HighWater() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int(r.next) - 1
+}
+
 // Alloc returns a zeroed frame with one reference, or ENOMEM.
 func (r *RAM) Alloc() (Frame, error) {
 	r.mu.Lock()

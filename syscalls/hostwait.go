@@ -82,6 +82,7 @@ func (t *Task) WaitHost(fd int, events int16) error {
 	if err != nil {
 		return nil // no eventfd: the host call blocks as before
 	}
+	defer t.legitWait()()
 	for {
 		if t.interrupted() {
 			return errRestart

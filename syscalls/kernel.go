@@ -75,6 +75,10 @@ type Config struct {
 	// (report.go) with the given status; it must not return. nil:
 	// os.Exit.
 	Exit func(code int)
+	// Watchdog, if > 0, reports a task that stays inside one system
+	// call handler, outside the waits a guest may make last, for longer
+	// than this as an internal error (watchdog.go). 0: off.
+	Watchdog time.Duration
 }
 
 // Kernel is the emulated kernel: the process table and what all processes
@@ -109,11 +113,12 @@ type Kernel struct {
 	sysroot     *vfs.Namespace      // the -L overlay, or nil
 	unix        *unix.Names         // AF_UNIX sockets and their bound names
 
-	maxTasks int         // Config.MaxTasks (tasklimit.go)
-	reserved int         // tasks being created, counted against maxTasks; protected by mu
-	fifos    fifoTable   // the pipes of open FIFOs of cmaemu's filesystems (fifo.go)
-	exit     func(int)   // Config.Exit
-	dying    atomic.Bool // an internal error is being reported
+	maxTasks int           // Config.MaxTasks (tasklimit.go)
+	reserved int           // tasks being created, counted against maxTasks; protected by mu
+	fifos    fifoTable     // the pipes of open FIFOs of cmaemu's filesystems (fifo.go)
+	exit     func(int)     // Config.Exit
+	dying    atomic.Bool   // an internal error is being reported
+	watchdog time.Duration // Config.Watchdog
 
 	cpuLimitOnce sync.Once // starts the RLIMIT_CPU checks (cpulimit.go)
 	barrierOnce  sync.Once // registers the host membarrier (hostBarrier)
@@ -125,7 +130,7 @@ type Kernel struct {
 // NewKernel returns a kernel with no guest processes.
 func NewKernel(cfg Config) *Kernel {
 	k := &Kernel{boot: time.Now(), cpus: probeMachine(), initRlimits: hostRlimits(), capBound: hostCapBound(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
-		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit,
+		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit, watchdog: cfg.Watchdog,
 		unix: unix.NewNames(unix.HostConfig(), unixFS{})}
 	k.ipc = ipc.New(cfg.RAM)
 	if k.maxTasks <= 0 {
@@ -142,6 +147,7 @@ func NewKernel(cfg Config) *Kernel {
 		panic(fmt.Sprintf("syscalls: the guest's filesystem view: %v", err))
 	}
 	k.watchInheritedCPULimit()
+	k.startWatchdog()
 	return k
 }
 

@@ -278,6 +278,7 @@ func (t *Task) waitIfStopped() {
 	if !t.proc.stoppedHint.Load() {
 		return // the common case, without the kernel lock
 	}
+	defer t.legitWait()()
 	for {
 		t.k.mu.Lock()
 		stopped, resume := t.proc.stopped, t.proc.resume

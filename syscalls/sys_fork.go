@@ -142,7 +142,7 @@ func (t *Task) cloneWith(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, de
 	}
 	go child.run()
 	if done != nil {
-		<-done
+		t.waitVforkChild(done)
 	}
 	return uintptr(child.tid), nil
 }

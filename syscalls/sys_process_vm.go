@@ -158,9 +158,12 @@ func processVMCore(t *Task, pid int32, lvec mm.Addr, liovcnt uint64, rvec mm.Add
 // zombie) is ESRCH.
 func (t *Task) attachMM(target *Task) (*mm.MM, error) {
 	tp := target.proc
+	t.k.mu.Lock() // protects tp.tasks, and comes before tp.mu
+	noTasks := len(tp.tasks) == 0
+	t.k.mu.Unlock()
 	tp.mu.Lock()
 	remote := tp.mm
-	if remote == nil || tp.exiting != nil && len(tp.tasks) == 0 {
+	if remote == nil || tp.exiting != nil && noTasks {
 		tp.mu.Unlock()
 		return nil, linux.ESRCH
 	}

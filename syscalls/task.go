@@ -42,6 +42,7 @@ type Task struct {
 	exitRequested bool          // another thread's execve ends this one; proc.mu
 	signalInfo    [linux.NSig]sigInfo
 	recent        syscallRing // the last system calls, for reports (report.go)
+	watch         kernelClock // time in the kernel, for the watchdog (watchdog.go)
 
 	// wake is signalled (without blocking) when a signal may need
 	// attention; blocking calls select on it.
@@ -75,6 +76,7 @@ func (t *Task) MM() *mm.MM { return t.proc.MM() }
 // run is the task's goroutine: it runs guest code until the task exits.
 func (t *Task) run() {
 	defer t.recoverFatal()
+	t.recordGoroutine()
 	t.startHostThread()
 	defer t.endHostThread()
 	status := t.loop()
@@ -216,6 +218,7 @@ func (t *Task) fault(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
 func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	defer t.recoverFatal() // here rather than in the CPU's hook: the report has the stack of the panic
 	t.frame = f
+	t.enterKernel()
 	e := t.table.lookup(f.Nr)
 	args := Args(f.Args)
 	var tr *traceCall
@@ -243,6 +246,7 @@ func (t *Task) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	}
 	t.recent.record(f.Nr, f.Ret)
 	t.waitIfStopped() // a stop during the call takes effect before user mode
+	t.leaveKernel()
 	if t.exitStatus != nil || t.execMM != nil || t.proc.groupExit() != nil || t.threadExitRequested() {
 		f.Stop = true
 	} else {
@@ -285,6 +289,7 @@ func (t *Task) Block(ready <-chan struct{}, timeout time.Duration) error {
 	if t.interrupted() {
 		return errRestart
 	}
+	defer t.legitWait()()
 	var timer <-chan time.Time
 	if timeout > 0 {
 		tm := time.NewTimer(timeout)

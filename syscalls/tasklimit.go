@@ -57,6 +57,13 @@ func DefaultMaxTasks() int {
 // MaxTasks returns the kernel's limit on live guest tasks.
 func (k *Kernel) MaxTasks() int { return k.maxTasks }
 
+// LiveTasks returns the number of guest tasks alive now.
+func (k *Kernel) LiveTasks() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.tasks)
+}
+
 // reserveTask counts a task that t's clone is about to create against
 // both limits, or returns EAGAIN. A reservation ends with
 // newReservedTask or unreserveTask.

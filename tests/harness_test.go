@@ -84,14 +84,20 @@ type Run struct {
 	Env   []string // the complete environment
 	Dir   string   // working directory
 	Stdin string   // standard input; empty means /dev/null
+	// Timeout, if > 0, replaces RunTimeout (long soak runs).
+	Timeout time.Duration
 }
 
-// Exec starts r, waits at most RunTimeout for it and returns its result.
-// A failure to start the process fails the test.
+// Exec starts r, waits at most RunTimeout (or r.Timeout) for it and
+// returns its result. A failure to start the process fails the test.
 func Exec(t testing.TB, r Run) Result {
 	t.Helper()
 	require.NotEmpty(t, r.Argv, "Exec: empty argv")
-	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+	timeout := RunTimeout
+	if r.Timeout > 0 {
+		timeout = r.Timeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, r.Argv[0], r.Argv[1:]...)
 	cmd.Args = r.Argv
@@ -244,11 +250,18 @@ func RunNative(t testing.TB, prog string, args, env []string, dir, stdin string)
 	return Exec(t, Run{Argv: append([]string{prog}, args...), Env: env, Dir: dir, Stdin: stdin})
 }
 
-// RunEmulated runs `cmaemu run FLAGS... -- prog args...`, with the same
-// environment, directory and stdin as RunNative would use.
+// CheckFlags are the hidden checks of cmaemu that every emulated run of
+// the tests turns on (cmd/cmaemu/checks.go): a task stuck inside one
+// system call handler for half of RunTimeout is an internal error
+// (exit 70, with a report), and so is a guest-physical frame still
+// allocated once every guest has ended.
+var CheckFlags = []string{"--watchdog", (RunTimeout / 2).String(), "--check-frames"}
+
+// RunEmulated runs `cmaemu run CheckFlags... FLAGS... -- prog args...`,
+// with the same environment, directory and stdin as RunNative would use.
 func RunEmulated(t testing.TB, cmaemu string, flags []string, prog string, args, env []string, dir, stdin string) Result {
 	t.Helper()
-	argv := append([]string{cmaemu, "run"}, flags...)
+	argv := append(append([]string{cmaemu, "run"}, CheckFlags...), flags...)
 	argv = append(append(argv, "--", prog), args...)
 	return Exec(t, Run{Argv: argv, Env: env, Dir: dir, Stdin: stdin})
 }

@@ -153,6 +153,10 @@ func runCmd(args []string, stderr io.Writer) int {
 	sysroot := fs.String("L", "", "")
 	maxTasks := fs.Int("max-tasks", 0, "")
 	exactFP := fs.Bool("exact-fp", false, "")
+	// Hidden flags of test runs (checks.go).
+	watchdog := fs.Duration("watchdog", 0, "")
+	var frames framesFlag
+	fs.Var(&frames, "check-frames", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(os.Stdout, usage)
@@ -191,7 +195,8 @@ func runCmd(args []string, stderr io.Writer) int {
 
 	cpuOpts := emu.Options{ExactFP: *exactFP}
 	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return cpuOpts.New(as, mode) },
-		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, Exit: exitAfterInternalError}
+		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, Exit: exitAfterInternalError,
+		Watchdog: *watchdog}
 	if trace.what != "" {
 		out := io.Writer(os.Stderr)
 		if *traceFile != "" {
@@ -212,6 +217,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	}
 	cfg.RAM = ram
 	k := syscalls.NewKernel(cfg)
+	framesAtStart := ram.UsedFrames()
 	// Every guest task is a host thread: leave the Go runtime's thread
 	// limit (10000 by default) room above the tasks.
 	debug.SetMaxThreads(max(10000, k.MaxTasks()+1000))
@@ -229,6 +235,11 @@ func runCmd(args []string, stderr io.Writer) int {
 	if st.Signal != 0 {
 		fmt.Fprintf(stderr, "cmaemu: %s (pid %d) killed by %s (%s)%s\n", prog, p.PID(), st.Signal,
 			st.Signal.Description(), describeFault(st.Fault))
+	}
+	if frames.mode != "" {
+		if code := checkFrames(k, framesAtStart, frames.mode == "report", stderr); code != 0 {
+			return code
+		}
 	}
 	return st.ShellStatus()
 }
