@@ -39,7 +39,7 @@ test: build vet
 	@echo "== the guests with processes, threads and CMA, under cmaemu built with the race detector =="
 	$(GO) build -race -o bin/cmaemu-race ./cmd/cmaemu
 	CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestGuests/(cma|proc|thr_|mm_unmap_race|rel_|net_|ev_|ipc_)' ./tests
-	set -o pipefail; CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -v -run 'TestSoak' ./tests | grep -E '^(---|ok|FAIL|PASS)|soak_test.go'
+	set -o pipefail; CMAEMU=$(CURDIR)/bin/cmaemu-race $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run 'TestSoak|TestRandomCode' ./tests | grep -E '^(---|ok|FAIL|PASS)|(soak|randcode)_test.go'
 	@echo "== the i386 guests against their golden files, as on a host that cannot run i386 =="
 	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_I386_ORACLE=golden $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestGuests/.*/i386$$|TestGuests/cma_cross' ./tests
 	@echo "== the randomized CPU suite: $(CPU_BATCHES_SHORT) batches from seed $(CPU_SEED_SHORT) =="
@@ -80,13 +80,18 @@ cpu-fuzz: build
 # doing random CMA, fork/exit, mmap churn, shared file and shared anonymous
 # memory and signals, SOAK_OPS operations each, under the race build of
 # cmaemu, compared with the native run; the frames in use must be back to
-# their start. make test runs it with 16 operations.
+# their start. Then random code (tests/randcode_test.go): RANDCODE_SEEDS
+# seeds of RANDCODE_BLOBS random blobs, x86-64 and i386. make test runs
+# both with small budgets.
 SOAK_OPS ?= 600
 SOAK_TIMEOUT ?= 1200
+RANDCODE_SEEDS ?= 8
+RANDCODE_BLOBS ?= 5000
 soak: build
 	$(GO) build -race -o bin/cmaemu-race ./cmd/cmaemu
 	set -o pipefail; CMAEMU=$(CURDIR)/bin/cmaemu-race SOAK_OPS=$(SOAK_OPS) SOAK_TIMEOUT=$(SOAK_TIMEOUT) SOAK_VARIANTS="glibc musl" \
-		$(GO) test -count=1 -v -timeout 90m -run 'TestSoak' ./tests | grep -E '^(---|ok|FAIL|PASS)|soak_test.go'
+		RANDCODE_SEEDS=$(RANDCODE_SEEDS) RANDCODE_BLOBS=$(RANDCODE_BLOBS) \
+		$(GO) test -count=1 -v -timeout 90m -run 'TestSoak|TestRandomCode' ./tests | grep -E '^(---|ok|FAIL|PASS)|(soak|randcode)_test.go'
 
 # Records testdata/golden/ (the i386 oracle of hosts that cannot run i386):
 # natively where this host runs i386, else from the fallback oracles of

@@ -14,6 +14,10 @@ import (
 // userFlags is RFLAGS on entry to user mode: IF set, as Linux starts tasks.
 const userFlags = 0x202
 
+// kernelFlags is RFLAGS while the engine runs the iret trampoline: only
+// the always-set bit.
+const kernelFlags = 0x2
+
 // never is the exit address given to every Start: guest code cannot reach
 // it, as it lies above the user address space, in the page after the
 // kernel page. When a run ends, Unicorn fetches the page of the byte
@@ -129,6 +133,16 @@ func (c *CPU) enterUser() (uint64, error) {
 		}
 	}
 	if err := c.uc.RegWrite(spReg, c.kpage+uint64(off)); err != nil {
+		return 0, err
+	}
+	// The iret runs with the kernel's flags, not the guest's: with NT
+	// (which popf sets at CPL 3) iretq is #GP and iretd a task switch,
+	// with TF a debug trap. The frame holds the flags user mode gets.
+	flagsReg := unicorn.RFLAGS
+	if c.mode == arch.Mode32 {
+		flagsReg = unicorn.EFLAGS
+	}
+	if err := c.uc.RegWrite(flagsReg, kernelFlags); err != nil {
 		return 0, err
 	}
 	c.inKernel = true
