@@ -17,7 +17,9 @@ import (
 //	--check-frames        once the guest has ended, every guest-physical
 //	                      frame allocated since the kernel started must be
 //	                      free again: a leak is one line on stderr and exit
-//	                      status 70
+//	                      status 70 (a System V shared memory segment the
+//	                      guests left without IPC_RMID still holds frames:
+//	                      a guest run with the check removes its segments)
 //	--check-frames=report the same, and one line with the figures
 
 // framesFlag is --check-frames[=report].
