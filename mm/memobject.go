@@ -104,3 +104,47 @@ func (o *SharedObject) Truncate(ram *RAM, size uint64) {
 		}
 	}
 }
+
+// A file's object is its page cache while it has MAP_SHARED mappings:
+// the pages some process faulted in are the object's frames, and read()
+// and write() of the file go through them (CopyOutPresent,
+// CopyInPresent) so that they agree with the mappings at once.
+
+// CopyOutPresent copies the object's bytes at off into b where the
+// object has a frame for the page, and leaves the rest of b (what the
+// file gave) as it is. It returns the bytes it copied.
+func (o *SharedObject) CopyOutPresent(ram *RAM, b []byte, off uint64) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.eachPresent(ram, b, off, func(page, chunk []byte) { copy(chunk, page) })
+}
+
+// CopyInPresent copies b into the object at off where it has a frame for
+// the page (the file itself has been written already); pages without a
+// frame are read from the file when they are faulted in. It returns the
+// bytes it copied.
+func (o *SharedObject) CopyInPresent(ram *RAM, b []byte, off uint64) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.eachPresent(ram, b, off, func(page, chunk []byte) { copy(page, chunk) })
+}
+
+// eachPresent calls fn with the part of each resident page that b at off
+// covers, and the matching part of b.
+// Preconditions: o.mu held.
+func (o *SharedObject) eachPresent(ram *RAM, b []byte, off uint64, fn func(page, chunk []byte)) int {
+	done := 0
+	if len(o.frames) == 0 {
+		return 0
+	}
+	for n := 0; n < len(b); {
+		pg, po := (off+uint64(n))>>PageShift, (off+uint64(n))&(PageSize-1)
+		chunk := b[n:min(len(b), n+int(PageSize-po))]
+		if f, ok := o.frames[pg]; ok {
+			fn(ram.Bytes(f)[po:po+uint64(len(chunk))], chunk)
+			done += len(chunk)
+		}
+		n += len(chunk)
+	}
+	return done
+}

@@ -221,10 +221,12 @@ func (k *Kernel) sharedFileObject(f *openFile) (*mm.SharedObject, error) {
 		k.sharedMu.Lock()
 		if k.sharedFiles[id] == o {
 			delete(k.sharedFiles, id)
+			k.sharedCount.Store(int32(len(k.sharedFiles)))
 		}
 		k.sharedMu.Unlock()
 	})
 	k.sharedFiles[id] = o
+	k.sharedCount.Store(int32(len(k.sharedFiles)))
 	return o, nil
 }
 

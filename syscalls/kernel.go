@@ -100,6 +100,7 @@ type Kernel struct {
 
 	sharedMu    sync.Mutex // protects sharedFiles
 	sharedFiles map[fileID]*mm.SharedObject
+	sharedCount atomic.Int32 // len(sharedFiles), read without sharedMu (pagecache.go)
 
 	boot        time.Time           // when the kernel started (/proc's uptime)
 	cpus        machine             // the emulated machine's CPUs (sys_sched.go)

@@ -34,6 +34,7 @@ type openFile struct {
 	// hostKind caches whether the host descriptor is of a kind that can
 	// block (hostwait.go): 0 unknown, 1 can block, 2 cannot.
 	hostKind atomic.Int32
+	cache    cacheKey // finds the file's page cache (pagecache.go)
 }
 
 func newOpenFile(p vfs.Path, h vfs.Handle, flags uint32) *openFile {
@@ -91,7 +92,18 @@ func (f *openFile) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
 	if err := f.waitHost(t, pollIn); err != nil {
 		return 0, err
 	}
-	return f.h.Read(bufs, off)
+	o, k := cacheOf(t, f)
+	if o == nil {
+		return f.h.Read(bufs, off)
+	}
+	defer o.Release(k.ram)
+	pos, err := f.position(off)
+	if err != nil {
+		return 0, err
+	}
+	n, err := f.h.Read(bufs, off)
+	throughCache(bufs, pos, n, func(b []byte, at uint64) { o.CopyOutPresent(k.ram, b, at) })
+	return n, err
 }
 
 // hostChunk is how much writeHostBlocking hands the host at a time: a
@@ -183,7 +195,20 @@ func (f *openFile) Write(t file.Context, bufs [][]byte, off int64) (int, error) 
 	if fd, ok := f.blockingHost(t); ok {
 		return f.writeHostBlocking(t, fd, bufs, off)
 	}
-	return f.h.Write(bufs, off)
+	n, err := f.h.Write(bufs, off)
+	if n > 0 {
+		if o, k := cacheOf(t, f); o != nil {
+			if end, perr := f.position(off); perr == nil {
+				pos := end - int64(n) // where the write landed (O_APPEND too)
+				if off >= 0 {
+					pos = off
+				}
+				throughCache(bufs, pos, n, func(b []byte, at uint64) { o.CopyInPresent(k.ram, b, at) })
+			}
+			o.Release(k.ram)
+		}
+	}
+	return n, err
 }
 
 // ReadAt reads at an offset without moving the position (io.ReaderAt:

@@ -152,8 +152,7 @@ var guests = []Guest{
 	{Name: "rel_shfile", Args: []string{DirArg, "pwrite_unmap", "rdonly_first", "append", "mprotect", "msync"},
 		Variants: []string{"glibc", "musl"}, Want: Exited(0)},
 	{Name: "rel_shfile-coherent", Prog: "rel_shfile", Args: []string{DirArg, "coherent"},
-		Variants: []string{"glibc", "musl"}, Want: Exited(0),
-		Known: "no unified page cache: read() and pwrite() do not see a shared mapping's pages, so a dirty page written back covers a pwrite() to the same page"},
+		Variants: []string{"glibc", "musl"}, Want: Exited(0)},
 	// /proc as a process sees itself and its child, /proc/PID/mem.
 	{Name: "proc_self", Variants: staticVariants, Want: Exited(0), AsRoot: true},
 
