@@ -3,6 +3,7 @@ package syscalls
 import (
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/cmaemu/cmaemu/linux"
@@ -75,20 +76,38 @@ type pollFd struct {
 	revents int16
 }
 
-// waitHost waits until the host descriptor fd is ready for events
+// WaitHost waits until the host descriptor fd is ready for events
 // (pollIn or pollOut), or the task is interrupted (errRestart).
 func (t *Task) WaitHost(fd int, events int16) error {
+	return t.WaitHostTimeout(fd, events, 0)
+}
+
+// WaitHostTimeout is WaitHost that gives up with ETIMEDOUT once timeout
+// (> 0; 0: none) has passed (net/inet's TimedHostWaiter: SO_RCVTIMEO).
+func (t *Task) WaitHostTimeout(fd int, events int16, timeout time.Duration) error {
 	wfd, err := t.hostWake.get()
 	if err != nil {
 		return nil // no eventfd: the host call blocks as before
 	}
 	defer t.legitWait()()
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
 	for {
 		if t.interrupted() {
 			return errRestart
 		}
+		ms := -1
+		if timeout > 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return linux.ETIMEDOUT
+			}
+			ms = int((left + time.Millisecond - 1) / time.Millisecond)
+		}
 		fds := [2]pollFd{{fd: int32(fd), events: events}, {fd: int32(wfd), events: pollIn}}
-		_, _, e := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), 2, ^uintptr(0))
+		_, _, e := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), 2, uintptr(ms))
 		switch {
 		case e == syscall.EINTR:
 		case e != 0:

@@ -330,6 +330,10 @@ func (t *Task) SendSIGPIPE() {
 	t.k.signal(t.proc, t, linux.SIGPIPE, sigInfoKill(linux.SIGPIPE, siUser, t.proc))
 }
 
+// Capable reports whether the task's process has capability c in its
+// effective set (net/inet's Capable).
+func (t *Task) Capable(c int) bool { return t.proc.capable(c) }
+
 // Ucred implements file.Context.
 func (t *Task) Ucred() file.Ucred {
 	c := t.proc.Creds()
