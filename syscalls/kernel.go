@@ -40,6 +40,7 @@ import (
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/kernel/ipc"
 	"github.com/cmaemu/cmaemu/mm"
+	"github.com/cmaemu/cmaemu/net/netlink"
 	"github.com/cmaemu/cmaemu/net/unix"
 )
 
@@ -71,6 +72,10 @@ type Config struct {
 	// once: clone, fork and vfork beyond it fail with EAGAIN. 0 means
 	// DefaultMaxTasks().
 	MaxTasks int
+	// NoNetwork leaves AF_INET and AF_INET6 out of the kernel: socket(2)
+	// fails with EAFNOSUPPORT (cmaemu run --net none). Otherwise they are
+	// host sockets, as in qemu-user.
+	NoNetwork bool
 	// Exit, if not nil, ends the emulator after an internal error
 	// (report.go) with the given status; it must not return. nil:
 	// os.Exit.
@@ -113,6 +118,8 @@ type Kernel struct {
 	hostRoot    string              // the host directory mounted at "/"
 	sysroot     *vfs.Namespace      // the -L overlay, or nil
 	unix        *unix.Names         // AF_UNIX sockets and their bound names
+	netlink     *netlink.Ports      // the port ids of netlink sockets
+	noNetwork   bool                // Config.NoNetwork
 
 	maxTasks int           // Config.MaxTasks (tasklimit.go)
 	reserved int           // tasks being created, counted against maxTasks; protected by mu
@@ -132,7 +139,7 @@ type Kernel struct {
 func NewKernel(cfg Config) *Kernel {
 	k := &Kernel{boot: time.Now(), cpus: probeMachine(), initRlimits: hostRlimits(), capBound: hostCapBound(), locks: lock.New[fileID](lock.Config{}), ram: cfg.RAM, newCPU: cfg.NewCPU, tasks: map[int32]*Task{}, procs: map[int32]*Process{},
 		nextPID: firstPID, sharedFiles: map[fileID]*mm.SharedObject{}, maxTasks: cfg.MaxTasks, exit: cfg.Exit, watchdog: cfg.Watchdog,
-		unix: unix.NewNames(unix.HostConfig(), unixFS{})}
+		unix: unix.NewNames(unix.HostConfig(), unixFS{}), netlink: netlink.NewPorts(nil), noNetwork: cfg.NoNetwork}
 	k.ipc = ipc.New(cfg.RAM)
 	if k.maxTasks <= 0 {
 		k.maxTasks = DefaultMaxTasks()

@@ -7,6 +7,8 @@ import (
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
+	"github.com/cmaemu/cmaemu/net/inet"
+	"github.com/cmaemu/cmaemu/net/netlink"
 	"github.com/cmaemu/cmaemu/net/socket"
 	"github.com/cmaemu/cmaemu/net/unix"
 )
@@ -31,7 +33,10 @@ type socketFamily struct {
 // socketFamilies are the families socket(2) knows, by AF_* number;
 // every other family is EAFNOSUPPORT.
 var socketFamilies = map[int]socketFamily{
-	unix.AF_UNIX: {create: newUnixSocket, pair: newUnixPair},
+	unix.AF_UNIX:       {create: newUnixSocket, pair: newUnixPair},
+	inet.AF_INET:       inetFamily(inet.AF_INET),
+	inet.AF_INET6:      inetFamily(inet.AF_INET6),
+	netlink.AF_NETLINK: netlinkFamily,
 }
 
 func newUnixSocket(t *Task, typ, protocol, flags int) (socket.Socket, error) {
@@ -483,6 +488,9 @@ func (t *Task) socketIoctl(f File, req uint32, arg mm.Addr) (r uintptr, err erro
 	s, ok := f.(socket.Socket)
 	if !ok {
 		return 0, nil, false
+	}
+	if err, handled := t.deviceIoctl(req, arg); handled {
+		return 0, err, true
 	}
 	out, err := s.Ioctl(t, req, nil)
 	if err != nil {

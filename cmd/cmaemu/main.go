@@ -54,6 +54,9 @@ Run flags:
   --exact-fp          run x87 arithmetic on the host's x87 unit, so that the
                       status word's C1 (rounded up) and DE (denormal operand)
                       are exact too; x87-heavy programs run slower
+  --net MODE          host (the default): AF_INET and AF_INET6 sockets are
+                      host sockets, as in qemu-user; none: socket() for
+                      them fails with EAFNOSUPPORT
 
 The program sees cmaemu's own /proc, /dev (with a tmpfs at /dev/shm) and
 /sys, never the host's; files are checked against its user and groups.
@@ -157,6 +160,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	watchdog := fs.Duration("watchdog", 0, "")
 	var frames framesFlag
 	fs.Var(&frames, "check-frames", "")
+	network := fs.String("net", "host", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(os.Stdout, usage)
@@ -177,6 +181,10 @@ func runCmd(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cmaemu: run: --max-tasks takes a number from 1 to %d\n", maxTasksLimit)
 		return 2
 	}
+	if *network != "host" && *network != "none" {
+		fmt.Fprintf(stderr, "cmaemu: run: --net takes host or none, not %q\n", *network)
+		return 2
+	}
 	for _, d := range []struct{ flag, dir string }{{"--root", *root}, {"-L", *sysroot}} {
 		if d.dir == "" {
 			continue
@@ -195,7 +203,7 @@ func runCmd(args []string, stderr io.Writer) int {
 
 	cpuOpts := emu.Options{ExactFP: *exactFP}
 	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return cpuOpts.New(as, mode) },
-		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, Exit: exitAfterInternalError,
+		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, NoNetwork: *network == "none", Exit: exitAfterInternalError,
 		Watchdog: *watchdog}
 	if trace.what != "" {
 		out := io.Writer(os.Stderr)

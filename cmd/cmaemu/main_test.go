@@ -45,6 +45,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"run", "--max-tasks", "0", "x"}, 2, "--max-tasks takes a number from 1 to"},
 		{[]string{"run", "--max-tasks", "-3", "x"}, 2, "--max-tasks takes a number from 1 to"},
 		{[]string{"run", "--max-tasks", "many", "x"}, 2, "invalid value"},
+		{[]string{"run", "--net", "user", "x"}, 2, "--net takes host or none"},
 		{[]string{"run", "/nonexistent/prog"}, 127, "No such file"},
 		{[]string{"run", "no-such-command-anywhere"}, 127, "command not found"},
 		{[]string{"run", "/"}, 126, "Is a directory"},

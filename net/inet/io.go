@@ -31,18 +31,12 @@ const (
 
 // Read implements file.File: recv with no flags.
 func (s *Socket) Read(ctx file.Context, bufs [][]byte, off int64) (int, error) {
-	if off >= 0 {
-		return 0, linux.ESPIPE
-	}
-	return s.RecvMsg(ctx, &socket.Message{Data: bufs}, 0)
+	return socket.Read(s, ctx, bufs, off)
 }
 
 // Write implements file.File: send with no flags.
 func (s *Socket) Write(ctx file.Context, bufs [][]byte, off int64) (int, error) {
-	if off >= 0 {
-		return 0, linux.ESPIPE
-	}
-	return s.SendMsg(ctx, &socket.Message{Data: bufs}, 0)
+	return socket.Write(s, ctx, bufs, off)
 }
 
 // SendMsg implements socket.Socket. A blocking send on a stream socket
@@ -57,7 +51,7 @@ func (s *Socket) SendMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 	}
 	hostFlags := flags&sendFlags | MSG_DONTWAIT | MSG_NOSIGNAL
 	nonblock := s.nonblocking() || flags&MSG_DONTWAIT != 0
-	bufs, left := m.Data, total(m.Data)
+	bufs, left := m.Data, socket.Len(m.Data)
 	sent := 0
 	err := s.retry(ctx, file.PollOut, nonblock, soSndTimeo, func() error {
 		n, err := hostSendmsg(s.fd, bufs, m.Addr, hostFlags)
@@ -69,7 +63,7 @@ func (s *Socket) SendMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 		if s.typ != SOCK_STREAM || left == 0 || nonblock {
 			return nil
 		}
-		bufs = advance(bufs, n)
+		bufs = socket.Skip(bufs, n)
 		return linux.EAGAIN // the rest after the socket has room again
 	})
 	if sent > 0 {
@@ -92,7 +86,7 @@ func (s *Socket) RecvMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 	hostFlags := flags&recvFlags | MSG_DONTWAIT
 	nonblock := s.nonblocking() || flags&MSG_DONTWAIT != 0
 	waitAll := flags&MSG_WAITALL != 0 && s.typ == SOCK_STREAM && flags&(MSG_PEEK|MSG_TRUNC|MSG_OOB) == 0
-	bufs, left := m.Data, total(m.Data)
+	bufs, left := m.Data, socket.Len(m.Data)
 	got := 0
 	first := true
 	err := s.retry(ctx, file.PollIn, nonblock, soRcvTimeo, func() error {
@@ -108,32 +102,11 @@ func (s *Socket) RecvMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 		if !waitAll || n == 0 || left <= 0 {
 			return nil
 		}
-		bufs = advance(bufs, n)
+		bufs = socket.Skip(bufs, n)
 		return linux.EAGAIN
 	})
 	if got > 0 {
 		return got, nil
 	}
 	return 0, err
-}
-
-// total is the summed length of bufs.
-func total(bufs [][]byte) int {
-	n := 0
-	for _, b := range bufs {
-		n += len(b)
-	}
-	return n
-}
-
-// advance drops the first n bytes of bufs.
-func advance(bufs [][]byte, n int) [][]byte {
-	for len(bufs) > 0 && n >= len(bufs[0]) {
-		n -= len(bufs[0])
-		bufs = bufs[1:]
-	}
-	if len(bufs) > 0 && n > 0 {
-		bufs = append([][]byte{bufs[0][n:]}, bufs[1:]...)
-	}
-	return bufs
 }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/net/socket"
@@ -195,18 +196,10 @@ func (s *Socket) nonblocking() bool {
 }
 
 // Stat implements file.File: a socket inode (S_IFSOCK|0777) owned by its
-// creator, with the host socket's inode number.
+// creator, with the host socket's device and inode numbers.
 func (s *Socket) Stat() ([file.StatSize]byte, error) {
-	var st [file.StatSize]byte
-	le := binary.LittleEndian
-	le.PutUint64(st[0:], s.dev)
-	le.PutUint64(st[8:], s.ino)
-	le.PutUint64(st[16:], 1)
-	le.PutUint32(st[24:], 0o140777)
-	le.PutUint32(st[28:], s.owner.UID)
-	le.PutUint32(st[32:], s.owner.GID)
-	le.PutUint64(st[56:], 4096)
-	return st, nil
+	return file.EncodeStat(vfs.Attr{Dev: s.dev, Ino: s.ino, Nlink: 1, Mode: vfs.ModeSocket | 0o777,
+		UID: s.owner.UID, GID: s.owner.GID, Blksize: 4096}), nil
 }
 
 // pollAll is every event a socket reports.

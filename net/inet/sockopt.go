@@ -140,6 +140,11 @@ func (s *Socket) GetSockOpt(ctx file.Context, level, name int, max int) ([]byte,
 	if max < 0 {
 		return nil, linux.EINVAL
 	}
+	if level == solSocket && (name == soRcvTimeoOld || name == soSndTimeoOld) {
+		// The whole x86-64 struct timeval, which the caller turns into
+		// i386's for an i386 guest before cutting it to max.
+		return hostGetsockopt(s.fd, level, name, 16)
+	}
 	return hostGetsockopt(s.fd, level, name, min(max, optMax))
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/net/inet"
@@ -107,15 +108,8 @@ func (s *Socket) SetStatus(flags uint32) error {
 
 // Stat implements file.File: a socket inode owned by its creator.
 func (s *Socket) Stat() ([file.StatSize]byte, error) {
-	var st [file.StatSize]byte
-	le := binary.LittleEndian
-	le.PutUint64(st[8:], s.ino)
-	le.PutUint64(st[16:], 1)
-	le.PutUint32(st[24:], 0o140777)
-	le.PutUint32(st[28:], s.owner.UID)
-	le.PutUint32(st[32:], s.owner.GID)
-	le.PutUint64(st[56:], 4096)
-	return st, nil
+	return file.EncodeStat(vfs.Attr{Ino: s.ino, Nlink: 1, Mode: vfs.ModeSocket | 0o777, UID: s.owner.UID,
+		GID: s.owner.GID, Blksize: 4096}), nil
 }
 
 // Readiness implements file.File.
@@ -134,18 +128,12 @@ func (s *Socket) Readiness() (uint32, <-chan struct{}) {
 
 // Read implements file.File.
 func (s *Socket) Read(ctx file.Context, bufs [][]byte, off int64) (int, error) {
-	if off >= 0 {
-		return 0, linux.ESPIPE
-	}
-	return s.RecvMsg(ctx, &socket.Message{Data: bufs}, 0)
+	return socket.Read(s, ctx, bufs, off)
 }
 
 // Write implements file.File.
 func (s *Socket) Write(ctx file.Context, bufs [][]byte, off int64) (int, error) {
-	if off >= 0 {
-		return 0, linux.ESPIPE
-	}
-	return s.SendMsg(ctx, &socket.Message{Data: bufs}, 0)
+	return socket.Write(s, ctx, bufs, off)
 }
 
 // encodeAddr lays out struct sockaddr_nl.
@@ -313,10 +301,7 @@ func (s *Socket) SendMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 		s.mu.Unlock()
 	}
 	s.ports.autobind(s, ctx.Ucred().Pid)
-	n := 0
-	for _, b := range m.Data {
-		n += len(b)
-	}
+	n := socket.Len(m.Data)
 	s.mu.Lock()
 	sndbuf := s.sndbuf
 	s.mu.Unlock()
@@ -374,11 +359,7 @@ func (s *Socket) RecvMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 	if flags&inet.MSG_OOB != 0 {
 		return 0, linux.EOPNOTSUPP
 	}
-	size := 0
-	for _, b := range m.Data {
-		size += len(b)
-	}
-	d, err := s.take(ctx, flags, size)
+	d, err := s.take(ctx, flags, socket.Len(m.Data))
 	if err != nil {
 		return 0, err
 	}

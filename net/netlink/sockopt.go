@@ -69,7 +69,7 @@ func boolInt(b bool) int32 {
 // minBuf is SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF, about.
 const minBuf = 2304
 
-// GetSockOpt implements socket.Socket.
+// GetSockOpt implements socket.Socket: the whole value.
 func (s *Socket) GetSockOpt(ctx file.Context, level, name int, max int) ([]byte, error) {
 	if max < 0 {
 		return nil, linux.EINVAL
@@ -123,7 +123,7 @@ func (s *Socket) GetSockOpt(ctx file.Context, level, name int, max int) ([]byte,
 	default:
 		return nil, linux.ENOPROTOOPT
 	}
-	return v[:min(len(v), max)], nil
+	return v, nil // the caller cuts it to max, after an i386 timeval's conversion
 }
 
 // SetSockOpt implements socket.Socket.

@@ -7,7 +7,7 @@
  * interrupted by a signal and one ended by SIGKILL. Nothing printed
  * depends on the port or the pid. Exit status 0. */
 #define _GNU_SOURCE
-#include "proc.h"
+#include "net.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,36 +15,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-
-/* nerr is perr with the network errors. */
-static const char *nerr(int e)
-{
-	switch (e) {
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case EINPROGRESS: return "EINPROGRESS";
-	case EALREADY: return "EALREADY";
-	case EISCONN: return "EISCONN";
-	case ENOTCONN: return "ENOTCONN";
-	case EADDRINUSE: return "EADDRINUSE";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
-	case ENOPROTOOPT: return "ENOPROTOOPT";
-	case EDESTADDRREQ: return "EDESTADDRREQ";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	}
-	return perr(e);
-}
-
-/* res prints "what: 0", "what: N" or "what: -1 ERRNO". */
-static void say_r(const char *what, long r)
-{
-	if (r < 0)
-		out("%s: -1 %s\n", what, nerr(errno));
-	else
-		out("%s: %ld\n", what, r);
-}
 
 static struct sockaddr_in loopback(int port)
 {

@@ -5,35 +5,12 @@
  * two iovecs, MSG_DONTWAIT. Nothing printed depends on the port or the
  * pid. Exit status 0. */
 #define _GNU_SOURCE
-#include "proc.h"
+#include "net.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-
-static const char *nerr(int e)
-{
-	switch (e) {
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case EISCONN: return "EISCONN";
-	case ENOTCONN: return "ENOTCONN";
-	case EDESTADDRREQ: return "EDESTADDRREQ";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case EMSGSIZE: return "EMSGSIZE";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	}
-	return perr(e);
-}
-
-static void say_r(const char *what, long r)
-{
-	if (r < 0)
-		out("%s: -1 %s\n", what, nerr(errno));
-	else
-		out("%s: %ld\n", what, r);
-}
 
 static struct sockaddr_in loopback(int port)
 {

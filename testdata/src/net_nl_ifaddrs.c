@@ -7,24 +7,13 @@
  * Only facts that hold on any host are printed ("lo" exists with
  * 127.0.0.1, UP|LOOPBACK; the views agree with each other). Exit 0. */
 #define _GNU_SOURCE
-#include "guest.h"
+#include "net.h"
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-
-static const char *nerr(int e)
-{
-	switch (e) {
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case EADDRINUSE: return "EADDRINUSE";
-	}
-	return errname(e);
-}
 
 static const char *yes(int c) { return c ? "yes" : "no"; }
 
