@@ -50,7 +50,12 @@ func (k *Kernel) mountDefaults(root, sysroot string) error {
 	k.ns.Mount("/proc", procfs.New(procKernel{k}).Root(), "proc", "proc", "", kernelFS|vfs.MountNoDev, false)
 	dev := devfs.New(devfs.Config{OpenTTY: openHostTTY})
 	k.ns.Mount("/dev", dev.Root(), "devtmpfs", "udev", "mode=755", vfs.MountNoSUID, false)
-	shm := tmpfs.New(tmpfs.Options{Mode: 0o1777, MountPoint: "/dev/shm"})
+	shmOpts, err := tmpfs.ParseOptions("", int64(k.ram.Size())) // Linux's defaults: half of RAM
+	if err != nil {
+		return err
+	}
+	shmOpts.MountPoint = "/dev/shm"
+	shm := tmpfs.New(shmOpts)
 	k.serveFIFOs(shm)
 	k.ns.Mount("/dev/shm", shm.Root(), "tmpfs", "tmpfs", shm.MountOptions(), vfs.MountNoSUID|vfs.MountNoDev, false)
 	sys, err := sysfs.New(sysfs.Config{CPUs: runtime.NumCPU(), MemTotal: k.ram.Size(),

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/cmaemu/cmaemu/fs/tmpfs"
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
@@ -694,7 +695,15 @@ func statfs(p vfs.Path) ([statfsSize]byte, error) {
 	le.PutUint64(buf[8:], 4096)                    // f_bsize
 	le.PutUint64(buf[64:], 255)                    // f_namelen
 	le.PutUint64(buf[72:], 4096)                   // f_frsize
-	flags := uint64(0x20)                          // ST_VALID
+	if fs, ok := p.Inode.(interface{ Statfs() tmpfs.Statfs }); ok {
+		s := fs.Statfs()
+		le.PutUint64(buf[16:], uint64(s.Blocks))     // f_blocks
+		le.PutUint64(buf[24:], uint64(s.BlocksFree)) // f_bfree
+		le.PutUint64(buf[32:], uint64(s.BlocksFree)) // f_bavail
+		le.PutUint64(buf[40:], uint64(s.Files))      // f_files
+		le.PutUint64(buf[48:], uint64(s.FilesFree))  // f_ffree
+	}
+	flags := uint64(0x20) // ST_VALID
 	if p.Mount.ReadOnly() {
 		flags |= 1
 	}

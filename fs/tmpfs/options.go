@@ -17,6 +17,10 @@ import (
 // not named keep DefaultOptions' values.
 func ParseOptions(data string, ram int64) (Options, error) {
 	o := DefaultOptions()
+	// Linux's defaults: half of RAM for data, and as many inodes as half
+	// of RAM has pages.
+	o.Size = ram / 2 &^ (PageSize - 1)
+	o.MaxInodes = ram / PageSize / 2
 	for _, opt := range strings.Split(data, ",") {
 		if opt == "" {
 			continue

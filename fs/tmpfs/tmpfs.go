@@ -155,6 +155,10 @@ func (fs *FS) SetOpenFIFO(open func(n vfs.Inode, flags uint32) (vfs.Handle, erro
 	fs.openFIFO.Store(&open)
 }
 
+// Statfs returns the counts of the filesystem the inode belongs to
+// (statfs of any of its files).
+func (n *inode) Statfs() Statfs { return n.fs.Statfs() }
+
 // Statfs is what statfs(2) reports of a tmpfs.
 type Statfs struct {
 	Blocks, BlocksFree int64 // in PageSize units; 0 and 0 without a limit

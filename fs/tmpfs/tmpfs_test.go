@@ -944,21 +944,24 @@ func TestConcurrentUse(t *testing.T) {
 
 func TestParseOptions(t *testing.T) {
 	const ram = 1 << 30
+	// Without size= and nr_inodes=: half of RAM and its pages.
+	const size, inodes, sizeShow = ram / 2, ram / PageSize / 2, "size=524288k,nr_inodes=131072"
 	tests := []struct {
 		data string
 		want Options
 		err  error
 		show string
 	}{
-		{data: "", want: Options{Mode: 0o1777}},
-		{data: "size=1m,mode=755,uid=1000,gid=100", want: Options{Size: 1 << 20, Mode: 0o755, UID: 1000, GID: 100},
-			show: "size=1024k,mode=755,uid=1000,gid=100"},
-		{data: "size=10%", want: Options{Size: ram / 10, Mode: 0o1777}, show: "size=104860k"},
-		{data: "size=4097", want: Options{Size: 4097, Mode: 0o1777}, show: "size=8k"},
+		{data: "", want: Options{Size: size, MaxInodes: inodes, Mode: 0o1777}, show: sizeShow},
+		{data: "size=1m,mode=755,uid=1000,gid=100", want: Options{Size: 1 << 20, MaxInodes: inodes, Mode: 0o755, UID: 1000, GID: 100},
+			show: "size=1024k,nr_inodes=131072,mode=755,uid=1000,gid=100"},
+		{data: "size=10%", want: Options{Size: ram / 10, MaxInodes: inodes, Mode: 0o1777}, show: "size=104860k,nr_inodes=131072"},
+		{data: "size=4097", want: Options{Size: 4097, MaxInodes: inodes, Mode: 0o1777}, show: "size=8k,nr_inodes=131072"},
+		{data: "size=0,nr_inodes=0", want: Options{Mode: 0o1777}},
 		{data: "nr_blocks=3,nr_inodes=1k", want: Options{Size: 3 * PageSize, MaxInodes: 1024, Mode: 0o1777}, show: "size=12k,nr_inodes=1024"},
-		{data: "mode=0", want: Options{}, show: "mode=000"},
-		{data: "mode=17777", want: Options{Mode: 0o7777}, show: "mode=7777"},
-		{data: "inode64,huge=never,mpol=default,noswap", want: Options{Mode: 0o1777}},
+		{data: "mode=0", want: Options{Size: size, MaxInodes: inodes}, show: sizeShow + ",mode=000"},
+		{data: "mode=17777", want: Options{Size: size, MaxInodes: inodes, Mode: 0o7777}, show: sizeShow + ",mode=7777"},
+		{data: "inode64,huge=never,mpol=default,noswap", want: Options{Size: size, MaxInodes: inodes, Mode: 0o1777}, show: sizeShow},
 		{data: "size=x", err: linux.EINVAL},
 		{data: "size=1q", err: linux.EINVAL},
 		{data: "size", err: linux.EINVAL},
