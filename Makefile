@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test golden demo demo-html bench vet clean fuzz fuzz-run cpu-fuzz soak
+.PHONY: all setup build guests test golden demo demo-html bench vet clean fuzz fuzz-run mpi cpu-fuzz soak
 
 all: build
 
@@ -92,6 +92,13 @@ soak: build
 	set -o pipefail; CMAEMU=$(CURDIR)/bin/cmaemu-race SOAK_OPS=$(SOAK_OPS) SOAK_TIMEOUT=$(SOAK_TIMEOUT) SOAK_VARIANTS="glibc musl" \
 		RANDCODE_SEEDS=$(RANDCODE_SEEDS) RANDCODE_BLOBS=$(RANDCODE_BLOBS) \
 		$(GO) test -count=1 -v -timeout 90m -run 'TestSoak|TestRandomCode' ./tests | grep -E '^(---|ok|FAIL|PASS)|(soak|randcode)_test.go'
+
+# Open MPI jobs (testdata/mpi: a ping-pong from 8 B to 16 MiB over
+# vader with and without the cma single-copy mechanism, an allreduce on 4
+# ranks) natively and under one cmaemu instance, with the CMA calls
+# counted from its trace (tests/mpi_test.go).
+mpi: build
+	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_MPI=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run TestOpenMPI ./tests
 
 # Records testdata/golden/ (the i386 oracle of hosts that cannot run i386):
 # natively where this host runs i386, else from the fallback oracles of

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what cmaemu needs to build and test, idempotently:
 #   - Debian packages (compilers, musl, multilib, qemu-user, busybox-static,
-#     and chromium with a font for the demo's pages, rendered headless);
+#     Open MPI for make mpi, and chromium with a font for the demo's pages,
+#     rendered headless);
 #   - Unicorn >= 2.1: the system's when pkg-config reports one, otherwise
 #     Debian trixie's libunicorn-dev unpacked into .deps/ with a private apt
 #     configuration (the system's sources are never changed).
@@ -10,7 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/.deps"
 
 need_pkgs=()
-for p in build-essential pkg-config musl-tools gcc-multilib qemu-user busybox-static python3 perl util-linux chromium fonts-dejavu-core; do
+for p in build-essential pkg-config musl-tools gcc-multilib qemu-user busybox-static python3 perl util-linux chromium fonts-dejavu-core openmpi-bin libopenmpi-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -1,0 +1,70 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestOpenMPI runs Open MPI jobs (testdata/mpi) natively and under one
+// cmaemu instance that runs mpirun, its helpers and every rank: the
+// same output and status, and, from cmaemu's trace, one
+// process_vm_readv per message of 4 KiB or more with the vader BTL's
+// cma single-copy mechanism and none without it. It runs in `make mpi`
+// (CMAEMU_MPI=1), with Debian's openmpi-bin and libopenmpi-dev.
+func TestOpenMPI(t *testing.T) {
+	if os.Getenv("CMAEMU_MPI") == "" {
+		t.Skip("Open MPI jobs run in make mpi (CMAEMU_MPI=1)")
+	}
+	mpicc, err := exec.LookPath("mpicc")
+	require.NoError(t, err, "mpicc (Debian's libopenmpi-dev) is missing")
+	mpirun, err := exec.LookPath("mpirun")
+	require.NoError(t, err, "mpirun (Debian's openmpi-bin) is missing")
+	cmaemu := CmaemuPath(t)
+	dir := t.TempDir()
+	for _, prog := range []string{"pingpong", "allreduce"} {
+		out, err := exec.Command(mpicc, "-O2", "-o", filepath.Join(dir, prog),
+			filepath.Join(RepoRoot(t), "testdata", "mpi", prog+".c")).CombinedOutput()
+		require.NoError(t, err, "mpicc %s: %s", prog, out)
+	}
+	// pingpong's sizes are 8 B to 16 MiB by factors of 8: 5 of the 8
+	// are 4 KiB or more, each sent both ways.
+	cases := []struct {
+		prog      string
+		ranks     string
+		mechanism string
+		readv     int // process_vm_readv calls in cmaemu's trace; -1: not counted
+	}{
+		{"pingpong", "2", "cma", 2 * 5},
+		{"pingpong", "2", "none", 0},
+		{"allreduce", "4", "cma", -1},
+	}
+	for _, c := range cases {
+		t.Run(c.prog+"-"+c.mechanism, func(t *testing.T) {
+			args := []string{"--allow-run-as-root", "--oversubscribe", "-np", c.ranks, "--mca", "pml", "ob1",
+				"--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", c.mechanism, "./" + c.prog}
+			env := GuestEnv(nil)
+			native := Exec(t, Run{Argv: append([]string{mpirun}, args...), Env: env, Dir: dir, Timeout: 2 * time.Minute})
+			require.False(t, native.TimedOut, "native run timed out")
+			require.Equal(t, Exited(0).String(), native.Status.String(), "native: %s", native.Stderr)
+			trace := filepath.Join(t.TempDir(), "trace")
+			argv := append(append([]string{cmaemu, "run"}, CheckFlags...), "--trace", "--trace-file", trace, "--", mpirun)
+			emu := Exec(t, Run{Argv: append(argv, args...), Env: env, Dir: dir, Timeout: 5 * time.Minute})
+			require.False(t, emu.TimedOut, "cmaemu timed out; stderr:\n%s", emu.Stderr)
+			AssertNoPanic(t, emu.Stderr)
+			assert.Equal(t, native.Stdout, emu.Stdout)
+			assert.Equal(t, native.Status.String(), emu.Status.String(), "stderr:\n%s", emu.Stderr)
+			if c.readv >= 0 {
+				b, err := os.ReadFile(trace)
+				require.NoError(t, err)
+				assert.Equal(t, c.readv, strings.Count(string(b), "process_vm_readv("), "process_vm_readv calls")
+			}
+		})
+	}
+}
