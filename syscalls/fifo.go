@@ -37,16 +37,16 @@ func (k *Kernel) serveFIFOs(fs *tmpfs.FS) {
 	fs.SetOpenFIFO(func(n vfs.Inode, _ uint32) (vfs.Handle, error) { return fifoHandle{n}, nil })
 }
 
-// pipeOf returns the FIFO's pipe, made if it has none.
+// pipeOfLocked returns the FIFO's pipe, made (numbered by k) if it has none.
 // Preconditions: tb.mu held.
-func (tb *fifoTable) pipeOfLocked(n vfs.Inode) *pipe {
+func (tb *fifoTable) pipeOfLocked(k *Kernel, n vfs.Inode) *pipe {
 	if p := tb.pipes[n]; p != nil {
 		return p
 	}
 	if tb.pipes == nil {
 		tb.pipes = map[vfs.Inode]*pipe{}
 	}
-	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity)}
+	p := k.newPipeBuffer()
 	p.release = func() {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
@@ -70,7 +70,7 @@ func (t *Task) openFIFO(path vfs.Path, n vfs.Inode, flags uint32) (File, error) 
 	tb := &t.k.fifos
 	nonblock := flags&linux.O_NONBLOCK != 0
 	tb.mu.Lock()
-	p := tb.pipeOfLocked(n)
+	p := tb.pipeOfLocked(t.k, n)
 	p.mu.Lock()
 	e := &pipeEnd{p: p, fifo: path}
 	e.status.Store(flags & (linux.O_ACCMODE | linux.O_NONBLOCK | linux.O_APPEND))

@@ -114,6 +114,9 @@ type Kernel struct {
 	locks       *lock.Table[fileID] // POSIX, OFD locks and leases of every file
 	ipc         *ipc.Namespace      // System V shared memory, semaphores and queues
 	memfdIno    atomic.Uint64       // the last inode number of a memfd
+	pipeIno     atomic.Uint64       // the last inode number of a pipe (pipe.go)
+	signalfdIno atomic.Uint64       // the last inode number of a signalfd
+	lockIDs     atomic.Uint64       // the last OFD lock owner id (sys_lock.go)
 	ns          *vfs.Namespace      // the mount table every process sees
 	hostRoot    string              // the host directory mounted at "/"
 	sysroot     *vfs.Namespace      // the -L overlay, or nil

@@ -55,12 +55,16 @@ type pipeEnd struct {
 	own    fileOwner     // F_SETOWN
 }
 
-var pipeIDs atomic.Uint64
+// newPipeBuffer returns an empty pipe with the next pipe inode number
+// and no ends.
+func (k *Kernel) newPipeBuffer() *pipe {
+	return &pipe{id: k.pipeIno.Add(1) + 100000, buf: make([]byte, pipeCapacity)}
+}
 
 // newPipe returns the read and write ends of a new pipe.
-func newPipe(flags uint32) (*pipeEnd, *pipeEnd) {
-	p := &pipe{id: pipeIDs.Add(1) + 100000, buf: make([]byte, pipeCapacity), readers: 1, writers: 1,
-		readOpens: 1, writeOpens: 1}
+func (k *Kernel) newPipe(flags uint32) (*pipeEnd, *pipeEnd) {
+	p := k.newPipeBuffer()
+	p.readers, p.writers, p.readOpens, p.writeOpens = 1, 1, 1, 1
 	r, w := &pipeEnd{p: p, read: true}, &pipeEnd{p: p, write: true}
 	r.status.Store(flags&linux.O_NONBLOCK | linux.O_RDONLY)
 	w.status.Store(flags&linux.O_NONBLOCK | linux.O_WRONLY)
@@ -306,7 +310,7 @@ func Pipe2(t *Task, a Args) (uintptr, error) {
 	if flags&^(linux.O_CLOEXEC|linux.O_NONBLOCK|0o40000 /* O_DIRECT */) != 0 {
 		return 0, linux.EINVAL
 	}
-	r, w := newPipe(flags)
+	r, w := t.k.newPipe(flags)
 	cloexec := flags&linux.O_CLOEXEC != 0
 	rfd, err := t.proc.fds.Install(r, 0, cloexec)
 	if err != nil {

@@ -3,7 +3,6 @@ package syscalls
 import (
 	"encoding/binary"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cmaemu/cmaemu/kernel/file"
@@ -112,10 +111,8 @@ type signalFD struct {
 	mask       linux.SigSet // without SIGKILL and SIGSTOP
 }
 
-var signalFDIDs atomic.Uint64
-
 func newSignalFD(p *Process, mask linux.SigSet, flags uint32) *signalFD {
-	f := &signalFD{proc: p, id: signalFDIDs.Add(1) + 200000, mask: mask &^ unblockable}
+	f := &signalFD{proc: p, id: p.k.signalfdIno.Add(1) + 200000, mask: mask &^ unblockable}
 	f.status.Store(linux.O_RDWR | flags&linux.O_NONBLOCK)
 	return f
 }

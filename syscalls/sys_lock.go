@@ -2,7 +2,6 @@ package syscalls
 
 import (
 	"encoding/binary"
-	"sync/atomic"
 
 	"github.com/cmaemu/cmaemu/fs/lock"
 	"github.com/cmaemu/cmaemu/linux"
@@ -33,9 +32,6 @@ const (
 	flock32Size = 16 // struct flock of i386 (32-bit offsets)
 )
 
-// lockIDs numbers open file descriptions for OFD locks and leases.
-var lockIDs atomic.Uint64
-
 // lockKey is the lock table's name of f's file.
 func lockKey(f *openFile) (fileID, error) {
 	a, err := f.attr()
@@ -48,7 +44,7 @@ func (k *Kernel) description(f *openFile) lock.Owner {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.lockID == 0 {
-		f.lockID = lockIDs.Add(1)
+		f.lockID = k.lockIDs.Add(1)
 		id := f.lockID
 		f.onLast = func() {
 			if key, err := lockKey(f); err == nil {
