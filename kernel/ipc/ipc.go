@@ -251,6 +251,23 @@ func owned[T any](t *table[T], c *Caller, id int32) (T, *Perm, error) {
 	return obj, p, nil
 }
 
+// setOwner is the IPC_SET of sem and shm objects: it changes the owner
+// and mode of object id of t (for its owner, creator or CAP_SYS_ADMIN)
+// and stamps the object's change time, *ctime(obj).
+func setOwner[T any](ns *Namespace, t *table[T], c *Caller, id int32, uid, gid, mode uint32, ctime func(T) *int64) error {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	obj, p, err := owned(t, c, id)
+	if err != nil {
+		return err
+	}
+	if err := p.set(uid, gid, mode); err != nil {
+		return err
+	}
+	*ctime(obj) = ns.seconds()
+	return nil
+}
+
 // stat finds the object of an IPC_STAT (by identifier) or of the
 // *_STAT and *_STAT_ANY commands (by index: ret is then the
 // identifier), checking read access but for *_STAT_ANY.

@@ -250,17 +250,7 @@ func (ns *Namespace) SemStat(c *Caller, id int32, cmd int32) (SemDS, int32, erro
 
 // SemSet is semctl's IPC_SET.
 func (ns *Namespace) SemSet(c *Caller, id int32, uid, gid, mode uint32) error {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	s, p, err := owned(&ns.sems, c, id)
-	if err != nil {
-		return err
-	}
-	if err := p.set(uid, gid, mode); err != nil {
-		return err
-	}
-	s.ctime = ns.seconds()
-	return nil
+	return setOwner(ns, &ns.sems, c, id, uid, gid, mode, func(s *semSet) *int64 { return &s.ctime })
 }
 
 // SemRemove is semctl's IPC_RMID: waiters get EIDRM, adjustments go.

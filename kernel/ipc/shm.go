@@ -190,17 +190,7 @@ func (ns *Namespace) ShmStat(c *Caller, id int32, cmd int32) (ShmDS, int32, erro
 
 // ShmSet is shmctl's IPC_SET.
 func (ns *Namespace) ShmSet(c *Caller, id int32, uid, gid, mode uint32) error {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	s, p, err := owned(&ns.shms, c, id)
-	if err != nil {
-		return err
-	}
-	if err := p.set(uid, gid, mode); err != nil {
-		return err
-	}
-	s.ctime = ns.seconds()
-	return nil
+	return setOwner(ns, &ns.shms, c, id, uid, gid, mode, func(s *Segment) *int64 { return &s.ctime })
 }
 
 // ShmRemove is shmctl's IPC_RMID: the segment goes now if nothing is
