@@ -1,25 +1,9 @@
 package syscalls
 
 import (
-	"sync/atomic"
-
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 )
-
-// anonStatus are the status flags of an anonymous-inode file: O_RDWR
-// and O_NONBLOCK, which F_SETFL may change.
-type anonStatus struct{ status atomic.Uint32 }
-
-// Status implements File.
-func (a *anonStatus) Status() (uint32, error) { return a.status.Load(), nil }
-
-// SetStatus implements File: only O_NONBLOCK changes.
-func (a *anonStatus) SetStatus(flags uint32) error {
-	old := a.status.Load()
-	a.status.Store(old&^linux.O_NONBLOCK | flags&linux.O_NONBLOCK)
-	return nil
-}
 
 // pidFD is a pidfd: a reference to a process (pidfd_open). It is
 // readable (POLLIN|POLLRDNORM) once the process has exited, with POLLHUP
@@ -27,12 +11,12 @@ func (a *anonStatus) SetStatus(flags uint32) error {
 type pidFD struct {
 	proc *Process
 	file.Refs
-	anonStatus // O_NONBLOCK (PIDFD_NONBLOCK)
+	file.StatusFlags // O_NONBLOCK (PIDFD_NONBLOCK)
 }
 
 func newPidFD(p *Process, flags uint32) *pidFD {
 	f := &pidFD{proc: p}
-	f.status.Store(linux.O_RDWR | flags&linux.O_NONBLOCK)
+	f.InitStatus(linux.O_RDWR | flags&linux.O_NONBLOCK)
 	return f
 }
 

@@ -106,14 +106,14 @@ type signalFD struct {
 	proc *Process
 	id   uint64
 	file.Refs
-	anonStatus              // O_NONBLOCK
+	file.StatusFlags // O_NONBLOCK
 	mu         sync.Mutex   // protects mask
 	mask       linux.SigSet // without SIGKILL and SIGSTOP
 }
 
 func newSignalFD(p *Process, mask linux.SigSet, flags uint32) *signalFD {
 	f := &signalFD{proc: p, id: p.k.signalfdIno.Add(1) + 200000, mask: mask &^ unblockable}
-	f.status.Store(linux.O_RDWR | flags&linux.O_NONBLOCK)
+	f.InitStatus(linux.O_RDWR | flags&linux.O_NONBLOCK)
 	return f
 }
 
@@ -162,7 +162,7 @@ func (f *signalFD) Read(ctx file.Context, bufs [][]byte, off int64) (int, error)
 			if len(out) > 0 {
 				break
 			}
-			if f.status.Load()&linux.O_NONBLOCK != 0 || changed == nil {
+			if f.Nonblocking() || changed == nil {
 				return 0, linux.EAGAIN
 			}
 			if err := t.Block(changed, 0); err != nil {

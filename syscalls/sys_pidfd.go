@@ -49,7 +49,7 @@ func (t *Task) pidfdProcess(fd int32) (*Process, bool, error) {
 	if !ok {
 		return nil, false, linux.EBADF
 	}
-	return pf.proc, pf.status.Load()&linux.O_NONBLOCK != 0, nil
+	return pf.proc, pf.Nonblocking(), nil
 }
 
 // PidfdSendSignal implements pidfd_send_signal(2): kill(2) through a

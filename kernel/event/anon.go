@@ -6,8 +6,6 @@
 package event
 
 import (
-	"sync/atomic"
-
 	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
@@ -18,15 +16,15 @@ import (
 type anon struct {
 	file.Refs
 	file.Queue
-	name   string        // "anon_inode:[eventfd]", ...
-	status atomic.Uint32 // O_RDWR and O_NONBLOCK
+	file.StatusFlags        // O_RDWR and O_NONBLOCK
+	name             string // "anon_inode:[eventfd]", ...
 }
 
 func (a *anon) init(name string, nonblock bool) {
 	a.name = "anon_inode:[" + name + "]"
-	a.status.Store(linux.O_RDWR)
+	a.InitStatus(linux.O_RDWR)
 	if nonblock {
-		a.status.Store(linux.O_RDWR | linux.O_NONBLOCK)
+		a.InitStatus(linux.O_RDWR | linux.O_NONBLOCK)
 	}
 }
 
@@ -37,19 +35,10 @@ const anonIno = 1038
 // Name implements file.File.
 func (a *anon) Name() string { return a.name }
 
-// Status implements file.File.
-func (a *anon) Status() (uint32, error) { return a.status.Load(), nil }
-
-// SetStatus implements file.File: only O_NONBLOCK changes.
-func (a *anon) SetStatus(flags uint32) error {
-	a.status.Store(linux.O_RDWR | flags&linux.O_NONBLOCK)
-	return nil
-}
-
 // wait waits for the change that closes ch (taken before the object's
 // state was looked at): EAGAIN for a non-blocking file.
 func (a *anon) wait(ctx file.Context, ch <-chan struct{}) error {
-	if a.status.Load()&linux.O_NONBLOCK != 0 {
+	if a.Nonblocking() {
 		return linux.EAGAIN
 	}
 	return ctx.Block(ch, 0)

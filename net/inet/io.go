@@ -50,7 +50,7 @@ func (s *Socket) SendMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 		return 0, linux.EINVAL
 	}
 	hostFlags := flags&sendFlags | MSG_DONTWAIT | MSG_NOSIGNAL
-	nonblock := s.nonblocking() || flags&MSG_DONTWAIT != 0
+	nonblock := s.Nonblocking() || flags&MSG_DONTWAIT != 0
 	bufs, left := m.Data, socket.Len(m.Data)
 	sent := 0
 	err := s.retry(ctx, file.PollOut, nonblock, soSndTimeo, func() error {
@@ -84,7 +84,7 @@ func (s *Socket) RecvMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 		return 0, linux.EAGAIN
 	}
 	hostFlags := flags&recvFlags | MSG_DONTWAIT
-	nonblock := s.nonblocking() || flags&MSG_DONTWAIT != 0
+	nonblock := s.Nonblocking() || flags&MSG_DONTWAIT != 0
 	waitAll := flags&MSG_WAITALL != 0 && s.typ == SOCK_STREAM && flags&(MSG_PEEK|MSG_TRUNC|MSG_OOB) == 0
 	bufs, left := m.Data, socket.Len(m.Data)
 	got := 0

@@ -16,7 +16,6 @@ package inet
 import (
 	"encoding/binary"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -77,8 +76,7 @@ type Socket struct {
 	ino, dev              uint64     // the host socket's inode and device, as st_ino/st_dev
 	owner                 file.Ucred // the creator, as the socket inode's owner
 	refs                  atomic.Int32
-	mu                    sync.Mutex // protects status
-	status                uint32     // O_RDWR and the guest's O_NONBLOCK (the host's is always set)
+	file.StatusFlags      // O_RDWR and the guest's O_NONBLOCK (the host's is always set)
 }
 
 var _ socket.Socket = (*Socket)(nil)
@@ -123,14 +121,15 @@ func New(ctx file.Context, family, typ, protocol int) (*Socket, error) {
 	}
 	s := wrap(fd, family, kind, protocol, ctx.Ucred())
 	if typ&SOCK_NONBLOCK != 0 {
-		s.status |= linux.O_NONBLOCK
+		s.InitStatus(linux.O_RDWR | linux.O_NONBLOCK)
 	}
 	return s, nil
 }
 
 // wrap makes a Socket of a host socket it takes over.
 func wrap(fd, family, typ, protocol int, owner file.Ucred) *Socket {
-	s := &Socket{fd: fd, family: family, typ: typ, protocol: protocol, owner: owner, status: linux.O_RDWR}
+	s := &Socket{fd: fd, family: family, typ: typ, protocol: protocol, owner: owner}
+	s.InitStatus(linux.O_RDWR)
 	var st syscall.Stat_t
 	if syscall.Fstat(fd, &st) == nil {
 		s.ino, s.dev = st.Ino, st.Dev
@@ -172,28 +171,6 @@ func (s *Socket) DecRef() {
 
 // Name implements file.File: "socket:[INODE]", as /proc/PID/fd shows.
 func (s *Socket) Name() string { return "socket:[" + strconv.FormatUint(s.ino, 10) + "]" }
-
-// Status implements file.File.
-func (s *Socket) Status() (uint32, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status, nil
-}
-
-// SetStatus implements file.File: O_NONBLOCK is the guest's and never
-// reaches the host socket, which stays non-blocking.
-func (s *Socket) SetStatus(flags uint32) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status = s.status&^linux.O_NONBLOCK | flags&linux.O_NONBLOCK
-	return nil
-}
-
-// nonblocking reports whether the guest asked for O_NONBLOCK.
-func (s *Socket) nonblocking() bool {
-	st, _ := s.Status()
-	return st&linux.O_NONBLOCK != 0
-}
 
 // Stat implements file.File: a socket inode (S_IFSOCK|0777) owned by its
 // creator, with the host socket's device and inode numbers.
@@ -288,7 +265,7 @@ func (s *Socket) Accept(ctx file.Context, flags int, peer bool) (socket.Socket, 
 	}
 	var nfd int
 	var addr []byte
-	err := s.retry(ctx, file.PollIn, s.nonblocking(), soRcvTimeo, func() error {
+	err := s.retry(ctx, file.PollIn, s.Nonblocking(), soRcvTimeo, func() error {
 		var err error
 		nfd, addr, err = hostAccept(s.fd)
 		return err
@@ -298,7 +275,7 @@ func (s *Socket) Accept(ctx file.Context, flags int, peer bool) (socket.Socket, 
 	}
 	ns := wrap(nfd, s.family, s.typ, s.protocol, ctx.Ucred())
 	if flags&SOCK_NONBLOCK != 0 {
-		ns.status |= linux.O_NONBLOCK
+		ns.InitStatus(linux.O_RDWR | linux.O_NONBLOCK)
 	}
 	if !peer {
 		addr = nil
@@ -316,7 +293,7 @@ func (s *Socket) Connect(ctx file.Context, addr []byte) error {
 		return linux.EINVAL
 	}
 	err := hostConnect(s.fd, addr)
-	if (err != linux.EINPROGRESS && err != linux.EALREADY) || s.nonblocking() {
+	if (err != linux.EINPROGRESS && err != linux.EALREADY) || s.Nonblocking() {
 		return err
 	}
 	timeout := s.timeout(soSndTimeo)

@@ -143,12 +143,10 @@ func (p *Ports) New(ctx file.Context, typ, protocol int) (*Socket, error) {
 	if protocol < 0 || protocol >= maxLinks || protocol != NETLINK_ROUTE {
 		return nil, linux.EPROTONOSUPPORT
 	}
-	s := &Socket{ports: p, typ: kind, protocol: protocol, status: linux.O_RDWR,
+	s := &Socket{ports: p, typ: kind, protocol: protocol,
 		changed: make(chan struct{}), rcvbuf: defaultBuf, sndbuf: defaultBuf, owner: ctx.Ucred(),
 		ino: p.inos.Add(1) + 200000, flags: map[int]bool{}}
-	if typ&linux.O_NONBLOCK != 0 {
-		s.status |= linux.O_NONBLOCK
-	}
+	s.InitStatus(linux.O_RDWR | uint32(typ)&linux.O_NONBLOCK)
 	s.refs.Store(1)
 	return s, nil
 }

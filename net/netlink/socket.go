@@ -39,8 +39,9 @@ type Socket struct {
 	ino           uint64
 	refs          atomic.Int32
 
+	file.StatusFlags // O_RDWR and O_NONBLOCK
+
 	mu         sync.Mutex // protects everything below; taken after Ports.mu
-	status     uint32
 	bound      bool
 	portid     uint32
 	groups     uint32 // subscribed groups 1..32 as a mask
@@ -90,21 +91,6 @@ func (s *Socket) DecRef() {
 
 // Name implements file.File.
 func (s *Socket) Name() string { return "socket:[" + strconv.FormatUint(s.ino, 10) + "]" }
-
-// Status implements file.File.
-func (s *Socket) Status() (uint32, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status, nil
-}
-
-// SetStatus implements file.File: only O_NONBLOCK changes.
-func (s *Socket) SetStatus(flags uint32) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status = s.status&^linux.O_NONBLOCK | flags&linux.O_NONBLOCK
-	return nil
-}
 
 // Stat implements file.File: a socket inode owned by its creator.
 func (s *Socket) Stat() ([file.StatSize]byte, error) {
@@ -388,7 +374,7 @@ func (s *Socket) RecvMsg(ctx file.Context, m *socket.Message, flags int) (int, e
 // one unless the call does not block.
 func (s *Socket) take(ctx file.Context, flags, size int) (datagram, error) {
 	s.mu.Lock()
-	nonblock := s.status&linux.O_NONBLOCK != 0 || flags&inet.MSG_DONTWAIT != 0
+	nonblock := s.Nonblocking() || flags&inet.MSG_DONTWAIT != 0
 	timeout := s.rcvTimeo.duration()
 	s.mu.Unlock()
 	var deadline time.Time
