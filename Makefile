@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test golden demo demo-html bench vet clean fuzz fuzz-run mpi cpu-fuzz soak
+.PHONY: all setup build guests test golden demo demo-html bench bench-quick vet clean fuzz fuzz-run mpi cpu-fuzz soak
 
 all: build
 
@@ -137,6 +137,19 @@ bench: build
 	@$(MAKE) --no-print-directory -C bench
 	$(GO) run ./bench $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./mm/...
+
+# A short run (a minute or two) of the workloads that guard
+# performance-sensitive changes, quick sizes, into bench/quick.json. With
+# BENCH_BASE=OLD.json it then compares against that earlier run and fails
+# when cmaemu got worse (go run ./bench -compare -gate; see bench/README.md).
+BENCH_QUICK_ONLY ?= ^(cpu_|sys_|wake_|mem_mmap$$|mem_fork$$|thr_mutex$$|proc_mutex$$)
+BENCH_QUICK_OUT ?= bench/quick.json
+BENCH_BASE ?=
+bench-quick: build
+	@$(MAKE) --no-print-directory -C bench
+	$(GO) run ./bench -quick -only '$(BENCH_QUICK_ONLY)' -out $(BENCH_QUICK_OUT) $(BENCHFLAGS)
+	@if [ -n "$(BENCH_BASE)" ]; then \
+		$(GO) run ./bench -compare -gate -threshold 15 $(BENCH_BASE) $(BENCH_QUICK_OUT); fi
 
 clean:
 	rm -rf bin testdata/bin

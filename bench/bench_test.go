@@ -91,6 +91,8 @@ func TestGoals(t *testing.T) {
 	assert.False(t, *met("CPU-bound time vs qemu-user"))
 	assert.Contains(t, byName["CPU-bound time vs qemu-user"].Detail, "cpu_hash 4.00/2.00 s = 2.00× (over)")
 	assert.True(t, *met("syscall-heavy time vs qemu-user"))
+	assert.Contains(t, byName["syscall-heavy time vs qemu-user"].Detail, "not measured: sys_pipe, sys_open, sys_hostfd")
+	assert.Nil(t, met("wake-up latency vs qemu-user"), "no wake-up workload measured")
 	assert.False(t, *met("256 processes all-to-all CMA"))
 	assert.Contains(t, byName["256 processes all-to-all CMA"].Detail, "killed by segmentation fault")
 	assert.True(t, *met("cmaemu memory per extra guest process"))
@@ -123,9 +125,17 @@ func TestCompare(t *testing.T) {
 	newRuns := fakeRuns()
 	newRuns[2].Metrics = map[string]float64{metricCMA64: 8, metricLat64: 600}
 	var buf bytes.Buffer
-	require.NoError(t, Compare(&buf, write("old.json", oldRuns), write("new.json", newRuns), 10, Envs, regexp.MustCompile("")))
+	regressions, err := Compare(&buf, write("old.json", oldRuns), write("new.json", newRuns), 10, Envs, regexp.MustCompile(""))
+	require.NoError(t, err)
 	assert.Regexp(t, `cma_readv_GBps size=64MiB +cmaemu +16.0 +8.00 +0.50 +WORSE`, buf.String())
 	assert.Contains(t, buf.String(), "1 figures changed")
+	assert.Regexp(t, `64 MiB CMA vs host memcpy +old: met +new: NOT met  \(lost\)`, buf.String())
+	assert.Equal(t, 2, regressions, "the WORSE figure and the lost goal")
+
+	buf.Reset()
+	regressions, err = Compare(&buf, write("old.json", oldRuns), write("same.json", fakeRuns()), 10, Envs, regexp.MustCompile(""))
+	require.NoError(t, err)
+	assert.Equal(t, 0, regressions)
 }
 
 func TestRatios(t *testing.T) {

@@ -30,15 +30,17 @@ func LoadResults(path string) (*Results, error) {
 // old and new medians and the change; changes beyond threshold percent are
 // marked better or worse (rates: higher is better; times: lower). Then the
 // goals of both runs side by side. Only the runners in envs and the
-// workloads matching only are listed.
-func Compare(w io.Writer, oldPath, newPath string, threshold float64, envs []string, only *regexp.Regexp) error {
+// workloads matching only are listed. It returns the regressions of
+// cmaemu: its figures marked WORSE plus the goals met in the old run and
+// not in the new one.
+func Compare(w io.Writer, oldPath, newPath string, threshold float64, envs []string, only *regexp.Regexp) (regressions int, err error) {
 	oldR, err := LoadResults(oldPath)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	newR, err := LoadResults(newPath)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	fmt.Fprintf(w, "old: %s  %s  commit %s  reps %d quick %v\n", oldPath, oldR.Started, oldR.Host["commit"], oldR.Settings.Reps, oldR.Settings.Quick)
 	fmt.Fprintf(w, "new: %s  %s  commit %s  reps %d quick %v\n", newPath, newR.Started, newR.Host["commit"], newR.Settings.Reps, newR.Settings.Quick)
@@ -87,6 +89,9 @@ func Compare(w io.Writer, oldPath, newPath string, threshold float64, envs []str
 						}
 						verdict = map[bool]string{true: "better", false: "WORSE"}[better]
 						changed++
+						if !better && env == EnvCmaemu {
+							regressions++
+						}
 					}
 				}
 				name := ""
@@ -122,6 +127,9 @@ func Compare(w io.Writer, oldPath, newPath string, threshold float64, envs []str
 				if math.Abs(q-1)*100 > threshold {
 					verdict = map[bool]string{true: "better", false: "WORSE"}[q > 1]
 					changed++
+					if q < 1 && env == EnvCmaemu {
+						regressions++
+					}
 				}
 			}
 			name := ""
@@ -138,9 +146,17 @@ func Compare(w io.Writer, oldPath, newPath string, threshold float64, envs []str
 		oldG[g.Name] = g
 	}
 	for _, g := range newR.Goals {
-		fmt.Fprintf(w, "  %-45s old: %-8s new: %s\n", g.Name, goalMark(oldG[g.Name].Met), goalMark(g.Met))
+		was := oldG[g.Name].Met
+		lost := was != nil && *was && g.Met != nil && !*g.Met
+		mark := ""
+		if lost {
+			regressions++
+			mark = "  (lost)"
+		}
+		fmt.Fprintf(w, "  %-45s old: %-8s new: %s%s\n", g.Name, goalMark(was), goalMark(g.Met), mark)
 	}
-	return nil
+	fmt.Fprintf(w, "\nRegressions of cmaemu (figures WORSE, goals lost): %d\n", regressions)
+	return regressions, nil
 }
 
 func statusOr(er *EnvResult, s Stat, ok bool) string {

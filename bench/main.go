@@ -69,6 +69,7 @@ func mainErr() int {
 	list := flag.Bool("list", false, "list the workloads and exit")
 	compare := flag.Bool("compare", false, "compare two results files: -compare OLD.json NEW.json")
 	threshold := flag.Float64("threshold", 10, "with -compare, flag changes larger than this many percent")
+	gate := flag.Bool("gate", false, "with -compare, exit with status 3 when cmaemu has a figure WORSE or lost a goal")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n       go run ./bench -compare OLD.json NEW.json\n\n")
 		flag.PrintDefaults()
@@ -84,9 +85,13 @@ func mainErr() int {
 			flag.Usage()
 			return 2
 		}
-		if err := Compare(os.Stdout, flag.Arg(0), flag.Arg(1), *threshold, envs, re); err != nil {
+		regressions, err := Compare(os.Stdout, flag.Arg(0), flag.Arg(1), *threshold, envs, re)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 1
+		}
+		if *gate && regressions > 0 {
+			return 3
 		}
 		return 0
 	}

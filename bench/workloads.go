@@ -36,6 +36,16 @@ var envTitle = map[string]string{EnvNative: "native", EnvQemu: "qemu-user", EnvC
 // ChurnN are the thread counts of the mm_churn workloads.
 var ChurnN = []int{1, 2, 8}
 
+// WakeMechanisms are the ways the wake-up workloads (bench/src/pingpong.c)
+// hand a token between two sides, each run between two processes
+// (wake_NAME_proc) and two threads (wake_NAME_thread).
+var WakeMechanisms = []struct{ Name, About string }{
+	{"pipe", "1 byte through a pipe each way, blocking read"},
+	{"futex", "a MAP_SHARED turn word, FUTEX_WAIT / FUTEX_WAKE"},
+	{"poll", "eventfd write, poll for POLLIN, read"},
+	{"epoll", "eventfd write, epoll_wait, read"},
+}
+
 // ScaleN are the process counts of the scale workloads; the first is the
 // base of the memory-per-process figure.
 var ScaleN = []int{16, 64, 256}
@@ -50,6 +60,13 @@ var Workloads = func() []Workload {
 		{Name: "sys_getppid", Group: "syscall", Prog: "sys_getppid", About: "1M getppid"},
 		{Name: "sys_pipe", Group: "syscall", Prog: "sys_pipe", About: "1M one-byte writes to a pipe read by a child"},
 		{Name: "sys_open", Group: "syscall", Prog: "sys_open", Args: []string{DirArg}, About: "100k open/close"},
+		{Name: "sys_hostfd", Group: "syscall", Prog: "sys_hostfd", Args: []string{DirArg},
+			About: "100k each of 1-byte and 4 KiB write(/dev/null), read(/dev/zero), pread(regular file)"},
+		{Name: "sys_stat", Group: "syscall", Prog: "sys_stat", Args: []string{DirArg}, About: "100k stat of a file by absolute and by relative path"},
+		{Name: "sys_exec_static", Group: "syscall", Prog: "sys_exec", Args: []string{"static"},
+			About: "200 fork+execve+exit+wait of a static binary (the guest itself)"},
+		{Name: "sys_exec_dynamic", Group: "syscall", Prog: "sys_exec", Args: []string{"dynamic"},
+			About: "200 fork+execve+exit+wait of the dynamically linked /bin/true"},
 		{Name: "mem_touch", Group: "memory", Prog: "mem_touch", About: "touch 1 GiB of fresh anonymous memory"},
 		{Name: "mem_mmap", Group: "memory", Prog: "mem_mmap", About: "100k mmap/touch/munmap of 64 KiB"},
 		{Name: "mem_fork", Group: "memory", Prog: "mem_fork", About: "2000 fork+exit+wait"},
@@ -72,6 +89,14 @@ var Workloads = func() []Workload {
 			About: "contended pthread mutex and mutex+condvar ping-pong, 2 threads"},
 		{Name: "proc_mutex", Group: "thread", Prog: "mutex", Args: []string{"process"},
 			About: "the same with a PTHREAD_PROCESS_SHARED mutex in a MAP_SHARED page, 2 processes"},
+	}...)
+	for _, m := range WakeMechanisms {
+		for _, side := range []struct{ arg, suffix, plural string }{{"process", "proc", "processes"}, {"thread", "thread", "threads"}} {
+			w = append(w, Workload{Name: fmt.Sprintf("wake_%s_%s", m.Name, side.suffix), Group: "wakeup", Prog: "pingpong",
+				Args: []string{m.Name, side.arg}, About: fmt.Sprintf("20k round trips between two %s: %s", side.plural, m.About)})
+		}
+	}
+	w = append(w, []Workload{
 		{Name: "start_true", Group: "startup", Path: "/bin/true",
 			About: "start-up and exit of the distribution's dynamically linked /bin/true (wall_s)"},
 		{Name: "start_busybox", Group: "startup", Path: "/bin/busybox", Args: []string{"true"},
@@ -102,6 +127,7 @@ const (
 	goalLatency   = 0.5
 	goalCPU       = 1.1
 	goalSyscall   = 1.0
+	goalWakeup    = 1.0
 	goalScaleN    = 256
 	goalRSSPerMiB = 4.0
 	goalSpeedup   = 1.8 // thr_hash, 2 threads over 1
@@ -132,6 +158,12 @@ var Ratios = []Ratio{
 		Num: Figure{"mm_churn_1", "churn_ns threads=1"}, Den: Figure{"mm_churn_2", "churn_ns threads=2"}},
 	{Name: "mm_churn speed-up 8/1", About: "time per round with 1 thread / with 8 threads",
 		Num: Figure{"mm_churn_1", "churn_ns threads=1"}, Den: Figure{"mm_churn_8", "churn_ns threads=8"}},
+}
+
+// syscallGoalWorkloads are the workloads of the syscall-heavy goal: the
+// syscall group and the memory workloads that are mostly system calls.
+func syscallGoalWorkloads() []string {
+	return append(groupWorkloads("syscall"), "mem_mmap", "mem_fork")
 }
 
 // groupWorkloads returns the names of the workloads of a group.

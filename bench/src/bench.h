@@ -44,6 +44,17 @@ UNUSED static void bench_init(int argc, char **argv)
 		quick = 1;
 }
 
+/* bench_dir returns the directory given as the last argument that is not
+ * "-q" (the run's scratch directory), or /tmp. */
+UNUSED static const char *bench_dir(int argc, char **argv)
+{
+	const char *dir = "/tmp";
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-q") != 0)
+			dir = argv[i];
+	return dir;
+}
+
 static inline double now(void)
 {
 	struct timespec ts;

@@ -11,10 +11,7 @@ int main(int argc, char **argv)
 {
 	bench_init(argc, argv);
 	long n = quick ? 25000 : 100000;
-	const char *dir = "/tmp";
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-q") != 0)
-			dir = argv[i];
+	const char *dir = bench_dir(argc, argv);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/cmaemu-bench-open.%ld", dir, (long)getpid());
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
