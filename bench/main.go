@@ -159,6 +159,9 @@ func mainErr() int {
 			}
 			continue
 		}
+		if ok, _ := r.Available(w, EnvNative); !ok {
+			continue // the column says why
+		}
 		if _, err := os.Stat(filepath.Join(r.BinDir, w.Prog)); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: guest %s missing: build the guests with make -C bench (or make bench)\n", w.Prog)
 			return 1

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -107,19 +108,41 @@ func (r *Runner) Command(w Workload, env, dir string) []string {
 	for _, a := range w.Args {
 		prog = append(prog, strings.ReplaceAll(a, DirArg, dir))
 	}
-	switch env {
-	case EnvQemu:
+	if len(w.Launcher) > 0 {
+		// The launcher is the process cmaemu or the host starts; under
+		// qemu-user it starts each of Prog's processes under qemu-x86_64.
+		if env == EnvQemu {
+			prog = append([]string{r.Qemu}, prog...)
+		}
+		prog = append(slices.Clone(w.Launcher), prog...)
+	}
+	switch {
+	case env == EnvQemu && len(w.Launcher) == 0:
 		return append([]string{r.Qemu}, prog...)
-	case EnvCmaemu:
+	case env == EnvCmaemu:
 		return append([]string{r.Cmaemu, "run", "--"}, prog...)
 	}
 	return prog
 }
 
-// Available says whether env can run at all, and why not.
-func (r *Runner) Available(env string) (bool, string) {
+// Environ returns the environment of a run of w in dir.
+func (r *Runner) Environ(w Workload, dir string) []string {
+	env := os.Environ()
+	for _, kv := range w.Env {
+		env = append(env, strings.ReplaceAll(kv, DirArg, dir))
+	}
+	return env
+}
+
+// Available says whether w can run under env at all, and why not.
+func (r *Runner) Available(w Workload, env string) (bool, string) {
 	if env == EnvQemu && r.Qemu == "" {
 		return false, "no qemu-x86_64"
+	}
+	if len(w.Launcher) > 0 {
+		if _, err := exec.LookPath(w.Launcher[0]); err != nil {
+			return false, "no " + w.Launcher[0]
+		}
 	}
 	return true, ""
 }
@@ -127,7 +150,7 @@ func (r *Runner) Available(env string) (bool, string) {
 // Run executes one workload once and returns its record.
 func (r *Runner) Run(w Workload, env string, rep int) Run {
 	run := Run{Workload: w.Name, Env: env, Rep: rep, Metrics: map[string]float64{}}
-	if ok, why := r.Available(env); !ok {
+	if ok, why := r.Available(w, env); !ok {
 		run.Status, run.Detail = StatusSkipped, why
 		return run
 	}
@@ -143,6 +166,7 @@ func (r *Runner) Run(w Workload, env string, rep int) Run {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, run.Cmd[0], run.Cmd[1:]...)
 	cmd.Dir = dir
+	cmd.Env = r.Environ(w, dir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// A process group of its own, so that a timeout also ends the guest's

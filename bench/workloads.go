@@ -5,7 +5,7 @@ import "fmt"
 // A Workload is one guest program of bench/src run with fixed arguments.
 type Workload struct {
 	Name  string // unique; the table's first column
-	Group string // cpu, syscall, memory, thread, startup, cma, scale
+	Group string // cpu, syscall, memory, thread, startup, cma, mpi, scale
 	Prog  string // bench/bin/PROG, built from bench/src/PROG.c
 	// Path, if set, is a program of the host run instead of Prog (the
 	// start-up workloads): its wall time is the figure.
@@ -15,6 +15,27 @@ type Workload struct {
 	// N is the number of guest processes for the scale workloads (0 for
 	// the others).
 	N int
+	// Launcher, if set, is a host program with its arguments that starts
+	// Prog's processes (mpirun): it runs natively or under cmaemu, and
+	// under qemu-user it stays native and starts qemu-x86_64 Prog. A
+	// launcher missing from PATH skips the workload ("n/a").
+	Launcher []string
+	// Env is added to the run's environment; DirArg stands for its
+	// scratch directory.
+	Env []string
+}
+
+// mpiWorkload is the Open MPI ping-pong (bench/src/mpi) over the vader
+// BTL with the single-copy mechanism mech (cma or none). TMPDIR keeps
+// Open MPI's session files in the run's directory: every cmaemu instance
+// gives mpirun the same pid, so runs sharing the host's /tmp would meet
+// each other's files.
+func mpiWorkload(mech, about string) Workload {
+	return Workload{Name: "mpi_" + mech, Group: "mpi", Prog: "mpi_pingpong", Args: []string{mech},
+		Launcher: []string{"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "pml", "ob1",
+			"--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", mech},
+		Env:   []string{"TMPDIR=" + DirArg},
+		About: "Open MPI ping-pong, 2 ranks, 8 B latency, 64 KiB..16 MiB bandwidth, " + about}
 }
 
 // DirArg in Workload.Args stands for the scratch directory of the run.
@@ -104,6 +125,8 @@ var Workloads = func() []Workload {
 		{Name: "cma_bw", Group: "cma", Prog: "cma_bw", About: "process_vm_readv/writev throughput 4 KiB..64 MiB, 64-byte latency"},
 		{Name: "cma_copy", Group: "cma", Prog: "cma_copy", About: "memcpy ceiling and shared-memory double copy, 4 KiB..64 MiB"},
 	}...)
+	w = append(w, mpiWorkload("cma", "single copy (process_vm_readv)"),
+		mpiWorkload("none", "double copy through shared memory"))
 	for _, n := range ScaleN {
 		w = append(w, Workload{Name: fmt.Sprintf("cma_scale_%d", n), Group: "scale", Prog: "cma_scale",
 			Args: []string{fmt.Sprint(n)}, N: n,
@@ -143,7 +166,8 @@ type Figure struct {
 // A Ratio is a figure derived from two workloads run under the same
 // runner: the median of Num divided by the median of Den. Ratios are
 // speed-ups (Num a time of the base case, Den the same time of the case
-// compared), so higher is better.
+// compared; or Num a rate of the case compared, Den the base case's), so
+// higher is better.
 type Ratio struct {
 	Name     string
 	About    string
@@ -158,6 +182,10 @@ var Ratios = []Ratio{
 		Num: Figure{"mm_churn_1", "churn_ns threads=1"}, Den: Figure{"mm_churn_2", "churn_ns threads=2"}},
 	{Name: "mm_churn speed-up 8/1", About: "time per round with 1 thread / with 8 threads",
 		Num: Figure{"mm_churn_1", "churn_ns threads=1"}, Den: Figure{"mm_churn_8", "churn_ns threads=8"}},
+	{Name: "mpi single/double copy 1MiB", About: "ping-pong bandwidth with cma / with none, 1 MiB messages (above 1: the single copy wins)",
+		Num: Figure{"mpi_cma", "mpi_bw_MBps size=1048576"}, Den: Figure{"mpi_none", "mpi_bw_MBps size=1048576"}},
+	{Name: "mpi single/double copy 16MiB", About: "the same with 16 MiB messages",
+		Num: Figure{"mpi_cma", "mpi_bw_MBps size=16777216"}, Den: Figure{"mpi_none", "mpi_bw_MBps size=16777216"}},
 }
 
 // syscallGoalWorkloads are the workloads of the syscall-heavy goal: the

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cmaemu/cmaemu/arch"
+	"github.com/cmaemu/cmaemu/emu"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 	"github.com/cmaemu/cmaemu/syscalls"
@@ -29,13 +31,20 @@ type Scenario struct {
 	Name    string // as typed on the command line
 	Title   string // a heading
 	Summary string // one line, for --list
-	run     func(e *Env)
+	// Needs names what the scenario needs from the host besides cmaemu
+	// ("" for nothing); without it, Run fails.
+	Needs string
+	run   func(e *Env)
+	// guests: the kernel runs guest programs (a CPU per task); ram is
+	// its guest RAM (0: 256 MiB).
+	guests bool
+	ram    uint64
 }
 
 // Scenarios are the demos in the order --list shows them; the first is
 // the default.
 func Scenarios() []*Scenario {
-	return []*Scenario{scenarioCMA, scenarioDouble, scenarioPartial, scenarioCOW, scenarioProcMem, scenarioPerm, scenarioI386}
+	return []*Scenario{scenarioCMA, scenarioDouble, scenarioPartial, scenarioCOW, scenarioProcMem, scenarioPerm, scenarioI386, scenarioMPI}
 }
 
 // Find returns the scenario called name, or nil.
@@ -100,16 +109,28 @@ type Cost struct {
 
 // Run runs the scenario on a fresh kernel and returns its recording.
 func (s *Scenario) Run() (rec *Recording, err error) {
-	ram, err := mm.NewRAM(256 << 20)
+	size := s.ram
+	if size == 0 {
+		size = 256 << 20
+	}
+	ram, err := mm.NewRAM(size)
 	if err != nil {
 		return nil, err
 	}
 	defer ram.Close()
 	rec = &Recording{Scenario: s}
 	e := &Env{rec: rec, ram: ram, procs: map[int32]*Proc{}}
-	e.K = syscalls.NewKernel(syscalls.Config{RAM: ram, EventsMM: true, Events: func(ev syscalls.Event) {
+	cfg := syscalls.Config{RAM: ram, EventsMM: true, Events: func(ev syscalls.Event) {
+		if f := e.filter; f != nil {
+			f(ev)
+			return
+		}
 		rec.Items = append(rec.Items, ev)
-	}})
+	}}
+	if s.guests {
+		cfg.NewCPU = func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return emu.Options{}.New(as, mode) }
+	}
+	e.K = syscalls.NewKernel(cfg)
 	defer func() {
 		if r := recover(); r != nil {
 			f, ok := r.(failure)
@@ -138,6 +159,10 @@ type Env struct {
 	step  int
 	procs map[int32]*Proc
 	order []*Proc
+	// filter, if set, receives the kernel's events instead of the
+	// recording (guest programs run: events come from their tasks'
+	// goroutines). Set and cleared only while no guest runs.
+	filter func(syscalls.Event)
 }
 
 // check stops the scenario on a setup error (a demo bug, not a result).
