@@ -285,6 +285,7 @@ static bool tramp_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type,
 			   uc_tlb_entry *result, void *ud)
 {
 	cmuc_ctx *ctx = ud;
+	cmuc_tlb_count_fill(uc, ctx);
 	for (;;) {
 		if (ctx->root && walk_fast(ctx, vaddr, type, result))
 			return true;

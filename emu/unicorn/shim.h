@@ -60,6 +60,12 @@ typedef struct cmuc_ctx {
 	// Nonzero: x87 arithmetic runs on the host's x87 unit (x87.c).
 	int32_t exact_fp;
 	uc_engine *uc;
+	// TLB growth (tlbsize.c, owner thread): the CPU state whose TLB is
+	// watched (NULL: growth off), fills since the last attempt, and the
+	// factor by which the next attempt waits longer.
+	void *tlb_env;
+	uint64_t tlb_fills;
+	uint64_t tlb_backoff;
 } cmuc_ctx;
 
 // Bits of cmuc_ctx.interrupt.
@@ -111,6 +117,11 @@ void cmuc_mark_code(cmuc_ctx *ctx, uint64_t va);
 
 // atomic.c
 int cmuc_fix_memory_mapping(uc_engine *uc);
+
+// tlbsize.c
+int cmuc_tlb_layout_ok(uc_engine *uc, cmuc_ctx *ctx);
+uint64_t cmuc_tlb_entries(cmuc_ctx *ctx);
+void cmuc_tlb_count_fill(uc_engine *uc, cmuc_ctx *ctx);
 
 // sse_align.c
 void cmuc_sse_note(const uint8_t *code, int n, int is64);

@@ -85,6 +85,15 @@ package unicorn
 // sse_align.c
 #cgo LDFLAGS: -Wl,--wrap=tcg_gen_qemu_ld_i64_x86_64 -Wl,--wrap=tcg_gen_qemu_st_i64_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_le_ldq_mmu_x86_64 -Wl,--wrap=helper_le_stq_mmu_x86_64
+// sse_ops.c
+#cgo LDFLAGS: -Wl,--wrap=helper_psrlw_xmm_x86_64 -Wl,--wrap=helper_psraw_xmm_x86_64 -Wl,--wrap=helper_psllw_xmm_x86_64 -Wl,--wrap=helper_psrld_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_psrad_xmm_x86_64 -Wl,--wrap=helper_pslld_xmm_x86_64 -Wl,--wrap=helper_psrlq_xmm_x86_64 -Wl,--wrap=helper_psllq_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_paddb_xmm_x86_64 -Wl,--wrap=helper_paddw_xmm_x86_64 -Wl,--wrap=helper_paddl_xmm_x86_64 -Wl,--wrap=helper_paddq_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_psubb_xmm_x86_64 -Wl,--wrap=helper_psubw_xmm_x86_64 -Wl,--wrap=helper_psubl_xmm_x86_64 -Wl,--wrap=helper_psubq_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_pand_xmm_x86_64 -Wl,--wrap=helper_pandn_xmm_x86_64 -Wl,--wrap=helper_por_xmm_x86_64 -Wl,--wrap=helper_pxor_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_packuswb_xmm_x86_64 -Wl,--wrap=helper_punpcklbw_xmm_x86_64 -Wl,--wrap=helper_punpcklwd_xmm_x86_64 -Wl,--wrap=helper_punpckldq_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_punpcklqdq_xmm_x86_64 -Wl,--wrap=helper_punpckhbw_xmm_x86_64 -Wl,--wrap=helper_punpckhwd_xmm_x86_64 -Wl,--wrap=helper_punpckhdq_xmm_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_punpckhqdq_xmm_x86_64
 // intfix.c
 #cgo LDFLAGS: -Wl,--wrap=helper_pause_x86_64 -Wl,--wrap=helper_pcmpistri_xmm_x86_64 -Wl,--wrap=helper_pcmpistrm_xmm_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_phaddw_xmm_x86_64 -Wl,--wrap=helper_phaddd_xmm_x86_64 -Wl,--wrap=helper_phaddsw_xmm_x86_64
@@ -323,7 +332,20 @@ func (e *Engine) MemMapPtr(addr, size uint64, perms Prot, ptr unsafe.Pointer) er
 		}
 		e.fpLayoutChecked = true
 	}
+	if e.ctx.tlb_env == nil && C.cmuc_tlb_layout_ok(e.uc, e.ctx) == 0 {
+		return fmt.Errorf("unicorn: the library is not the Unicorn 2.1.1 build tlbsize.c expects")
+	}
 	return nil
+}
+
+// TLBEntries is the number of entries of the engine's largest TLB (one
+// per MMU mode; the engine grows the one that misses often, see
+// tlbsize.c), or 0 before the first MemMapPtr. Owner goroutine.
+func (e *Engine) TLBEntries() int {
+	if e.ctx == nil {
+		return 0
+	}
+	return int(C.cmuc_tlb_entries(e.ctx))
 }
 
 // MemUnmap removes the physical range [addr, addr+size).
