@@ -2,6 +2,7 @@ package emu
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -268,4 +269,45 @@ func TestReservedMXCSRBits(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Port I/O and INT n through a gate closed to user mode are #GP at CPL 3,
+// at the instruction: the instructions before it ran, none after it.
+// Unicorn runs port I/O whatever the privilege and delivers INT n after
+// the instruction.
+func TestPrivilegedAreGPAtTheInstruction(t *testing.T) {
+	cases := []struct {
+		name string
+		insn []byte
+	}{
+		{"in al, 0x80", []byte{0xe4, 0x80}},
+		{"out dx, al", []byte{0xee}},
+		{"out dx, ax", []byte{0x66, 0xef}},
+		{"insb", []byte{0x6c}},
+		{"rep outsb with ecx 0", []byte{0xf3, 0x6e}},
+		{"int 0x21", []byte{0xcd, 0x21}},
+		{"hlt", []byte{0xf4}},
+		{"cli", []byte{0xfa}},
+	}
+	for _, mode := range []arch.Mode{arch.Mode64, arch.Mode32} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%d/%s", mode, c.name), func(t *testing.T) {
+				pre := cat(movImm(eax, 1), movImm(ebx, 0), movImm(ecx, 0))
+				code := cat(pre, c.insn, movImm(eax, 2), movImm(ebx, 3), []byte{0x0f, 0x0b})
+				_, cpu := newTaskMode(t, mode, code)
+				exit, err := cpu.Run(&recorder{})
+				require.NoError(t, err)
+				regs, err := cpu.Regs()
+				require.NoError(t, err)
+				require.Equal(t, arch.ExitInterrupt, exit.Reason, "%+v", exit)
+				assert.Equal(t, uint32(arch.VectorGP), exit.Vector)
+				assert.Equal(t, uint64(codeAt+len(pre)), exit.RIP)
+				assert.Equal(t, uint64(1), regs.RAX&0xffffffff)
+				assert.Equal(t, uint64(0), regs.RBX&0xffffffff)
+			})
+		}
+	}
+	// INT 3 and INT 0x80 reach their handlers.
+	_, exit, _ := runTo(t, cat([]byte{0xcd, 0x03}, exit64))
+	assert.Equal(t, uint32(arch.VectorBreakpoint), exit.Vector)
 }

@@ -110,6 +110,8 @@ func sigInfoFault(sig linux.Signal, exit *arch.Exit) sigInfo {
 		code, addr = illIllOpn, exit.RIP
 	case sig == linux.SIGFPE:
 		code, addr = fpeIntDiv, exit.RIP
+	case sig == linux.SIGTRAP && exit.Vector == arch.VectorBreakpoint:
+		// INT3 and INT 3: do_int3_user's plain SIGTRAP, SI_KERNEL
 	case sig == linux.SIGTRAP:
 		code = trapBrkpt
 	}

@@ -23,9 +23,9 @@ import (
 // watchdog report, a frame leak or a run that does not end fails, and so
 // does an x86-64 guest killed at cmaemu's own entry code (the kernel
 // page: the iret into user mode), where Linux would have run its handler.
-// i386 guests still die there after some blobs that run in, out, ins or
-// outs (port I/O is not stopped at the instruction): those deaths are
-// counted, not failed.
+// i386 guests died there after blobs that ran in, out, ins or outs,
+// before port I/O was stopped at the instruction (#GP); their deaths
+// there are still counted, not failed.
 var randcodeGuests = []Guest{
 	{Name: "rel_randcode", Args: []string{"fixed"}, Variants: []string{Glibc, Musl, I386}, Want: Exited(0)},
 }

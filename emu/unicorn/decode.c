@@ -2,7 +2,11 @@
 // instruction's length and whether the emulated CPU refuses it with #UD
 // although Unicorn would run it: VEX encodings other than BMI1/BMI2
 // (the CPU has no AVX), EVEX, XOP, and LOCK on anything but a
-// read-modify-write instruction with a memory destination. It knows the
+// read-modify-write instruction with a memory destination; or with #GP
+// at CPL 3 although Unicorn would run it: port I/O (IN, OUT, INS, OUTS,
+// which Unicorn runs whatever the privilege) and INT n through a gate
+// Linux does not open to user mode (Unicorn delivers it as vector n,
+// after the instruction). It knows the
 // lengths of the one-byte, 0F, 0F38 and 0F3A maps and of the VEX forms
 // of BMI1/BMI2; what it does not understand gets length -1.
 
@@ -192,9 +196,19 @@ static int bmi_vex(int map, uint8_t op, int pp, int l, uint8_t modrm)
 	return map == 3 && op == 0xf0 && pp == 3; // rorx
 }
 
+// user_gate says whether INT n reaches its handler from user mode: Linux's
+// IDT opens only #BP (3), #OF (4) and the i386 system call (0x80) to CPL 3;
+// every other INT n is #GP at the instruction.
+static int user_gate(uint8_t n)
+{
+	return n == 3 || n == 4 || n == 0x80;
+}
+
 // insn_decode decodes the instruction at p: its length, or -1 when it is
-// not understood or runs past end. *ud is set when the emulated CPU
-// refuses it with #UD although Unicorn would run it.
+// not understood or runs past end. *ud is CMUC_REFUSE_UD when the
+// emulated CPU refuses it with #UD although Unicorn would run it, and
+// CMUC_REFUSE_GP when the CPU raises #GP for it at CPL 3 where Unicorn
+// does not.
 static int insn_decode(const uint8_t *s, const uint8_t *end, int is64, int *ud)
 {
 	const uint8_t *p = s;
@@ -235,7 +249,7 @@ static int insn_decode(const uint8_t *s, const uint8_t *end, int is64, int *ud)
 			return -1;
 		int escape = op == 0x8f ? (*p & 0x1f) >= 8 : is64 || (*p >> 6) == 3;
 		if (escape && (op != 0xc4 && op != 0xc5)) {
-			*ud = 1; // EVEX or XOP: no AVX-512, no XOP
+			*ud = CMUC_REFUSE_UD; // EVEX or XOP: no AVX-512, no XOP
 			return 1;
 		}
 		if (escape) {
@@ -253,7 +267,7 @@ static int insn_decode(const uint8_t *s, const uint8_t *end, int is64, int *ud)
 				return -1;
 			uint8_t vop = p[0];
 			if (lock || legacy || rex || !bmi_vex(map, vop, pp, l, p[1])) {
-				*ud = 1;
+				*ud = CMUC_REFUSE_UD;
 				return (int)(p - s) + 1;
 			}
 			p++;
@@ -287,6 +301,17 @@ static int insn_decode(const uint8_t *s, const uint8_t *end, int is64, int *ud)
 		f = one[op];
 		if (is64 && (f & OP_BAD64))
 			return -1; // Unicorn refuses these itself
+		switch (op) {
+		case 0x6c: case 0x6d: case 0x6e: case 0x6f: // ins, outs (even with a count of 0)
+		case 0xe4: case 0xe5: case 0xe6: case 0xe7: // in, out imm8
+		case 0xec: case 0xed: case 0xee: case 0xef: // in, out dx
+			*ud = CMUC_REFUSE_GP;
+			break;
+		case 0xcd:
+			if (p < end && !user_gate(*p))
+				*ud = CMUC_REFUSE_GP;
+			break;
+		}
 	}
 	int modrm = -1;
 	if (f & OP_MODRM) {
@@ -297,7 +322,7 @@ static int insn_decode(const uint8_t *s, const uint8_t *end, int is64, int *ud)
 		p += m;
 	}
 	if (lock && (map > 2 || modrm < 0 || !lockable(map, op, (uint8_t)modrm))) {
-		*ud = 1;
+		*ud = CMUC_REFUSE_UD;
 		return (int)(p - s);
 	}
 	int imm = 0;
@@ -338,7 +363,7 @@ int cmuc_insn_decode(const uint8_t *code, int n, int is64, int *ud)
 }
 
 // cmuc_scan_code walks n bytes of code, whole instructions, and returns
-// the offset of the first one the CPU would refuse, or -1 if there is
+// the offset of the first one the CPU would refuse (#UD or #GP), or -1 if there is
 // none before the end or before an instruction it does not understand.
 int cmuc_scan_code(const uint8_t *code, int n, int is64)
 {

@@ -115,11 +115,13 @@ void __wrap_helper_xrstor_x86_64(void *env, uint64_t ptr, uint64_t rfbm)
 // Unicorn's translator reads an instruction's bytes one field at a time
 // through cpu_ld*_code, in order. When it starts on an instruction (the
 // block's first, or the byte after the last one), decode.c decodes it from
-// the page table; if the emulated CPU refuses it, the translator is given
-// 0F 0B (UD2) for its first two bytes, and translates an undefined
-// instruction there: #UD at run time, at the instruction, and nothing
-// more per run. Reads the decoder does not account for (a length it got
-// wrong) leave the rest of the block alone.
+// the page table; if the emulated CPU refuses it with #UD, the translator
+// is given 0F 0B (UD2) for its first two bytes, and translates an
+// undefined instruction there: #UD at run time, at the instruction, and
+// nothing more per run. One refused with #GP at CPL 3 (port I/O, INT n)
+// reads as F4 (HLT), which the translator turns into #GP at CPL 3, at the
+// instruction, with the block ending there. Reads the decoder does not
+// account for (a length it got wrong) leave the rest of the block alone.
 
 static __thread cmuc_ctx *running; // the engine in uc_emu_start on this thread
 
@@ -128,6 +130,7 @@ static __thread struct {
 	uint64_t start, end; // the instruction being translated, as decoded
 	int have_bad;        // it is refused: its first two bytes read as UD2
 	uint64_t bad;
+	int bad_gp;          // refused with #GP: its first byte reads as HLT
 	int have_sub;        // it is carried (intfix.c): [sub, sub+sub_len) reads as 3E.. F3 90
 	uint64_t sub;
 	int sub_len;
@@ -201,7 +204,8 @@ static void on_fetch(uint64_t addr, int n)
 		int ud = 0, len = got > 0 ? cmuc_insn_decode(buf, got, running->is64, &ud) : -1;
 		cmuc_sse_note(buf, got, running->is64); // sse_align.c
 		if (ud) {
-			tr.start = addr, tr.end = addr + 2;
+			tr.bad_gp = ud == CMUC_REFUSE_GP;
+			tr.start = addr, tr.end = addr + (tr.bad_gp ? 1 : 2);
 			tr.have_bad = 1, tr.bad = addr;
 		} else if (len > 0) {
 			tr.start = addr, tr.end = addr + (uint64_t)len;
@@ -218,8 +222,8 @@ static void on_fetch(uint64_t addr, int n)
 	}
 }
 
-// patch puts UD2's bytes where the refused instruction's first two are,
-// and the carrier's (ignored DS prefixes, then PAUSE) over an
+// patch puts UD2's bytes where the refused instruction's first two are
+// (HLT's where the first is, for #GP), and the carrier's (ignored DS prefixes, then PAUSE) over an
 // instruction intfix.c does.
 static uint64_t patch(uint64_t addr, int n, uint64_t v)
 {
@@ -233,8 +237,8 @@ static uint64_t patch(uint64_t addr, int n, uint64_t v)
 		} else if (!tr.have_bad)
 			continue;
 		else if (a == tr.bad)
-			b = 0x0f;
-		else if (a == tr.bad + 1)
+			b = tr.bad_gp ? 0xf4 : 0x0f;
+		else if (a == tr.bad + 1 && !tr.bad_gp)
 			b = 0x0b;
 		else
 			continue;
