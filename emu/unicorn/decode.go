@@ -12,12 +12,24 @@ import "unsafe"
 // understand it, and whether the emulated CPU refuses it with #UD
 // although Unicorn would run it. For tests and tools.
 func InsnLen(code []byte, mode64 bool) (n int, ud bool) {
+	n, r := insnDecode(code, mode64)
+	return n, r == C.CMUC_REFUSE_UD
+}
+
+// InsnGP says whether the decoder finds the instruction at the start of
+// code to be #GP at CPL 3 where Unicorn would run it (port I/O, INT n).
+func InsnGP(code []byte, mode64 bool) bool {
+	_, r := insnDecode(code, mode64)
+	return r == C.CMUC_REFUSE_GP
+}
+
+func insnDecode(code []byte, mode64 bool) (int, C.int) {
 	if len(code) == 0 {
-		return -1, false
+		return -1, 0
 	}
 	var u C.int
-	n = int(C.cmuc_insn_decode((*C.uint8_t)(unsafe.Pointer(&code[0])), C.int(len(code)), cbool(mode64), &u))
-	return n, u != 0
+	n := int(C.cmuc_insn_decode((*C.uint8_t)(unsafe.Pointer(&code[0])), C.int(len(code)), cbool(mode64), &u))
+	return n, u
 }
 
 // ScanCode walks code, whole instructions as a translation block holds

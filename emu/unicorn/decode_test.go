@@ -125,6 +125,22 @@ func TestDecoderRefuses(t *testing.T) {
 	assert.Equal(t, -1, ScanCode(block[:8], true))
 }
 
+// Port I/O and INT n other than 3, 4 and 0x80 are #GP at CPL 3; their
+// neighbours are not.
+func TestDecoderPrivileged(t *testing.T) {
+	for _, mode64 := range []bool{true, false} {
+		for _, b := range [][]byte{{0xe4, 0x80}, {0xe7, 0x80}, {0xec}, {0x66, 0xef}, {0x6c}, {0xf3, 0x6f}, {0xcd, 0x21}, {0xcd, 0x01}} {
+			assert.True(t, InsnGP(b, mode64), "% x", b)
+			n, ud := InsnLen(b, mode64)
+			assert.Equal(t, len(b), n, "% x", b)
+			assert.False(t, ud, "% x", b)
+		}
+		for _, b := range [][]byte{{0xcd, 0x80}, {0xcd, 0x03}, {0xcc}, {0xe3, 0x00}, {0xe8, 0, 0, 0, 0}, {0x6b, 0xc0, 1}, {0xf0, 0xee}} {
+			assert.False(t, InsnGP(b, mode64), "% x", b)
+		}
+	}
+}
+
 // The decoder's lengths agree with objdump's over the text of the test
 // guests (glibc's static library has AVX, AVX2 and AVX-512 variants of its
 // string functions: those are the refused ones). Needs the guests built
