@@ -788,8 +788,9 @@ func (t *Task) getdents(fd int32, addr mm.Addr, size uint64, d64, compat bool) (
 	size = min(size, 1<<20)
 	buf := make([]byte, 0, size)
 	tooSmall := false
+	pos := dirPos32(t, f)
 	err = dh.Getdents(func(d vfs.Dirent, next int64) bool {
-		rec := direntRecord(d, next, d64, compat)
+		rec := direntRecord(d, pos(next), d64, compat)
 		if uint64(len(buf)+len(rec)) > size {
 			tooSmall = len(buf) == 0
 			return false
@@ -805,6 +806,16 @@ func (t *Task) getdents(fd int32, addr mm.Addr, size uint64, d64, compat bool) (
 	}
 	_, err = t.MM().CopyOut(addr, buf)
 	return uintptr(len(buf)), err
+}
+
+// dirPos32 returns how the positions of f's entries are given to t: as
+// they are, or, for an i386 task reading a host directory whose
+// positions are 64-bit hashes, as Linux gives them to a 32-bit caller.
+func dirPos32(t *Task, f *openFile) func(int64) int64 {
+	if c, ok := f.h.(vfs.DirPositions32); ok && t.mode32() && c.Hashed32() {
+		return c.DirPos32
+	}
+	return func(pos int64) int64 { return pos }
 }
 
 // direntRecord lays out one directory entry.

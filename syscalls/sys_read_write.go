@@ -3,6 +3,7 @@ package syscalls
 import (
 	"syscall"
 
+	"github.com/cmaemu/cmaemu/fs/vfs"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -231,11 +232,44 @@ func Lseek(t *Task, a Args) (uintptr, error) {
 	if a.Int(2) < 0 || a.Int(2) > 4 { // SEEK_SET .. SEEK_HOLE
 		return 0, linux.EINVAL
 	}
+	if c, ok := f.h.(vfs.DirPositions32); ok && t.mode32() && c.Hashed32() {
+		off, err := seekDir32(f, c, a.Int64(1), int(a.Int(2)))
+		return uintptr(off), err
+	}
 	off, err := f.Seek(a.Int64(1), int(a.Int(2)))
 	if err != nil {
 		return 0, err
 	}
 	return uintptr(off), nil
+}
+
+// seekDir32 is lseek on a host directory whose positions an i386 task
+// sees as 32-bit hashes (vfs.DirPositions32): the offset is read and the
+// result given in the 32-bit form. SEEK_END is relative to the 32-bit end
+// of directory, as for ext4's 32-bit callers.
+func seekDir32(f *openFile, c vfs.DirPositions32, off int64, whence int) (int64, error) {
+	const eof32 = 0x7fffffff
+	switch whence {
+	case 1: // SEEK_CUR
+		if off == 0 {
+			break
+		}
+		cur, err := f.Seek(0, 1)
+		if err != nil {
+			return 0, err
+		}
+		off, whence = c.DirPos32(cur)+off, 0
+	case 2: // SEEK_END
+		off, whence = eof32+off, 0
+	}
+	if whence == 0 {
+		off = c.DirSeek32(off)
+	}
+	r, err := f.Seek(off, whence)
+	if err != nil {
+		return 0, err
+	}
+	return c.DirPos32(r), nil
 }
 
 // Lseek32 implements i386 lseek(2): a 32-bit offset, and EOVERFLOW for a

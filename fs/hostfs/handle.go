@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"encoding/binary"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -13,6 +14,12 @@ import (
 // Its position and status flags are the host's.
 type Handle struct {
 	fd int
+	// hashed32 says whether positions need converting for 32-bit
+	// callers (dirpos32.go); computed once, on first use.
+	hashed32 struct {
+		once sync.Once
+		yes  bool
+	}
 }
 
 // NewHandle wraps a host descriptor the caller gives up (stdio).

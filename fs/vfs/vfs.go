@@ -206,6 +206,18 @@ type HostHandle interface {
 	HostFD() int
 }
 
+// DirPositions32 is a Handle whose directory positions a 32-bit caller
+// may see differently from a 64-bit one (an ext4 directory of the host:
+// fs/hostfs/dirpos32.go). When Hashed32 says so, the kernel converts the
+// positions an i386 task reads (getdents's d_off, lseek's result) with
+// DirPos32 and the ones it gives lseek with DirSeek32.
+type DirPositions32 interface {
+	Handle
+	Hashed32() bool
+	DirPos32(pos int64) int64
+	DirSeek32(pos int64) int64
+}
+
 // DirHandle is a Handle of a directory: getdents reads it.
 type DirHandle interface {
 	Handle

@@ -161,6 +161,18 @@ func (r *Resolver) ResolveParent(start Path, name string) (dir Path, last string
 	if dirName == "" {
 		dirName = "."
 	}
+	if r.Sysroot != nil && strings.HasPrefix(name, "/") {
+		// Under -L a name is the overlay's only if it exists there, as
+		// qemu-user maps it: a name to create (mkdir /tmp) is the host's
+		// even when its directory (/) exists in the overlay too.
+		if p, ok := r.resolveSysroot(name, NoFollow); ok {
+			p.DecRef()
+		} else {
+			host := *r
+			host.Sysroot = nil
+			r = &host
+		}
+	}
 	dir, err = r.Resolve(start, dirName, MustDir)
 	if err != nil {
 		return Path{}, "", false, err

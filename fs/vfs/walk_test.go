@@ -260,3 +260,45 @@ func TestMounts(t *testing.T) {
 	_, err = g.name("/mnt/hidden", 0)
 	assert.NoError(t, err)
 }
+
+// Under -L a name is the overlay's only if it exists there: a directory
+// or file to create goes to the host even when its parent (/) exists in
+// the overlay, and an existing overlay name is the overlay's.
+func TestSysrootParent(t *testing.T) {
+	host := tree(t, "tmp/", "tmp/x", "usr/")
+	over := tree(t, "usr/", "usr/lib/", "usr/lib/libfoo.so")
+	g := newGuest(t, host, nil)
+	ofs, err := hostfs.New(over)
+	require.NoError(t, err)
+	g.r.Sysroot = vfs.NewNamespace(ofs.Root(), "hostfs", over, true)
+
+	for _, c := range []struct {
+		name, dir, last string
+		overlay         bool
+	}{
+		{"/tmp", "/", "tmp", false},
+		{"/tmp/new", "/tmp", "new", false},
+		{"/usr/new", "/usr", "new", false},
+		{"/newdir", "/", "newdir", false},
+		{"/usr/lib/libfoo.so", "/usr/lib", "libfoo.so", true},
+		{"/usr/lib", "/usr", "lib", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, last, _, err := g.r.ResolveParent(g.root, c.name)
+			require.NoError(t, err)
+			defer dir.DecRef()
+			assert.Equal(t, c.last, last)
+			assert.Equal(t, c.dir, dir.Name)
+			// The parent is the overlay's exactly when the name is.
+			a, err := dir.Inode.Attr()
+			require.NoError(t, err)
+			var st syscall.Stat_t
+			want := host
+			if c.overlay {
+				want = over
+			}
+			require.NoError(t, syscall.Stat(filepath.Join(want, c.dir), &st))
+			assert.Equal(t, st.Ino, a.Ino, "%s: the parent is the %s's", c.name, map[bool]string{true: "overlay", false: "host"}[c.overlay])
+		})
+	}
+}
