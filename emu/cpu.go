@@ -55,25 +55,28 @@ type CPU struct {
 	kfr   mm.Frame // its frame
 
 	// Owner-goroutine state.
-	fresh      *unicorn.Context // the engine's state right after setup
-	faulted    bool             // a fault happened: reset before running
-	kernel     arch.Kernel
-	entered    bool // the engine runs at CPL 3
-	inKernel   bool // the kernel page is mapped (during entry only)
-	flushEntry bool // the TLB may still hold the kernel page
-	frame      arch.SyscallFrame
-	stopReq    bool
-	intr       *arch.Exit
-	fault      arch.Exit
-	haveFault  bool
-	regIDs     []unicorn.Reg
-	regVals    []uint64
+	fresh    *unicorn.Context // the engine's state right after setup
+	faulted  bool             // a fault happened: reset before running
+	kernel   arch.Kernel
+	entered  bool // the engine runs at CPL 3
+	inKernel bool // the kernel page is mapped (during entry only)
+	// beforeEntry holds the user registers while the engine runs the
+	// entry trampoline (entered and inKernel).
+	beforeEntry userEntry
+	flushEntry  bool // the TLB may still hold the kernel page
+	frame       arch.SyscallFrame
+	stopReq     bool
+	intr        *arch.Exit
+	fault       arch.Exit
+	haveFault   bool
+	regIDs      []unicorn.Reg
+	regVals     []uint64
 
 	kicked      atomic.Bool  // Kick was called: Run returns ExitKicked
 	owner       atomic.Int32 // OS thread id running Run, 0 when not running
 	pending     atomic.Bool  // pendingCode is set
 	mu          sync.Mutex   // protects pendingCode
-	pendingCode []mm.AddrRange
+	pendingCode []mm.Frame
 }
 
 var _ arch.CPU = (*CPU)(nil)
@@ -304,6 +307,7 @@ func (c *CPU) SetRegs(r *arch.Regs) error {
 	for i, p := range c.fields(r) {
 		c.regVals[i] = *p
 	}
+
 	if err := c.uc.RegWriteBatch(c.regIDs, c.regVals); err != nil {
 		return err
 	}
@@ -412,10 +416,11 @@ func (c *CPU) Kick() {
 
 // InvalidateCode implements mm.TLB. Translated code may only be dropped
 // between runs of the engine, so it is queued and applied before guest
-// code runs again.
-func (c *CPU) InvalidateCode(r mm.AddrRange) {
+// code runs again. It is dropped by frame, as the engine finds it: the
+// frames may no longer be mapped by then.
+func (c *CPU) InvalidateCode(frames []mm.Frame) {
 	c.mu.Lock()
-	c.pendingCode = append(c.pendingCode, r)
+	c.pendingCode = append(c.pendingCode, frames...)
 	c.mu.Unlock()
 	c.pending.Store(true)
 	if !c.onOwnerThread() {
@@ -437,11 +442,10 @@ func (c *CPU) applyPending() error {
 	code := c.pendingCode
 	c.pendingCode = nil
 	c.mu.Unlock()
-	for _, r := range code {
-		for p := r.Start.RoundDown(); p < r.End; p += mm.PageSize {
-			if err := c.uc.RemoveCache(uint64(p), uint64(p)+mm.PageSize); err != nil {
-				return fmt.Errorf("emu: dropping translated code: %w", err)
-			}
+	for _, f := range code {
+		pa := uint64(f.Addr())
+		if err := c.uc.RemovePhysCache(pa, pa+mm.PageSize); err != nil {
+			return fmt.Errorf("emu: dropping translated code: %w", err)
 		}
 	}
 	if len(code) > 0 {

@@ -134,13 +134,29 @@ func (r *recorder32) Syscall(c arch.CPU, f *arch.SyscallFrame) {
 	}
 }
 
-func TestI386IntEightyAndTLS(t *testing.T) {
+// Where newTask32 maps an i386 task's code (r-x) and data (rw-) page.
+const code32, data32 = 0x8048000, 0x9000000
+
+// newTask32 maps prog at code32 and a data page at data32 in an i386
+// address space, and returns a CPU for it.
+func newTask32(t testing.TB, prog []byte) (*mm.MM, *CPU) {
+	t.Helper()
 	ram, err := mm.NewRAM(32 << 20)
 	require.NoError(t, err)
 	t.Cleanup(func() { ram.Close() })
 	as, err := mm.New(ram, mm.Layout32)
 	require.NoError(t, err)
-	const code, data = 0x8048000, 0x9000000
+	require.NoError(t, as.MapAnon(mm.AddrRange{Start: code32, End: code32 + mm.PageSize}, mm.ProtRead|mm.ProtExec, ""))
+	require.NoError(t, as.WriteForce(code32, prog))
+	require.NoError(t, as.MapAnon(mm.AddrRange{Start: data32, End: data32 + mm.PageSize}, mm.ProtRead|mm.ProtWrite, ""))
+	cpu, err := New(as, arch.Mode32)
+	require.NoError(t, err)
+	t.Cleanup(func() { cpu.Close() })
+	return as, cpu
+}
+
+func TestI386IntEightyAndTLS(t *testing.T) {
+	const code, data = code32, data32
 	prog := []byte{
 		0xb8, 20, 0, 0, 0, // mov eax, 20 (getpid)
 		0xcd, 0x80, // int 0x80
@@ -152,13 +168,8 @@ func TestI386IntEightyAndTLS(t *testing.T) {
 		0xb8, 1, 0, 0, 0, // mov eax, 1 (exit)
 		0xcd, 0x80, // int 0x80
 	}
-	require.NoError(t, as.MapAnon(mm.AddrRange{Start: code, End: code + mm.PageSize}, mm.ProtRead|mm.ProtExec, ""))
-	require.NoError(t, as.WriteForce(code, prog))
-	require.NoError(t, as.MapAnon(mm.AddrRange{Start: data, End: data + mm.PageSize}, mm.ProtRead|mm.ProtWrite, ""))
+	as, cpu := newTask32(t, prog)
 	require.NoError(t, as.WriteForce(data, []byte{0x78, 0x56, 0x34, 0x12}))
-	cpu, err := New(as, arch.Mode32)
-	require.NoError(t, err)
-	t.Cleanup(func() { cpu.Close() })
 	// A flat data descriptor based at data, as set_thread_area writes it.
 	cpu.SetTLS([3]uint64{0x00cff3000000ffff | uint64(data&0xffffff)<<16 | uint64(data>>24)<<56})
 	require.NoError(t, cpu.SetRegs(&arch.Regs{RIP: code, RSP: data + mm.PageSize}))

@@ -65,6 +65,15 @@ func (c *CPU) Run(k arch.Kernel) (arch.Exit, error) {
 		c.stopReq, c.intr, c.haveFault = false, nil, false
 		err = c.uc.Start(rip, c.never(), 0, 0)
 		rip, _ = c.uc.RegRead(c.ripReg())
+		if c.entered && c.inKernel {
+			// The run ended in the trampoline (a Kick or a shootdown
+			// stopped it at its block start, or the iret faulted):
+			// the task is where it was before the entry.
+			var uerr error
+			if rip, uerr = c.undoEntry(); uerr != nil {
+				return arch.Exit{}, uerr
+			}
+		}
 		var perr *unicorn.PanicError
 		switch {
 		case errors.As(err, &perr):
@@ -115,8 +124,23 @@ func (c *CPU) enterUser() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	c.beforeEntry = userEntry{rip: regs.RIP, sp: regs.RSP, flags: regs.RFLAGS}
 	page := c.as.RAM().Bytes(c.kfr)
 	off := writeIretFrame(page, c.mode == arch.Mode64, regs.RIP, regs.RSP, userFlags)
+	// The iret runs with the kernel's flags, not the guest's: with NT
+	// (which popf sets at CPL 3) iretq is #GP and iretd a task switch,
+	// with TF a debug trap. The frame holds the flags user mode gets.
+	// They are loaded first: with the guest's VM flag (which the engine
+	// lets an iret at CPL 3 set) the segment loads below would be
+	// virtual-8086 ones, base = selector * 16, and the iret would pop
+	// its frame from user memory.
+	flagsReg := unicorn.RFLAGS
+	if c.mode == arch.Mode32 {
+		flagsReg = unicorn.EFLAGS
+	}
+	if err := c.uc.RegWrite(flagsReg, kernelFlags); err != nil {
+		return 0, err
+	}
 	spReg := unicorn.RSP
 	if c.mode == arch.Mode32 {
 		spReg = unicorn.ESP
@@ -135,19 +159,34 @@ func (c *CPU) enterUser() (uint64, error) {
 	if err := c.uc.RegWrite(spReg, c.kpage+uint64(off)); err != nil {
 		return 0, err
 	}
-	// The iret runs with the kernel's flags, not the guest's: with NT
-	// (which popf sets at CPL 3) iretq is #GP and iretd a task switch,
-	// with TF a debug trap. The frame holds the flags user mode gets.
-	flagsReg := unicorn.RFLAGS
-	if c.mode == arch.Mode32 {
-		flagsReg = unicorn.EFLAGS
-	}
-	if err := c.uc.RegWrite(flagsReg, kernelFlags); err != nil {
-		return 0, err
-	}
 	c.inKernel = true
 	c.entered = true
 	return c.kpage + trampOffset, nil
+}
+
+// userEntry is what enterUser replaces of the task's registers.
+type userEntry struct{ rip, sp, flags uint64 }
+
+// undoEntry puts back the registers enterUser replaced, for a run that
+// ended before it reached user mode, and returns the user RIP: the task
+// enters user mode again at its next run. Whatever ended the run is
+// reported there, at the instruction user mode was to start with.
+func (c *CPU) undoEntry() (uint64, error) {
+	e := c.beforeEntry
+	ids := []unicorn.Reg{unicorn.RIP, unicorn.RSP, unicorn.RFLAGS}
+	if c.mode == arch.Mode32 {
+		ids = []unicorn.Reg{unicorn.EIP, unicorn.ESP, unicorn.EFLAGS}
+	}
+	for i, v := range []uint64{e.rip, e.sp, e.flags} {
+		if err := c.uc.RegWrite(ids[i], v); err != nil {
+			return 0, err
+		}
+	}
+	c.entered = false
+	if c.intr != nil {
+		c.intr.RIP = e.rip
+	}
+	return e.rip, nil
 }
 
 func (c *CPU) onSyscall(r *unicorn.SyscallRegs) {

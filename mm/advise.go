@@ -355,8 +355,8 @@ func (m *MM) adviseLocked(pieces []piece, advice int) error {
 				return linux.EINVAL
 			}
 			m.dirtyLocked(v, p.r, false)
-			freed := m.zapLocked(p.r)
-			m.shootdown(AddrRange{})
+			freed, code := m.zapLocked(p.r, nil)
+			m.shootdown(code)
 			m.putFrames(freed)
 			continue
 		case linux.MADV_REMOVE:

@@ -203,7 +203,7 @@ type cmaSide struct {
 
 	// code spans the executable pages a writing side pinned: their
 	// translated code is dropped when the copy ends (dropCode).
-	code AddrRange
+	code []Frame
 }
 
 // cmaRun is a run of pages of a window: consecutive frames from frame on,
@@ -415,7 +415,7 @@ pages:
 		if slot != nil {
 			markUsed(slot, s.acc)
 		}
-		kernelWrote(&s.code, pva, s.acc == Write && e&PTENoExec == 0 && f != ram.ZeroFrame)
+		kernelWrote(&s.code, f, s.acc == Write && e&PTENoExec == 0 && f != ram.ZeroFrame)
 		if s.walks != nil {
 			s.walks[k] = m.pt.Walk(pva)
 			if !e.Present() {

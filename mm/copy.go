@@ -35,7 +35,7 @@ func (m *MM) ZeroOut(va Addr, n int) (int, error) {
 // drop the page meanwhile, but not free the frame under the copy.
 func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)) (int, error) {
 	done := 0
-	var code AddrRange
+	var code []Frame
 	defer func() { m.dropCode(code) }()
 	for done < n {
 		at := va + Addr(done)
@@ -46,7 +46,7 @@ func (m *MM) copyPages(va Addr, n int, acc Access, fn func(mem []byte, done int)
 		if err != nil {
 			return done, err
 		}
-		kernelWrote(&code, at, exec && acc == Write)
+		kernelWrote(&code, pa.Frame(), exec && acc == Write)
 		chunk := min(n-done, int(PageSize-at.PageOffset()))
 		fn(m.ram.mem[pa:pa+PhysAddr(chunk)], done)
 		m.ram.Unpin(pa.Frame())
@@ -120,14 +120,14 @@ func (m *MM) PeekUint32(va Addr) (v uint32, ok bool) {
 func (m *MM) WriteForce(va Addr, data []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	code := AddrRange{}
+	var code []Frame
 	for done := 0; done < len(data); {
 		at := va + Addr(done)
 		e, err := m.faultLocked(at, Write, true)
 		if err != nil {
 			return err
 		}
-		kernelWrote(&code, at, e&PTENoExec == 0)
+		kernelWrote(&code, e.Frame(), e&PTENoExec == 0)
 		pa := e.Frame().Addr() + PhysAddr(at.PageOffset())
 		done += copy(m.ram.mem[pa:pa+PhysAddr(PageSize-at.PageOffset())], data[done:])
 	}
@@ -143,7 +143,7 @@ func (m *MM) WriteForce(va Addr, data []byte) error {
 // drops translated code of the executable pages written.
 func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte, unpin func(), err error) {
 	var pinned []Frame
-	var code AddrRange // executable pages the caller is to write
+	var code []Frame // executable pages the caller is to write
 	unpin = func() {
 		for _, f := range pinned {
 			m.ram.Unpin(f)
@@ -163,7 +163,7 @@ func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte
 		if err != nil {
 			return bufs, unpin, err
 		}
-		kernelWrote(&code, at, exec && acc == Write)
+		kernelWrote(&code, pa.Frame(), exec && acc == Write)
 		pinned = append(pinned, pa.Frame())
 		chunk := min(n-done, PageSize-at.PageOffset())
 		end := pa + PhysAddr(chunk)

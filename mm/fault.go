@@ -61,9 +61,8 @@ func markUsed(slot *uint64, acc Access) {
 func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
 	pa, prot, err := m.translate(va, acc, false)
 	if err == nil && acc == Write {
-		page := va.RoundDown()
 		for m.ram.takeCodeMark(pa.Frame()) {
-			m.shootdown(AddrRange{page, page + PageSize})
+			m.shootdown([]Frame{pa.Frame()})
 		}
 	}
 	return pa, prot, err
@@ -74,7 +73,7 @@ func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
 // address space flushes its TLB, so that no entry lets a write to the
 // frame bypass Translate while the mark is set. (Engines of other
 // address spaces that map the frame MAP_SHARED are not flushed.)
-func (m *MM) CodeMarked() { m.shootdown(AddrRange{}) }
+func (m *MM) CodeMarked() { m.shootdown(nil) }
 
 // pin is Translate that also pins the frame (RAM.Pin), under the
 // address-space lock, so that the frame cannot be freed and reused while
@@ -86,21 +85,20 @@ func (m *MM) pin(va Addr, acc Access) (pa PhysAddr, exec bool, err error) {
 	return pa, prot&ProtExec != 0, err
 }
 
-// kernelWrote records that the kernel wrote the page of va, executable
+// kernelWrote records that the kernel wrote frame f, mapped executable
 // when exec is set, into code: the engines' translated code of those
-// pages is dropped by dropCode, once the writes are done.
-func kernelWrote(code *AddrRange, va Addr, exec bool) {
-	if exec {
-		page := va.RoundDown()
-		*code = span(*code, AddrRange{page, page + PageSize})
+// frames is dropped by dropCode, once the writes are done.
+func kernelWrote(code *[]Frame, f Frame, exec bool) {
+	if exec && (len(*code) == 0 || (*code)[len(*code)-1] != f) {
+		*code = append(*code, f)
 	}
 }
 
-// dropCode drops the translated code of the pages in code, which the
+// dropCode drops the translated code of the frames in code, which the
 // kernel wrote: code read() or process_vm_writev put in an executable
 // page runs as written, not as it was translated before.
-func (m *MM) dropCode(code AddrRange) {
-	if code.Start < code.End {
+func (m *MM) dropCode(code []Frame) {
+	if len(code) > 0 {
 		m.shootdown(code)
 	}
 }
@@ -241,7 +239,11 @@ func (m *MM) breakCOWLocked(v *VMA, slot *uint64, e PTE) (PTE, error) {
 	}
 	ne := leafPTE(f, v.Prot, false) | keep
 	store(slot, ne)
-	m.shootdown(AddrRange{})
+	var code []Frame
+	if m.codeFrame(old, v.Prot&ProtExec != 0) {
+		code = []Frame{old}
+	}
+	m.shootdown(code)
 	m.ram.DecRef(old)
 	return ne, nil
 }

@@ -58,7 +58,7 @@ func (m *MM) Fork() (*MM, error) {
 		})
 	}
 	child.vmas.merge()
-	m.shootdown(AddrRange{})
+	m.shootdown(nil)
 	if ferr != nil {
 		child.Release()
 		return nil, ferr

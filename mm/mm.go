@@ -27,9 +27,11 @@ type TLB interface {
 	// has flushed, or it runs no guest code (and flushes before it
 	// does).
 	WaitTLB(ticket uint64)
-	// InvalidateCode drops translated code of the pages in r: their frames
-	// are about to hold something else.
-	InvalidateCode(r AddrRange)
+	// InvalidateCode drops the code the CPU translated from the frames:
+	// they were written, or they left the address space (and may come
+	// back later, at the same address, holding something else). The
+	// CPU drops it before it runs guest code again.
+	InvalidateCode(frames []Frame)
 }
 
 // Layout is where an address space places things.
@@ -113,17 +115,17 @@ func (m *MM) RemoveTLB(t TLB) {
 }
 
 // shootdown flushes every registered TLB and, if code is non-empty, drops
-// translated code for it. It returns when no CPU of the address space can
+// the code translated from those frames. It returns when no CPU of the address space can
 // use a translation made before the call: the caller may then free the
 // frames it unmapped. The flushes are asked for all at once and waited for
 // after, so the CPUs flush in parallel.
-func (m *MM) shootdown(code AddrRange) {
+func (m *MM) shootdown(code []Frame) {
 	m.tlbMu.Lock()
 	defer m.tlbMu.Unlock()
 	var buf [8]uint64
 	tickets := buf[:0]
 	for _, t := range m.tlbs {
-		if code.Start < code.End {
+		if len(code) > 0 {
 			t.InvalidateCode(code)
 		}
 		tickets = append(tickets, t.FlushTLB())
@@ -172,28 +174,51 @@ func (m *MM) Release() {
 	for _, v := range m.vmas.list {
 		m.dirtyLocked(v, all, false)
 	}
-	freed := m.zapLocked(all)
+	freed, code := m.zapLocked(all, nil)
 	for _, v := range m.vmas.list {
 		v.drop(m.ram)
 	}
 	m.vmas.list = nil
-	m.shootdown(AddrRange{})
+	m.shootdown(code)
 	m.putFrames(freed)
 	m.pt.release()
 	m.pt = nil
 }
 
 // zapLocked clears the leaf PTEs in r and returns their frames, which the
-// caller releases with putFrames after the TLB shootdown.
+// caller releases with putFrames after the TLB shootdown, and those of
+// them engines may hold translated code from (codeFrame; exec lists
+// ranges that were executable), for the shootdown to drop: a frame that
+// leaves the address space may come back at the same address with
+// other contents, and an engine finds its translations by frame.
 // Preconditions: m.mu held for writing.
-func (m *MM) zapLocked(r AddrRange) []Frame {
-	var freed []Frame
-	m.pt.forEachLeaf(r.Start, r.End, func(_ Addr, slot *uint64) {
+func (m *MM) zapLocked(r AddrRange, exec []AddrRange) (freed, code []Frame) {
+	m.pt.forEachLeaf(r.Start, r.End, func(va Addr, slot *uint64) {
 		e := load(slot)
 		store(slot, 0)
 		freed = append(freed, e.Frame())
+		if m.codeFrame(e.Frame(), inRanges(exec, va)) {
+			code = append(code, e.Frame())
+		}
 	})
-	return freed
+	return freed, code
+}
+
+// codeFrame reports whether an engine may hold code translated from f,
+// mapped executable when exec is set: engines mark a frame before they
+// translate from it (RAM.codeMarks), and the mark stays until a write
+// drops the code. The zero frame never changes.
+func (m *MM) codeFrame(f Frame, exec bool) bool {
+	return f != m.ram.ZeroFrame && (exec || m.ram.codeMarked(f))
+}
+
+func inRanges(rs []AddrRange, va Addr) bool {
+	for _, r := range rs {
+		if r.Contains(va) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *MM) putFrames(fs []Frame) {

@@ -34,9 +34,9 @@ func mapAt(t testing.TB, m *MM, addr Addr, pages int, prot Prot) {
 
 type countingTLB struct{ flushes, code atomic.Int32 }
 
-func (c *countingTLB) FlushTLB() uint64           { return uint64(c.flushes.Add(1)) }
-func (c *countingTLB) WaitTLB(uint64)             {}
-func (c *countingTLB) InvalidateCode(r AddrRange) { c.code.Add(1) }
+func (c *countingTLB) FlushTLB() uint64          { return uint64(c.flushes.Add(1)) }
+func (c *countingTLB) WaitTLB(uint64)            {}
+func (c *countingTLB) InvalidateCode(fs []Frame) { c.code.Add(1) }
 
 func TestAddr(t *testing.T) {
 	a := Addr(0x1234)

@@ -254,14 +254,14 @@ func (m *MM) unmapLocked(r AddrRange) {
 	if len(gone) == 0 {
 		return
 	}
-	code := AddrRange{}
+	var exec []AddrRange
 	for _, v := range gone {
 		if v.Prot&ProtExec != 0 {
-			code = span(code, v.Range)
+			exec = append(exec, v.Range)
 		}
 		m.dirtyLocked(v, r, false)
 	}
-	freed := m.zapLocked(r)
+	freed, code := m.zapLocked(r, exec)
 	m.shootdown(code)
 	m.putFrames(freed)
 	for _, v := range gone {
@@ -330,17 +330,18 @@ func (m *MM) ProtectLimit(addr Addr, length uint64, prot Prot, l Limits) error {
 		return err
 	}
 	i, j := m.vmas.span(r)
-	code := AddrRange{}
+	var code []Frame
 	for _, v := range m.vmas.list[i:j] {
-		if v.Prot&ProtExec != 0 && prot&ProtExec == 0 {
-			code = span(code, v.Range)
-		}
+		noLongerExec := v.Prot&ProtExec != 0 && prot&ProtExec == 0
 		m.vmas.account(v, -1)
 		v.Prot = prot
 		m.vmas.account(v, 1)
 		file := v.fileObject()
 		m.pt.forEachLeaf(v.Range.Start, v.Range.End, func(_ Addr, slot *uint64) {
 			e := load(slot)
+			if noLongerExec && m.codeFrame(e.Frame(), false) {
+				code = append(code, e.Frame())
+			}
 			if file {
 				store(slot, fileLeaf(e.Frame(), prot, e))
 				return
@@ -424,8 +425,8 @@ func (m *MM) DontNeed(addr Addr, length uint64) error {
 		return linux.ENOMEM
 	}
 	m.dirtyRangeLocked(r)
-	freed := m.zapLocked(r)
-	m.shootdown(AddrRange{})
+	freed, code := m.zapLocked(r, nil)
+	m.shootdown(code)
 	m.putFrames(freed)
 	return nil
 }
@@ -601,9 +602,11 @@ func (m *MM) moveLocked(v *VMA, from, to AddrRange) (Addr, error) {
 	}
 	nv := v.clone(from)
 	nv.Range = to
-	code := AddrRange{}
-	if v.Prot&ProtExec != 0 {
-		code = from
+	var code []Frame
+	for _, p := range pages {
+		if m.codeFrame(p.e.Frame(), false) {
+			code = append(code, p.e.Frame())
+		}
 	}
 	for _, g := range m.vmas.remove(from) {
 		g.drop(m.ram)
@@ -691,7 +694,7 @@ func (m *MM) Msync(addr Addr, length uint64, o SyncOpts) error {
 		}
 	}
 	if cleaned {
-		m.shootdown(AddrRange{})
+		m.shootdown(nil)
 	}
 	m.mu.Unlock()
 	for _, j := range jobs {

@@ -41,7 +41,7 @@ func (m *MM) AccessRemote(addr Addr, buf []byte, foll Foll) (int, error) {
 		acc = Write
 	}
 	done := 0
-	code := AddrRange{}
+	var code []Frame
 	defer func() { m.dropCode(code) }()
 	for done < len(buf) {
 		at := addr + Addr(done)
@@ -49,11 +49,11 @@ func (m *MM) AccessRemote(addr Addr, buf []byte, foll Foll) (int, error) {
 			return done, &Fault{Addr: at, Access: acc}
 		}
 		chunk := min(len(buf)-done, int(PageSize-at.PageOffset()))
-		exec, err := m.accessPage(at, buf[done:done+chunk], foll)
+		f, exec, err := m.accessPage(at, buf[done:done+chunk], foll)
 		if err != nil {
 			return done, err
 		}
-		kernelWrote(&code, at, exec && acc == Write)
+		kernelWrote(&code, f, exec && acc == Write)
 		done += chunk
 	}
 	return done, nil
@@ -84,13 +84,14 @@ func follows(prot Prot, shared bool, foll Foll) bool {
 }
 
 // accessPage copies between mem and the bytes at va (all in one page).
-// It reports whether the page belongs to an executable mapping.
+// It returns the frame and whether the page belongs to an executable
+// mapping.
 //
 // A page that is present with the permission already is copied under the
 // read lock; anything else (demand fault, file read, COW break) under the
 // write lock. The frame cannot be freed while the lock is held, so the
 // bytes move before it is dropped.
-func (m *MM) accessPage(va Addr, mem []byte, foll Foll) (exec bool, err error) {
+func (m *MM) accessPage(va Addr, mem []byte, foll Foll) (f Frame, exec bool, err error) {
 	write := foll&FollWrite != 0
 	acc := Read
 	if write {
@@ -109,16 +110,16 @@ func (m *MM) accessPage(va Addr, mem []byte, foll Foll) (exec bool, err error) {
 	m.mu.RLock()
 	if m.pt == nil {
 		m.mu.RUnlock()
-		return false, &Fault{Addr: va, Access: acc}
+		return 0, false, &Fault{Addr: va, Access: acc}
 	}
 	v := m.vmas.find(va)
 	if v == nil {
 		m.mu.RUnlock()
-		return false, &Fault{Addr: va, Access: acc}
+		return 0, false, &Fault{Addr: va, Access: acc}
 	}
 	if !follows(v.Prot, v.Shared, foll) {
 		m.mu.RUnlock()
-		return false, &Fault{Addr: va, Access: acc, Mapped: true}
+		return 0, false, &Fault{Addr: va, Access: acc, Mapped: true}
 	}
 	exec = v.Prot&ProtExec != 0
 	var e PTE
@@ -131,29 +132,29 @@ func (m *MM) accessPage(va Addr, mem []byte, foll Foll) (exec bool, err error) {
 		markUsed(slot, acc)
 		move(e.Frame())
 		m.mu.RUnlock()
-		return exec, nil
+		return e.Frame(), exec, nil
 	case !write && e&PTEProtNone != 0:
 		// A forced read of a PROT_NONE page that keeps its frame.
 		move(e.Frame())
 		m.mu.RUnlock()
-		return exec, nil
+		return e.Frame(), exec, nil
 	case !write && !e.HasFrame() && v.File == nil && v.Object == nil && !v.Shared:
 		// Nothing mapped in private anonymous memory: zeros, and
 		// nothing is allocated for them.
 		clear(mem)
 		m.mu.RUnlock()
-		return exec, nil
+		return 0, exec, nil
 	}
 	m.mu.RUnlock()
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	f, exec, err := m.followPageLocked(va, foll)
+	f, exec, err = m.followPageLocked(va, foll)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	move(f)
-	return exec, nil
+	return f, exec, nil
 }
 
 // followPageLocked makes va's page usable for an access with foll and

@@ -106,6 +106,11 @@ func (r *RAM) Close() error {
 // word per frame, see RAM.codeMarks), for the engines.
 func (r *RAM) CodeMarks() unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(r.codeMarks)) }
 
+// codeMarked reports whether f's code mark is set.
+func (r *RAM) codeMarked(f Frame) bool {
+	return int(f) < len(r.codeMarks) && atomic.LoadUint32(&r.codeMarks[f]) != 0
+}
+
 // takeCodeMark clears f's code mark and reports whether it was set.
 func (r *RAM) takeCodeMark(f Frame) bool {
 	if int(f) >= len(r.codeMarks) {

@@ -586,6 +586,21 @@ func TestRemoveCache(t *testing.T) {
 	assert.Equal(t, uint64(3), v.reg(t, RAX), "new code seen after FlushTB")
 }
 
+// Code is dropped by the frame it came from, whether or not a virtual
+// page maps the frame any more.
+func TestRemovePhysCache(t *testing.T) {
+	v := newVM(t, Mode64)
+	start := v.load(vbase+0x1000, movEAX(1), codeHlt)
+	require.NoError(t, v.e.Start(start, 0, 0, 0))
+	require.Equal(t, uint64(1), v.reg(t, RAX))
+	v.load(start, movEAX(2))
+	require.NoError(t, v.e.Start(start, 0, 0, 0))
+	require.Equal(t, uint64(1), v.reg(t, RAX), "the old code still runs (the test needs it)")
+	require.NoError(t, v.e.RemovePhysCache(0x1000, 0x2000))
+	require.NoError(t, v.e.Start(start, 0, 0, 0))
+	assert.Equal(t, uint64(2), v.reg(t, RAX), "new code seen after RemovePhysCache")
+}
+
 func TestParallelEngines(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {

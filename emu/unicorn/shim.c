@@ -417,6 +417,23 @@ uc_err cmuc_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end)
 	return uc_ctl_remove_cache(uc, begin, end);
 }
 
+// Unicorn's own (QEMU 5's), which uc_ctl_remove_cache calls once it has
+// translated the virtual address: it drops the translation blocks with
+// code in the physical range, unlinks them and takes them out of the
+// jump cache.
+void tb_invalidate_phys_range_x86_64(uc_engine *uc, uint64_t start, uint64_t end);
+
+// cmuc_remove_phys_cache drops translated code from the guest-physical
+// range [begin, end), whatever maps it now (uc_ctl_remove_cache finds
+// nothing for a virtual page no longer mapped). Guest RAM is the only
+// RAM block, mapped at physical 0, so a physical address is the RAM
+// address QEMU keys translations by. Between runs, from the owner thread.
+void cmuc_remove_phys_cache(uc_engine *uc, uint64_t begin, uint64_t end)
+{
+	if (begin < end)
+		tb_invalidate_phys_range_x86_64(uc, begin, end);
+}
+
 // reg_fits reports whether register r is at most 8 bytes wide, i.e. whether
 // it can be read into / written from a uint64_t without overflow.
 static int reg_fits(int64_t r)

@@ -153,6 +153,7 @@ uc_err cmuc_set_tlb_mode(uc_engine *uc, int mode);
 uc_err cmuc_flush_tlb(uc_engine *uc);
 uc_err cmuc_flush_tb(uc_engine *uc);
 uc_err cmuc_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
+void cmuc_remove_phys_cache(uc_engine *uc, uint64_t begin, uint64_t end);
 
 uc_err cmuc_reg_read(uc_engine *uc, int reg, uint64_t *val);
 uc_err cmuc_reg_write(uc_engine *uc, int reg, uint64_t val);

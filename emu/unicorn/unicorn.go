@@ -313,6 +313,19 @@ func (e *Engine) RemoveCache(begin, end uint64) error {
 	return errOf(C.cmuc_remove_cache(e.uc, C.uint64_t(begin), C.uint64_t(end)))
 }
 
+// RemovePhysCache drops translated code from the guest-PHYSICAL range
+// [begin, end), whatever virtual pages map it (or none). Translations
+// are keyed by physical page, so code of a frame that was unmapped,
+// freed and handed out again for other code would otherwise run again.
+// Between runs only.
+func (e *Engine) RemovePhysCache(begin, end uint64) error {
+	if e.uc == nil {
+		return ErrHandle
+	}
+	C.cmuc_remove_phys_cache(e.uc, C.uint64_t(begin), C.uint64_t(end))
+	return nil
+}
+
 // MemMapPtr maps size bytes of host memory at ptr to physical address addr.
 // addr and size must be 4 KiB aligned. ptr must not be Go-managed memory
 // (use mmap or C memory) and must stay valid until MemUnmap or Close.

@@ -164,6 +164,11 @@ void __wrap_gen_intermediate_code_x86_64(void *cpu, void *tb, long a2, long a3, 
 	tr.have_sub = 0;
 	tr.last = pc;
 	__real_gen_intermediate_code_x86_64(cpu, tb, a2, a3, a4, a5);
+	// The first block after entering user mode is translated before the
+	// engine has the page table (emu's TLB fill gives it on the block's
+	// first fetch), so its frame is marked now.
+	if (running)
+		cmuc_mark_code(running, pc);
 	// A block that runs into the next page has code from its frame too.
 	if (running && (tr.last >> 12) != (pc >> 12))
 		cmuc_mark_code(running, tr.last);

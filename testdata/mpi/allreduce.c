@@ -1,11 +1,10 @@
-/* allreduce: every rank contributes rank*i + 1 at index i of 1 Mi
- * longs; MPI_Allreduce sums them; every rank checks every element
- * against the closed form, and rank 0 prints the ranks' verdicts. */
+/* allreduce [N]: every rank contributes rank*i + 1 at index i of N
+ * longs (1 Mi unless given); MPI_Allreduce sums them; every rank checks
+ * every element against the closed form, and rank 0 prints the ranks'
+ * verdicts. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#define N (1L << 20)
 
 int main(int argc, char **argv)
 {
@@ -13,6 +12,7 @@ int main(int argc, char **argv)
 	int rank, size;
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	long N = argc > 1 ? atol(argv[1]) : 1L << 20;
 	long *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
 	for (long i = 0; i < N; i++)
 		in[i] = rank * i + 1;

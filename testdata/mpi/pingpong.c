@@ -1,6 +1,6 @@
-/* pingpong: rank 0 sends a message of each size from 8 bytes to 16 MiB
- * to rank 1, which adds 1 to every byte and sends it back; rank 0 checks
- * every byte. With Open MPI's vader BTL and single_copy_mechanism cma,
+/* pingpong [MAX]: rank 0 sends a message of each size from 8 bytes to
+ * MAX (16 MiB unless given), by factors of 8, to rank 1, which adds 1
+ * to every byte and sends it back; rank 0 checks every byte. With Open MPI's vader BTL and single_copy_mechanism cma,
  * each message of 4 KiB or more is pulled by the receiver with one
  * process_vm_readv. One line a size. */
 #include <mpi.h>
@@ -21,7 +21,8 @@ int main(int argc, char **argv)
 		MPI_Finalize();
 		return 1;
 	}
-	for (long n = 8; n <= 16L << 20; n *= 8) {
+	long max = argc > 1 ? atol(argv[1]) : 16L << 20;
+	for (long n = 8; n <= max; n *= 8) {
 		unsigned char *b = malloc(n);
 		if (rank == 0) {
 			for (long i = 0; i < n; i++)
