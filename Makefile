@@ -13,7 +13,7 @@ export CGO_LDFLAGS := $(shell pkg-config --libs-only-L unicorn)
 endif
 export CGO_ENABLED := 1
 
-.PHONY: all setup build guests test golden demo demo-html bench bench-quick vet clean fuzz fuzz-run mpi cpu-fuzz soak
+.PHONY: all setup build guests test golden demo demo-html bench bench-quick vet clean fuzz fuzz-run mpi setup-mpi-i386 cpu-fuzz soak
 
 all: build
 
@@ -97,8 +97,14 @@ soak: build
 # vader with and without the cma single-copy mechanism, an allreduce on 4
 # ranks) natively and under one cmaemu instance, with the CMA calls
 # counted from its trace (tests/mpi_test.go).
-mpi: build
-	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_MPI=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run TestOpenMPI ./tests
+# The same jobs as i386 programs (tests/mpi_i386_test.go): Debian's i386
+# Open MPI unpacked into .deps/i386-mpi as a sysroot (setup-mpi-i386), the
+# whole job under cmaemu -L, against the x86-64 job run natively.
+mpi: build setup-mpi-i386
+	CMAEMU=$(CURDIR)/bin/cmaemu CMAEMU_MPI=1 CMAEMU_MPI_I386=$(DEPS)/i386-mpi $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run TestOpenMPI ./tests
+
+setup-mpi-i386:
+	@bash scripts/setup-mpi-i386.sh
 
 # Records testdata/golden/ (the i386 oracle of hosts that cannot run i386):
 # natively where this host runs i386, else from the fallback oracles of
