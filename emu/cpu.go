@@ -30,6 +30,7 @@ const cpuModel = unicorn.CPUModelHaswell
 const (
 	cr0MP        = 1 << 1  // monitor coprocessor
 	cr0EM        = 1 << 2  // x87 emulation: must be clear for SSE
+	cr0NE        = 1 << 5  // x87 errors raise #MF (not the IRQ 13 of old PCs)
 	cr4OSFXSR    = 1 << 9  // SSE enabled (FXSAVE/FXRSTOR)
 	cr4OSXMMEXCP = 1 << 10 // unmasked SSE exceptions raise #XM
 	cr4FSGSBase  = 1 << 16 // RDFSBASE and friends: the model advertises them
@@ -230,7 +231,7 @@ func (c *CPU) setControlRegs() error {
 	if err != nil {
 		return fmt.Errorf("emu: CR0: %w", err)
 	}
-	if err := c.uc.RegWrite(unicorn.CR0, cr0&^cr0EM|cr0MP); err != nil {
+	if err := c.uc.RegWrite(unicorn.CR0, cr0&^cr0EM|cr0MP|cr0NE); err != nil {
 		return fmt.Errorf("emu: CR0: %w", err)
 	}
 	cr4, err := c.uc.RegRead(unicorn.CR4)

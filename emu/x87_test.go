@@ -100,3 +100,28 @@ func TestSSEMisalignedOperand(t *testing.T) {
 		})
 	}
 }
+
+// STMXCSR stores the exception flags the SSE arithmetic before it raised
+// (the engine keeps them apart from MXCSR), in both modes.
+func TestSTMXCSRSeesSSEFlags(t *testing.T) {
+	divByZero := cat(
+		[]byte{0x0f, 0x57, 0xc9}, // xorps xmm1, xmm1
+		movImm(eax, 1),
+		[]byte{0xf3, 0x0f, 0x2a, 0xc0}, // cvtsi2ss xmm0, eax
+		[]byte{0xf3, 0x0f, 0x5e, 0xc1}, // divss xmm0, xmm1
+		stmxcsr(data))
+	for _, mode := range []arch.Mode{arch.Mode64, arch.Mode32} {
+		code := cat(divByZero, exit64)
+		var k arch.Kernel = &recorder{}
+		if mode == arch.Mode32 {
+			code = cat(divByZero, []byte{0xb8, 1, 0, 0, 0, 0xcd, 0x80})
+			k = &recorder32{}
+		}
+		as, cpu := newTaskMode(t, mode, code)
+		exit, err := cpu.Run(k)
+		require.NoError(t, err)
+		require.Equal(t, arch.ExitStop, exit.Reason, "%+v", exit)
+		got := readData(t, as, 0, 4)
+		assert.Equal(t, []byte{0x84, 0x1f, 0, 0}, got, "mode %d: MXCSR 0x1f80 with ZE", mode)
+	}
+}

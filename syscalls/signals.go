@@ -3,6 +3,8 @@ package syscalls
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"runtime/debug"
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/linux"
@@ -35,8 +37,41 @@ const (
 	segvAccErr   = 2
 	illIllOpn    = 2 // #UD: Linux's do_invalid_op
 	fpeIntDiv    = 1
+	fpeFltDiv    = 3
+	fpeFltOvf    = 4
+	fpeFltUnd    = 5
+	fpeFltRes    = 6
+	fpeFltInv    = 7
 	trapBrkpt    = 1
 )
+
+// fpExceptionCode is the si_code of the SIGFPE for an x87 (#MF) or SIMD
+// (#XM) floating-point exception, as Linux's fpu__exception_code derives
+// it: from the flags FSW shows that FCW leaves unmasked, or those MXCSR
+// shows unmasked; the first of invalid, divide by zero, overflow,
+// denormal or underflow, precision. 0 is a spurious exception (Linux
+// sends no signal).
+func fpExceptionCode(vector uint32, fp *arch.FPState) int32 {
+	var err uint32
+	if vector == arch.VectorFPU {
+		err = uint32(fp.FSW &^ fp.FCW)
+	} else {
+		err = ^(fp.MXCSR >> 7) & fp.MXCSR
+	}
+	switch {
+	case err&0x01 != 0:
+		return fpeFltInv
+	case err&0x04 != 0:
+		return fpeFltDiv
+	case err&0x08 != 0:
+		return fpeFltOvf
+	case err&0x12 != 0:
+		return fpeFltUnd
+	case err&0x20 != 0:
+		return fpeFltRes
+	}
+	return 0
+}
 
 // sigInfo is a raw struct siginfo (128 bytes).
 type sigInfo [128]byte
@@ -88,6 +123,22 @@ func sigInfoJob(c *Process, code int32, sig linux.Signal) sigInfo {
 func canonical(a uint64) bool {
 	top := int64(a) >> 47
 	return top == 0 || top == -1
+}
+
+// fpFaultCode puts the si_code of a floating-point exception (#MF, #XM)
+// into info, from the FPU state at the fault, and reports false for a
+// spurious one, which gets no signal. Other faults keep their code.
+func (t *Task) fpFaultCode(exit *arch.Exit, info *sigInfo) bool {
+	if exit.Reason != arch.ExitInterrupt || (exit.Vector != arch.VectorFPU && exit.Vector != arch.VectorSIMD) {
+		return true
+	}
+	fp, err := t.cpu.FP()
+	if err != nil {
+		t.k.fatal(t, fmt.Errorf("the FPU state at a floating-point exception: %w", err), debug.Stack())
+	}
+	code := fpExceptionCode(exit.Vector, &fp)
+	binary.LittleEndian.PutUint32(info[8:], uint32(code))
+	return code != 0
 }
 
 // sigInfoFault is the siginfo of a synchronous fault. An access to a

@@ -199,6 +199,9 @@ func signalForVector(v uint32) linux.Signal {
 // with a report of where.
 func (t *Task) fault(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
 	info := sigInfoFault(sig, exit)
+	if !t.fpFaultCode(exit, &info) {
+		return // a spurious floating-point exception: Linux returns to the instruction
+	}
 	if t.deliverFault(sig, info, exit) {
 		return
 	}

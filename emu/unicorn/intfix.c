@@ -27,7 +27,10 @@
 //   - LOCK NEG (PF and SF come from the old value);
 //   - CMPXCHG8B/16B (the engine computes the flags they keep from a
 //     flags state it has not written back: they are done by the same
-//     atomic helpers, after PAUSE wrote it back).
+//     atomic helpers, after PAUSE wrote it back);
+//   - STMXCSR (the engine stores MXCSR inline, without the exception
+//     flags its SSE arithmetic keeps apart: x87_sync folds them in
+//     first).
 //
 // They rely on QEMU 5's CPUX86State beginning with regs[16], eip,
 // eflags, cc_dst, cc_src, cc_src2, cc_op; CC_OP_EFLAGS = 1; CPL 3 using
@@ -54,6 +57,7 @@ struct x86_env {
 };
 
 enum { CC_OP_EFLAGS = 1, EXCP06_ILLOP = 6 };
+#define ENV_MXCSR 0x310 // as in x87.c, checked by cmuc_check_fp_layout
 enum { CF = 1, PF = 4, AF = 16, ZF = 64, SF = 128, OF = 2048 };
 enum { R_AX = 0, R_CX = 1, R_DX = 2 };
 
@@ -61,6 +65,7 @@ void raise_exception_err_ra_x86_64(void *env, int exception_index, int error_cod
 	__attribute__((noreturn));
 uint64_t cpu_ldq_data_ra_x86_64(void *env, uint64_t ptr, uintptr_t retaddr);
 uint32_t cpu_ldl_data_ra_x86_64(void *env, uint64_t ptr, uintptr_t retaddr);
+void cpu_stl_data_ra_x86_64(void *env, uint64_t ptr, uint32_t val, uintptr_t retaddr);
 void __real_helper_pause_x86_64(void *env, int next_eip_addend) __attribute__((noreturn));
 void __wrap_helper_cmpxchg8b_unlocked_x86_64(void *env, uint64_t a0);
 void __wrap_helper_cmpxchg16b_unlocked_x86_64(void *env, uint64_t a0);
@@ -180,7 +185,7 @@ static int decode(const uint8_t *p, int n, int is64, struct insn *in)
 }
 
 // Kinds of carried instructions.
-enum kind { K_NONE, K_PDEP32, K_BZHI, K_BEXTR, K_BLSI, K_CMPXCHG32, K_LOCKNEG, K_CMPXCHG8B };
+enum kind { K_NONE, K_PDEP32, K_BZHI, K_BEXTR, K_BLSI, K_CMPXCHG32, K_LOCKNEG, K_CMPXCHG8B, K_STMXCSR };
 
 static enum kind classify(const struct insn *in)
 {
@@ -205,6 +210,8 @@ static enum kind classify(const struct insn *in)
 		return K_LOCKNEG;
 	if (in->map == 2 && in->op == 0xc7 && in->mod != 3 && (in->reg & 7) == 1 && !in->opsize16)
 		return K_CMPXCHG8B;
+	if (in->map == 2 && in->op == 0xae && in->mod != 3 && (in->reg & 7) == 3 && !in->opsize16 && !in->lock)
+		return K_STMXCSR;
 	return K_NONE;
 }
 
@@ -367,6 +374,10 @@ static void emulate(struct x86_env *e, const struct insn *in, enum kind k, uintp
 		else
 			__wrap_helper_cmpxchg8b_unlocked_x86_64(e, ea(e, in));
 		e->cc_op = CC_OP_EFLAGS;
+		break;
+	case K_STMXCSR:
+		x87_sync(e);
+		cpu_stl_data_ra_x86_64(e, ea(e, in), *(uint32_t *)((char *)e + ENV_MXCSR), ra);
 		break;
 	case K_NONE:
 		break;

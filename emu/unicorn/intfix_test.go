@@ -32,6 +32,10 @@ func TestCarried(t *testing.T) {
 		{"cmpxchg16b", []byte{0xf0, 0x48, 0x0f, 0xc7, 0x0f}, true, true}, // lock cmpxchg16b [rdi]
 		{"cmpxchg8b i386", []byte{0xf0, 0x0f, 0xc7, 0x0f}, false, true},  // lock cmpxchg8b [edi]
 		{"rip-relative", []byte{0xc4, 0xe2, 0x70, 0xf7, 0x05, 1, 2, 3, 4}, true, true},
+		{"stmxcsr m32", []byte{0x0f, 0xae, 0x1f}, true, true},               // stmxcsr [rdi]
+		{"stmxcsr i386", []byte{0x0f, 0xae, 0x5c, 0x24, 0x04}, false, true}, // stmxcsr [esp+4]
+		{"ldmxcsr m32", []byte{0x0f, 0xae, 0x17}, true, false},              // ldmxcsr [rdi]
+		{"sfence", []byte{0x0f, 0xae, 0xf8}, true, false},
 		{"pause", []byte{0xf3, 0x90}, true, false},
 		{"add", []byte{0x01, 0xc8}, true, false},
 	}

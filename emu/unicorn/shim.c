@@ -614,6 +614,7 @@ uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm)
 	void *p[6] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5]};
 	if ((err = uc_reg_write_batch(uc, (int *)ids, p, 6)) != UC_ERR_OK)
 		return err;
+	cmuc_fp_mxcsr_loaded(uc);
 	return cmuc_xmm(uc, (uint8_t *)&fp->xmm[0][0], nxmm, 1);
 }
 

@@ -132,6 +132,8 @@ int cmuc_sse_needs_align(const uint8_t *code, int n, int is64);
 
 // x87.c
 void x87_sync(void *env);
+void x87_mxcsr_loaded(void *env);
+void cmuc_fp_mxcsr_loaded(uc_engine *uc);
 void *cmuc_env(uc_engine *uc);
 void cmuc_fp_sync(uc_engine *uc);
 void cmuc_fp_drop(uc_engine *uc);

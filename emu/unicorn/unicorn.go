@@ -70,6 +70,8 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_xor_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgw_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgl_le_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_cmpxchgq_le_x86_64
 // x87.c
+#cgo LDFLAGS: -Wl,--wrap=helper_minps_x86_64 -Wl,--wrap=helper_minss_x86_64 -Wl,--wrap=helper_minpd_x86_64 -Wl,--wrap=helper_minsd_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_maxps_x86_64 -Wl,--wrap=helper_maxss_x86_64 -Wl,--wrap=helper_maxpd_x86_64 -Wl,--wrap=helper_maxsd_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fsin_x86_64 -Wl,--wrap=helper_fcos_x86_64 -Wl,--wrap=helper_fsincos_x86_64 -Wl,--wrap=helper_fptan_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fpatan_x86_64 -Wl,--wrap=helper_f2xm1_x86_64 -Wl,--wrap=helper_fyl2x_x86_64 -Wl,--wrap=helper_fyl2xp1_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fscale_x86_64 -Wl,--wrap=helper_fprem_x86_64 -Wl,--wrap=helper_fprem1_x86_64 -Wl,--wrap=helper_frndint_x86_64

@@ -88,6 +88,7 @@ void __wrap_helper_ldmxcsr_x86_64(void *env, uint32_t val)
 		raise_exception_err_ra_x86_64(env, EXCP0D_GPF, 0, GETPC());
 	x87_sync(env); // pending flags go before the load (x87.c)
 	__real_helper_ldmxcsr_x86_64(env, val);
+	x87_mxcsr_loaded(env); // FZ for SSE only (x87.c)
 }
 
 // FXRSTOR of an image whose MXCSR has a reserved bit is #GP. A misaligned
@@ -98,6 +99,7 @@ void __wrap_helper_fxrstor_x86_64(void *env, uint64_t ptr)
 		raise_exception_err_ra_x86_64(env, EXCP0D_GPF, 0, GETPC());
 	x87_sync(env);
 	__real_helper_fxrstor_x86_64(env, ptr);
+	x87_mxcsr_loaded(env); // FZ for SSE only (x87.c)
 }
 
 // XRSTOR loads MXCSR when it restores SSE state (XCR0 is x87|SSE): a
@@ -108,6 +110,7 @@ void __wrap_helper_xrstor_x86_64(void *env, uint64_t ptr, uint64_t rfbm)
 		raise_exception_err_ra_x86_64(env, EXCP0D_GPF, 0, GETPC());
 	x87_sync(env);
 	__real_helper_xrstor_x86_64(env, ptr, rfbm);
+	x87_mxcsr_loaded(env); // FZ for SSE only (x87.c)
 }
 
 // --- The instruction check: what the translator reads ---------------------

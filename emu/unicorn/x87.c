@@ -43,6 +43,13 @@
 #define ENV_FP_FLAGS 0x2ea  // fp_status.float_exception_flags
 #define ENV_SSE_FLAGS 0x30a // sse_status.float_exception_flags
 #define ENV_MXCSR 0x310   // uint32_t
+// float_status.flush_to_zero (flags + 2) of fp_status and sse_status,
+// and sse_status.flush_inputs_to_zero.
+#define ENV_FP_FTZ (ENV_FP_FLAGS + 2)
+#define ENV_SSE_FTZ (ENV_SSE_FLAGS + 2)
+#define ENV_SSE_DAZ (ENV_SSE_FLAGS + 3)
+#define MXCSR_FZ 0x8000
+#define MXCSR_DAZ 0x0040
 // uc_struct.cpu and CPUState.env_ptr: how uc_reg_read finds the state.
 #define UC_CPU 0x1a0
 #define CPU_ENV_PTR 0x128
@@ -67,6 +74,8 @@ enum {
 // (invalid, divbyzero, overflow, underflow, inexact; softfloat has no
 // denormal-operand flag).
 #define SOFTFLOAT_FLAGS 0x3d
+// softfloat's flag for a result flushed to zero.
+#define SOFTFLOAT_OUTPUT_DENORMAL 0x80
 
 void raise_exception_ra_x86_64(void *env, int exception_index, uintptr_t retaddr) __attribute__((noreturn));
 
@@ -102,9 +111,77 @@ void x87_sync(void *env)
 		F16(env, ENV_FPUS) = fsw;
 	}
 	F8(env, ENV_FP_FLAGS) = 0;
-	F32(env, ENV_MXCSR) |= F8(env, ENV_SSE_FLAGS) & SOFTFLOAT_FLAGS;
+	uint8_t sse = F8(env, ENV_SSE_FLAGS);
+	uint32_t add = sse & SOFTFLOAT_FLAGS;
+	if (sse & SOFTFLOAT_OUTPUT_DENORMAL)
+		add |= 0x30; // flushed to zero by MXCSR.FZ: underflow and precision
+	F32(env, ENV_MXCSR) |= add;
 	F8(env, ENV_SSE_FLAGS) = 0;
 }
+
+// x87_mxcsr_loaded corrects what Unicorn makes of a loaded MXCSR
+// (update_mxcsr_status): it puts FZ into the x87's float_status, so x87
+// results are flushed and SSE ones are not. FZ belongs to SSE alone.
+void x87_mxcsr_loaded(void *env)
+{
+	F8(env, ENV_FP_FTZ) = 0;
+	F8(env, ENV_SSE_FTZ) = (F32(env, ENV_MXCSR) & MXCSR_FZ) != 0;
+}
+
+void cmuc_fp_mxcsr_loaded(uc_engine *uc)
+{
+	void *env = cmuc_env(uc);
+	if (env)
+		x87_mxcsr_loaded(env);
+}
+
+// MINPS/MINSS/MINPD/MINSD and MAX: with MXCSR.DAZ a denormal operand is
+// a zero of its sign, and the zero is what they return. Unicorn only
+// compares it as zero and returns the denormal. The lanes they read are
+// squashed first: the destination's in place (they are overwritten), the
+// source's in a copy.
+static void squash(uint8_t *v, int lanes, int size)
+{
+	for (int i = 0; i < lanes; i++) {
+		uint8_t *p = v + i * size;
+		if (size == 4) {
+			uint32_t x;
+			memcpy(&x, p, 4);
+			if ((x & 0x7f800000u) == 0 && (x & 0x007fffffu))
+				x &= 0x80000000u;
+			memcpy(p, &x, 4);
+		} else {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if ((x & 0x7ff0000000000000ull) == 0 && (x & 0x000fffffffffffffull))
+				x &= 0x8000000000000000ull;
+			memcpy(p, &x, 8);
+		}
+	}
+}
+
+#define MINMAX_WRAP(name, lanes, size)                                                                        \
+	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                                     \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s)                                      \
+	{                                                                                                     \
+		uint8_t copy[16] __attribute__((aligned(16)));                                                \
+		if (F32(env, ENV_MXCSR) & MXCSR_DAZ) {                                                        \
+			memcpy(copy, s, 16);                                                                  \
+			squash(copy, lanes, size);                                                            \
+			squash(d, lanes, size);                                                               \
+			s = copy;                                                                             \
+		}                                                                                             \
+		__real_helper_##name##_x86_64(env, d, s);                                                     \
+	}
+
+MINMAX_WRAP(minps, 4, 4)
+MINMAX_WRAP(minss, 1, 4)
+MINMAX_WRAP(minpd, 2, 8)
+MINMAX_WRAP(minsd, 1, 8)
+MINMAX_WRAP(maxps, 4, 4)
+MINMAX_WRAP(maxss, 1, 4)
+MINMAX_WRAP(maxpd, 2, 8)
+MINMAX_WRAP(maxsd, 1, 8)
 
 // The instructions done here, with what the fast path needs to know.
 enum x87_op {
@@ -529,11 +606,19 @@ int cmuc_check_fp_layout(uc_engine *uc)
 	bad = !env || *(uint32_t *)env != t_rax || F16(env, ENV_FPUC) != t_fcw || top_of(env) != 5 ||
 	      (F16(env, ENV_FPUS) & ~FSW_TOP) != (t_fsw & ~FSW_TOP) || F32(env, ENV_MXCSR) != t_mxcsr ||
 	      memcmp(reg_of(env, 5), t_st0, 10) != 0;
+	// MXCSR with FZ and DAZ: Unicorn sets fp_status.flush_to_zero and
+	// sse_status.flush_inputs_to_zero, where x87_mxcsr_loaded looks.
+	uint64_t t_fz = 0x9fc0;
+	if (!bad && (uc_reg_write(uc, UC_X86_REG_MXCSR, &t_fz) || F8(env, ENV_FP_FTZ) != 1 ||
+		     F8(env, ENV_SSE_DAZ) != 1 || F8(env, ENV_SSE_FTZ) != 0))
+		bad = 1;
 restore:
 	uc_reg_write(uc, UC_X86_REG_FPSW, &fsw);
 	uc_reg_write(uc, UC_X86_REG_ST0, st0);
 	uc_reg_write(uc, UC_X86_REG_FPCW, &fcw);
 	uc_reg_write(uc, UC_X86_REG_MXCSR, &mxcsr);
 	uc_reg_write(uc, UC_X86_REG_EAX, &rax);
+	if (env)
+		x87_mxcsr_loaded(env);
 	return bad ? -1 : 0;
 }
