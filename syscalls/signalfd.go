@@ -106,9 +106,9 @@ type signalFD struct {
 	proc *Process
 	id   uint64
 	file.Refs
-	file.StatusFlags // O_NONBLOCK
-	mu         sync.Mutex   // protects mask
-	mask       linux.SigSet // without SIGKILL and SIGSTOP
+	file.StatusFlags              // O_NONBLOCK
+	mu               sync.Mutex   // protects mask
+	mask             linux.SigSet // without SIGKILL and SIGSTOP
 }
 
 func newSignalFD(p *Process, mask linux.SigSet, flags uint32) *signalFD {
