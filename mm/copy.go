@@ -142,29 +142,69 @@ func (m *MM) WriteForce(va Addr, data []byte) error {
 // until the caller calls unpin (also on error), which, for a write, also
 // drops translated code of the executable pages written.
 func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte, unpin func(), err error) {
-	var pinned []Frame
-	var code []Frame // executable pages the caller is to write
-	unpin = func() {
-		for _, f := range pinned {
-			m.ram.Unpin(f)
-		}
-		m.dropCode(code)
+	p := &Pins{}
+	out, err = m.PinBuffers(bufs, p, va, n, acc)
+	return out, p.Release, err
+}
+
+// Pins are the frames PinBuffers pinned for one caller, until Release.
+// A Pins lives on its caller's stack: the first frames need no
+// allocation. Several PinBuffers calls may share one Pins.
+type Pins struct {
+	m     *MM
+	n     int      // frames pinned
+	first [4]Frame // the first of them
+	more  []Frame  // the others
+	code  []Frame  // executable pages the caller is to write
+}
+
+func (p *Pins) add(f Frame) {
+	if p.n < len(p.first) {
+		p.first[p.n] = f
+	} else {
+		p.more = append(p.more, f)
 	}
+	p.n++
+}
+
+// Release unpins the frames and, for a write, drops the translated code
+// of the executable pages written. The Pins is then empty.
+func (p *Pins) Release() {
+	if p.m == nil {
+		return
+	}
+	for _, f := range p.first[:min(p.n, len(p.first))] {
+		p.m.ram.Unpin(f)
+	}
+	for _, f := range p.more {
+		p.m.ram.Unpin(f)
+	}
+	p.m.dropCode(p.code)
+	*p = Pins{}
+}
+
+// PinBuffers is Buffers that records the frames in p (released with
+// p.Release, also on error) instead of returning a function.
+func (m *MM) PinBuffers(bufs [][]byte, p *Pins, va Addr, n uint64, acc Access) ([][]byte, error) {
+	if p.m != nil && p.m != m {
+		panic("mm: Pins shared by two address spaces")
+	}
+	p.m = m
 	first := len(bufs)
 	var lastStart, lastEnd PhysAddr
 	for done := uint64(0); done < n; {
 		at := va + Addr(done)
 		if at < va {
-			return bufs, unpin, &Fault{Addr: at, Access: acc}
+			return bufs, &Fault{Addr: at, Access: acc}
 		}
 		// Pinned under the address-space lock, in the same step as the
 		// translation: nothing can free the frame in between.
 		pa, exec, err := m.pin(at, acc)
 		if err != nil {
-			return bufs, unpin, err
+			return bufs, err
 		}
-		kernelWrote(&code, pa.Frame(), exec && acc == Write)
-		pinned = append(pinned, pa.Frame())
+		kernelWrote(&p.code, pa.Frame(), exec && acc == Write)
+		p.add(pa.Frame())
 		chunk := min(n-done, PageSize-at.PageOffset())
 		end := pa + PhysAddr(chunk)
 		if len(bufs) > first && pa == lastEnd {
@@ -176,5 +216,5 @@ func (m *MM) Buffers(bufs [][]byte, va Addr, n uint64, acc Access) (out [][]byte
 		lastEnd = end
 		done += chunk
 	}
-	return bufs, unpin, nil
+	return bufs, nil
 }

@@ -222,9 +222,35 @@ func (t *Task) fdPath(fd int32) (vfs.Path, *openFile, error) {
 // resolveAt resolves (dirfd, path) with the *at flags AT_SYMLINK_NOFOLLOW
 // and AT_EMPTY_PATH; the result carries a reference.
 func (t *Task) resolveAt(dirfd int32, addr mm.Addr, atFlags uint32, creds *vfs.Creds) (vfs.Path, error) {
+	return t.resolveAtAttr(dirfd, addr, atFlags, creds, nil)
+}
+
+// resolveAtAttr is resolveAt that, if attr is not nil, also stores the
+// result's attributes there (vfs.Path.Attr), which the walk often has
+// already.
+func (t *Task) resolveAtAttr(dirfd int32, addr mm.Addr, atFlags uint32, creds *vfs.Creds, attr *vfs.Attr) (p vfs.Path, err error) {
 	name, err := t.pathName(addr)
 	if err != nil {
 		return vfs.Path{}, err
+	}
+	if attr != nil && name != "" {
+		ref, err := t.at(dirfd, name, creds)
+		if err != nil {
+			return vfs.Path{}, err
+		}
+		defer ref.release()
+		p, *attr, err = ref.r.ResolveAttr(ref.start, name, resolveFlags(atFlags))
+		return p, err
+	}
+	if attr != nil {
+		defer func() {
+			if err == nil {
+				if *attr, err = p.Attr(); err != nil {
+					p.DecRef()
+					p = vfs.Path{}
+				}
+			}
+		}()
 	}
 	if name == "" {
 		if atFlags&linux.AT_EMPTY_PATH == 0 {
@@ -247,11 +273,15 @@ func (t *Task) resolveAt(dirfd int32, addr mm.Addr, atFlags uint32, creds *vfs.C
 		return vfs.Path{}, err
 	}
 	defer ref.release()
-	flags := 0
+	return ref.r.Resolve(ref.start, name, resolveFlags(atFlags))
+}
+
+// resolveFlags are the vfs.Resolve flags of *at flags.
+func resolveFlags(atFlags uint32) int {
 	if atFlags&linux.AT_SYMLINK_NOFOLLOW != 0 {
-		flags = vfs.NoFollow
+		return vfs.NoFollow
 	}
-	return ref.r.Resolve(ref.start, name, flags)
+	return 0
 }
 
 // mode32 reports an i386 task.

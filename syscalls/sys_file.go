@@ -99,12 +99,13 @@ func (t *Task) statAt(dirfd int32, addr mm.Addr, flags uint32) (vfs.Attr, error)
 			return t.fdAttr(dirfd)
 		}
 	}
-	p, err := t.resolveAt(dirfd, addr, flags, nil)
+	var a vfs.Attr
+	p, err := t.resolveAtAttr(dirfd, addr, flags, nil, &a)
 	if err != nil {
 		return vfs.Attr{}, err
 	}
-	defer p.DecRef()
-	return p.Attr()
+	p.DecRef()
+	return a, nil
 }
 
 // fdAttr is fstat of descriptor fd.

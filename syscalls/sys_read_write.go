@@ -40,20 +40,16 @@ func (t *Task) transfer(fd int32, segs []segment, toGuest bool, off int64) (uint
 	if toGuest {
 		acc = mm.Write
 	}
-	var bufs [][]byte
-	var unpins []func()
-	defer func() {
-		for _, u := range unpins {
-			u()
-		}
-	}()
+	var first [4][]byte
+	bufs := first[:0]
+	var pins mm.Pins
+	defer pins.Release()
 	var fault error
 	budget := uint64(linux.MAX_RW_COUNT)
+	as := t.MM()
 	for _, s := range segs {
 		n := min(s.len, budget)
-		var unpin func()
-		bufs, unpin, fault = t.MM().Buffers(bufs, s.base, n, acc)
-		unpins = append(unpins, unpin)
+		bufs, fault = as.PinBuffers(bufs, &pins, s.base, n, acc)
 		budget -= n
 		if fault != nil || budget == 0 {
 			break

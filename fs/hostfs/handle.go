@@ -101,7 +101,13 @@ func (h *Handle) Getdents(emit func(d vfs.Dirent, next int64) bool) error {
 // VectorIO reads or writes bufs on a host descriptor at off (-1: the
 // file position), restarting on EINTR.
 func VectorIO(fd int, bufs [][]byte, read bool, off int64) (int, error) {
-	iov := make([]syscall.Iovec, len(bufs))
+	var small [8]syscall.Iovec
+	iov := small[:0]
+	if len(bufs) <= len(small) {
+		iov = small[:len(bufs)]
+	} else {
+		iov = make([]syscall.Iovec, len(bufs))
+	}
 	for i, b := range bufs {
 		if len(b) > 0 {
 			iov[i].Base = &b[0]

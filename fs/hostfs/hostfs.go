@@ -8,6 +8,10 @@
 // cannot lead outside the tree. Files on the host's proc and sys
 // filesystems are refused wherever they appear: the guest sees cmaemu's
 // own /proc and /sys, never the host's or the emulator's.
+//
+// Directories looked up stay open in a bounded cache (dircache.go): a
+// later lookup of the same name revalidates the cached descriptor with
+// one fstatat instead of opening the component again.
 package hostfs
 
 import (
@@ -41,6 +45,7 @@ type FS struct {
 	chown    bool // the emulator runs as root: new files get the guest's owner
 	Sysroot  bool // an -L overlay, not the root
 	hostPath string
+	dirs     dirCache
 }
 
 // New opens the host directory dir as a filesystem.
@@ -50,7 +55,12 @@ func New(dir string) (*FS, error) {
 		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
 	fs := &FS{chown: os.Geteuid() == 0, hostPath: dir}
-	fs.root = fs.newInode(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	fs.root = fs.newInode(fd, &st)
 	if err := fs.root.allowed(); err != nil {
 		fs.root.DecRef()
 		return nil, fmt.Errorf("%s: the host's proc or sys filesystem cannot be a guest root", dir)
@@ -72,18 +82,26 @@ func (fs *FS) HostPath() string { return fs.hostPath }
 // user the emulator runs as.
 func (fs *FS) ChownsNewFiles() bool { return fs.chown }
 
-// Inode is a host file, held by an O_PATH descriptor.
+// Inode is a host file, held by an O_PATH descriptor. dev and ino are
+// the file's, fixed for the descriptor's life: while the descriptor is
+// open no other file can have them.
 type Inode struct {
-	fs   *FS
-	fd   int
-	refs atomic.Int32
+	fs       *FS
+	fd       int
+	dev, ino uint64
+	fileType uint32 // st_mode's type bits, as fixed as dev and ino
+	refs     atomic.Int32
 }
 
-func (fs *FS) newInode(fd int) *Inode {
-	n := &Inode{fs: fs, fd: fd}
+// newInode wraps fd, whose host attributes are st.
+func (fs *FS) newInode(fd int, st *syscall.Stat_t) *Inode {
+	n := &Inode{fs: fs, fd: fd, dev: st.Dev, ino: st.Ino, fileType: st.Mode & syscall.S_IFMT}
 	n.refs.Store(1)
 	return n
 }
+
+// FileType implements vfs.Typed.
+func (n *Inode) FileType() uint32 { return n.fileType }
 
 // IncRef takes a reference.
 func (n *Inode) IncRef() { n.refs.Add(1) }
@@ -124,7 +142,7 @@ func (n *Inode) allowed() error {
 // Attr implements vfs.Inode.
 func (n *Inode) Attr() (vfs.Attr, error) {
 	var st syscall.Stat_t
-	if err := fstatat(n.fd, "", &st, linux.AT_EMPTY_PATH|linux.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := fstatFD(n.fd, &st); err != nil {
 		return vfs.Attr{}, err
 	}
 	return attrOf(&st), nil
@@ -132,16 +150,41 @@ func (n *Inode) Attr() (vfs.Attr, error) {
 
 // Lookup implements vfs.Dir.
 func (n *Inode) Lookup(name string) (vfs.Inode, error) {
+	child, _, err := n.LookupAttr(name)
+	return child, err
+}
+
+// LookupAttr implements vfs.AttrDir. A directory found in the cache
+// costs one fstatat (which gives its attributes); any other lookup opens
+// the component with O_PATH|O_NOFOLLOW and stats the descriptor. A file
+// on another host filesystem than its directory is checked against the
+// host's kernel filesystems (allowed); one on the same filesystem is as
+// allowed as its directory.
+func (n *Inode) LookupAttr(name string) (vfs.Inode, vfs.Attr, error) {
+	if child, st, ok := n.fs.dirs.lookup(n, name); ok {
+		return child, attrOf(st), nil
+	}
 	fd, err := openat(n.fd, name, linux.O_PATH|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, vfs.Attr{}, err
 	}
-	child := n.fs.newInode(fd)
-	if err := child.allowed(); err != nil {
-		child.DecRef()
-		return nil, err
+	var st syscall.Stat_t
+	if err := fstatFD(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, vfs.Attr{}, err
 	}
-	return child, nil
+	child := n.fs.newInode(fd, &st)
+	if child.dev != n.dev {
+		if err := child.allowed(); err != nil {
+			child.DecRef()
+			return nil, vfs.Attr{}, err
+		}
+	}
+	a := attrOf(&st)
+	if a.IsDir() {
+		n.fs.dirs.add(n, name, child)
+	}
+	return child, a, nil
 }
 
 // Readdir implements vfs.Dir.
@@ -390,6 +433,25 @@ func openat(dir int, name string, flags int, mode uint32) (int, error) {
 		return -1, hostErr(err)
 	}
 	return fd, nil
+}
+
+// emptyPath is "" for system calls, NUL-terminated.
+var emptyPath = [1]byte{}
+
+// fstatFD is fstat of fd, which may be an O_PATH descriptor of a symlink
+// (fstatat with AT_EMPTY_PATH, without allocating).
+func fstatFD(fd int, st *syscall.Stat_t) error {
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_NEWFSTATAT, uintptr(fd), uintptr(unsafe.Pointer(&emptyPath[0])),
+			uintptr(unsafe.Pointer(st)), linux.AT_EMPTY_PATH|linux.AT_SYMLINK_NOFOLLOW, 0, 0)
+		switch e {
+		case 0:
+			return nil
+		case syscall.EINTR:
+			continue
+		}
+		return linux.Errno(e)
+	}
 }
 
 func fstatat(dir int, name string, st *syscall.Stat_t, flags int) error {

@@ -71,11 +71,15 @@ func (r *Resolver) open(start Path, name string, flags, mode, umask uint32, dept
 		if flags&oDir != 0 {
 			rf |= MustDir
 		}
-		p, err := r.Resolve(start, name, rf)
-		if err != nil || flags&oPath != 0 {
+		if flags&oPath != 0 {
+			p, err := r.Resolve(start, name, rf)
 			return p, nil, err
 		}
-		h, err := r.openPath(p, flags)
+		p, a, err := r.ResolveAttr(start, name, rf)
+		if err != nil {
+			return Path{}, nil, err
+		}
+		h, err := r.openPathAttr(p, a, flags)
 		if err != nil {
 			p.DecRef()
 			return Path{}, nil, err
@@ -191,6 +195,11 @@ func (r *Resolver) openPath(p Path, flags uint32) (Handle, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.openPathAttr(p, a, flags)
+}
+
+// openPathAttr is openPath of p whose attributes are a.
+func (r *Resolver) openPathAttr(p Path, a Attr, flags uint32) (Handle, error) {
 	acc := flags & oAccMode
 	if acc == 3 {
 		return nil, linux.EINVAL
@@ -291,12 +300,12 @@ func (r *Resolver) Stat(start Path, name string, nofollow bool) (Attr, error) {
 	if nofollow {
 		flags = NoFollow
 	}
-	p, err := r.Resolve(start, name, flags)
+	p, a, err := r.ResolveAttr(start, name, flags)
 	if err != nil {
 		return Attr{}, err
 	}
-	defer p.DecRef()
-	return p.Attr()
+	p.DecRef()
+	return a, nil
 }
 
 // Access is faccessat's check of mode (R_OK 4, W_OK 2, X_OK 1; 0 is

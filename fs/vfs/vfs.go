@@ -106,6 +106,35 @@ type Dir interface {
 	Readdir() ([]Dirent, error)
 }
 
+// AttrDir is a directory whose lookups give the child's attributes as
+// well, which the walk then uses for the symlink and search permission
+// checks instead of asking the child (hostfs: one host call fewer per
+// component).
+type AttrDir interface {
+	Dir
+	LookupAttr(name string) (Inode, Attr, error)
+}
+
+// Typed is an inode that knows its file type (Attr.Mode&ModeType)
+// without asking its filesystem: an inode's type never changes.
+type Typed interface {
+	FileType() uint32
+}
+
+// PathDir is a directory that can look up several components below it in
+// one go. The walk asks it only for plain names ("." and ".." excluded)
+// none of which is a mount point of the namespace, and only for a caller
+// whose search permission on directories is not in question (FileCaps).
+// LookupPath returns the last component, with a reference, and its
+// attributes; it declines (ok false) when a component is a symlink (a
+// last one is the result itself, not followed), lies on another
+// filesystem, is missing, or on any other failure: the walk then goes
+// component by component, which reports the exact error.
+type PathDir interface {
+	Dir
+	LookupPath(names []string) (child Inode, a Attr, ok bool)
+}
+
 // Caller is the process a resolution is done for.
 type Caller struct {
 	PID, TID int32

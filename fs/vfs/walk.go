@@ -86,32 +86,55 @@ type Resolver struct {
 // Resolve walks name from start (relative names) or the root, following
 // symlinks except a last one with NoFollow. The result carries a reference.
 func (r *Resolver) Resolve(start Path, name string, flags int) (Path, error) {
+	p, _, err := r.resolve(start, name, flags, false)
+	return p, err
+}
+
+// ResolveAttr is Resolve that also returns the result's attributes (as
+// Path.Attr does), which the walk often has already.
+func (r *Resolver) ResolveAttr(start Path, name string, flags int) (Path, Attr, error) {
+	return r.resolve(start, name, flags, true)
+}
+
+func (r *Resolver) resolve(start Path, name string, flags int, wantAttr bool) (Path, Attr, error) {
 	if p, ok := r.resolveSysroot(name, flags); ok {
-		return p, nil
+		if !wantAttr {
+			return p, Attr{}, nil
+		}
+		a, err := p.Attr()
+		if err != nil {
+			p.DecRef()
+			return Path{}, Attr{}, err
+		}
+		return p, a, nil
 	}
 	w, err := r.newWalk(start, name)
 	if err != nil {
-		return Path{}, err
+		return Path{}, Attr{}, err
 	}
 	defer w.release()
 	if w.trailingSlash {
 		flags = flags&^NoFollow | MustDir
 	}
 	if err := w.run(flags&NoFollow == 0); err != nil {
-		return Path{}, err
+		return Path{}, Attr{}, err
 	}
 	p := w.top()
-	if flags&MustDir != 0 {
-		a, err := p.Inode.Attr()
+	var a Attr
+	if flags&MustDir != 0 || wantAttr {
+		a, err = w.topAttr()
 		if err != nil {
-			return Path{}, err
+			return Path{}, Attr{}, err
 		}
-		if !a.IsDir() {
-			return Path{}, linux.ENOTDIR
+		if flags&MustDir != 0 && !a.IsDir() {
+			return Path{}, Attr{}, linux.ENOTDIR
+		}
+		if p.Mount != nil {
+			a.MountID = p.Mount.ID
 		}
 	}
 	p.IncRef()
-	return p, nil
+	return p, a, nil
 }
 
 // resolveSysroot resolves an absolute name under the -L overlay, if there
@@ -203,6 +226,11 @@ type walk struct {
 	rest          []string
 	links         int
 	trailingSlash bool
+	// topAttrs is the attributes of the top of the stack, once asked (or
+	// given by its lookup) in this walk, when haveTopAttrs is set. Every
+	// change of the stack clears haveTopAttrs.
+	topAttrs     Attr
+	haveTopAttrs bool
 }
 
 func (r *Resolver) newWalk(start Path, name string) (*walk, error) {
@@ -236,6 +264,38 @@ func split(name string) []string {
 
 func (w *walk) top() Path { return w.stack[len(w.stack)-1] }
 
+// topAttr returns the attributes of the top of the stack, asking its
+// inode only once per walk.
+func (w *walk) topAttr() (Attr, error) {
+	if w.haveTopAttrs {
+		return w.topAttrs, nil
+	}
+	a, err := w.top().Inode.Attr()
+	if err != nil {
+		return Attr{}, err
+	}
+	w.topAttrs, w.haveTopAttrs = a, true
+	return a, nil
+}
+
+// push enters p; a, if not nil, is its attributes.
+func (w *walk) push(p Path, a *Attr) {
+	w.stack = append(w.stack, p)
+	w.haveTopAttrs = a != nil
+	if a != nil {
+		w.topAttrs = *a
+	}
+}
+
+// pop leaves the top of the stack and returns it (the caller drops its
+// reference).
+func (w *walk) pop() Path {
+	p := w.top()
+	w.stack = w.stack[:len(w.stack)-1]
+	w.haveTopAttrs = false
+	return p
+}
+
 func (w *walk) release() {
 	for _, p := range w.stack {
 		p.DecRef()
@@ -247,10 +307,14 @@ func (w *walk) release() {
 // very last component is followed.
 func (w *walk) run(follow bool) error {
 	for len(w.rest) > 0 {
-		c := w.rest[0]
-		w.rest = w.rest[1:]
-		if err := w.step(c); err != nil {
-			return err
+		if n := w.plainPrefix(); n > 1 && w.stepMany(n) {
+			w.rest = w.rest[n:]
+		} else {
+			c := w.rest[0]
+			w.rest = w.rest[1:]
+			if err := w.step(c); err != nil {
+				return err
+			}
 		}
 		last := len(w.rest) == 0
 		if last && !follow {
@@ -263,9 +327,58 @@ func (w *walk) run(follow bool) error {
 	return nil
 }
 
-// searchable checks that p is a directory the caller may search.
-func (w *walk) searchable(p Path) error {
-	a, err := p.Inode.Attr()
+// plainPrefix counts the components at the start of rest that stepMany
+// may take at once: plain names that are no mount points (and none
+// below the first that is), for a caller who may search every directory.
+func (w *walk) plainPrefix() int {
+	if !w.r.Creds.FileCaps {
+		return 0
+	}
+	name := w.top().Name
+	for i, c := range w.rest {
+		if c == "." || c == ".." || len(c) > NameMax {
+			return i
+		}
+		name = childName(name, c)
+		if w.r.NS.top(name) != nil {
+			return i
+		}
+	}
+	return len(w.rest)
+}
+
+// stepMany enters the first n components of rest at once, if the
+// directory on top is a PathDir that manages it. Search permission is
+// not in question (plainPrefix), but the top must be a directory.
+func (w *walk) stepMany(n int) bool {
+	cur := w.top()
+	d, ok := cur.Inode.(PathDir)
+	if !ok {
+		return false
+	}
+	if t, ok := cur.Inode.(Typed); ok {
+		if t.FileType() != ModeDir {
+			return false
+		}
+	} else if a, err := w.topAttr(); err != nil || !a.IsDir() {
+		return false
+	}
+	child, a, ok := d.LookupPath(w.rest[:n])
+	if !ok {
+		return false
+	}
+	name := cur.Name
+	for _, c := range w.rest[:n] {
+		name = childName(name, c)
+	}
+	w.push(Path{Mount: cur.Mount, Inode: child, Name: name}, &a)
+	return true
+}
+
+// searchable checks that the top of the stack is a directory the caller
+// may search.
+func (w *walk) searchable() error {
+	a, err := w.topAttr()
 	if err != nil {
 		return err
 	}
@@ -281,7 +394,7 @@ func (w *walk) step(c string) error {
 		return linux.ENAMETOOLONG
 	}
 	cur := w.top()
-	if err := w.searchable(cur); err != nil {
+	if err := w.searchable(); err != nil {
 		return err
 	}
 	switch c {
@@ -297,23 +410,29 @@ func (w *walk) step(c string) error {
 	name := childName(cur.Name, c)
 	mnt := cur.Mount
 	var child Inode
+	var attr *Attr
 	if m := w.r.NS.top(name); m != nil {
 		child, mnt = m.Root, m
 		child.IncRef()
 	} else {
 		var err error
-		if cd, ok := dir.(CallerDir); ok {
+		switch d := dir.(type) {
+		case CallerDir:
 			caller := w.r.Caller
 			caller.Creds = w.r.Creds
-			child, err = cd.LookupFor(caller, c)
-		} else {
+			child, err = d.LookupFor(caller, c)
+		case AttrDir:
+			var a Attr
+			child, a, err = d.LookupAttr(c)
+			attr = &a
+		default:
 			child, err = dir.Lookup(c)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	w.stack = append(w.stack, Path{Mount: mnt, Inode: child, Name: name})
+	w.push(Path{Mount: mnt, Inode: child, Name: name}, attr)
 	return nil
 }
 
@@ -323,15 +442,15 @@ func (w *walk) up() error {
 	if cur.Name == w.r.Root.Name || cur.Name == "/" {
 		return nil
 	}
-	if len(w.stack) > 1 {
-		w.stack = w.stack[:len(w.stack)-1]
-		cur.DecRef()
+	parent := parentName(cur.Name)
+	if len(w.stack) > 1 && w.stack[len(w.stack)-2].Name == parent {
+		w.pop().DecRef()
 		return nil
 	}
-	// The parent was not entered in this walk: walk its canonical name
-	// from the namespace root (it lies within the root, as every name
-	// does).
-	parent := parentName(cur.Name)
+	// The parent was not entered in this walk (the walk started below
+	// it, took several components at once, or followed a magic link):
+	// walk its canonical name from the namespace root (it lies within
+	// the root, as every name does).
 	nsRoot := w.r.NS.Root()
 	sub := &walk{r: w.r, stack: []Path{nsRoot}}
 	defer sub.release()
@@ -342,15 +461,14 @@ func (w *walk) up() error {
 	}
 	p := sub.top()
 	p.IncRef()
-	w.stack[0].DecRef()
-	w.stack[0] = p
+	w.pop().DecRef()
+	w.push(p, nil)
 	return nil
 }
 
 // followIfLink replaces a symlink on top of the stack by its target.
 func (w *walk) followIfLink() error {
-	cur := w.top()
-	a, err := cur.Inode.Attr()
+	a, err := w.topAttr()
 	if err != nil {
 		return err
 	}
@@ -361,14 +479,14 @@ func (w *walk) followIfLink() error {
 	if w.links > MaxSymlinks {
 		return linux.ELOOP
 	}
-	w.stack = w.stack[:len(w.stack)-1]
+	cur := w.pop()
 	defer cur.DecRef()
 	if ml, ok := cur.Inode.(MagicLink); ok {
 		p, err := ml.Follow()
 		if err != nil {
 			return err
 		}
-		w.stack = append(w.stack, p)
+		w.push(p, nil)
 		return nil
 	}
 	link, ok := cur.Inode.(Symlink)
@@ -384,7 +502,7 @@ func (w *walk) followIfLink() error {
 	}
 	if target[0] == '/' {
 		w.r.Root.IncRef()
-		w.stack = append(w.stack, w.r.Root)
+		w.push(w.r.Root, nil)
 	}
 	w.rest = append(split(target), w.rest...)
 	return nil
