@@ -448,22 +448,31 @@ func (w *walk) up() error {
 		return nil
 	}
 	// The parent was not entered in this walk (the walk started below
-	// it, took several components at once, or followed a magic link):
-	// walk its canonical name from the namespace root (it lies within
-	// the root, as every name does).
+	// it, took several components at once, or followed a magic link).
+	p, err := w.canonical(parent)
+	if err != nil {
+		return err
+	}
+	w.pop().DecRef()
+	w.push(p, nil)
+	return nil
+}
+
+// canonical walks the canonical name of a directory from the namespace
+// root (it lies within the root, as every name does) and returns it with
+// a reference.
+func (w *walk) canonical(name string) (Path, error) {
 	nsRoot := w.r.NS.Root()
 	sub := &walk{r: w.r, stack: []Path{nsRoot}}
 	defer sub.release()
-	for _, c := range split(parent) {
+	for _, c := range split(name) {
 		if err := sub.step(c); err != nil {
-			return err
+			return Path{}, err
 		}
 	}
 	p := sub.top()
 	p.IncRef()
-	w.pop().DecRef()
-	w.push(p, nil)
-	return nil
+	return p, nil
 }
 
 // followIfLink replaces a symlink on top of the stack by its target.
@@ -503,6 +512,14 @@ func (w *walk) followIfLink() error {
 	if target[0] == '/' {
 		w.r.Root.IncRef()
 		w.push(w.r.Root, nil)
+	} else if dir := parentName(cur.Name); len(w.stack) == 0 || w.top().Name != dir {
+		// The link's directory was not entered in this walk (it took
+		// several components at once): a relative target starts there.
+		p, err := w.canonical(dir)
+		if err != nil {
+			return err
+		}
+		w.push(p, nil)
 	}
 	w.rest = append(split(target), w.rest...)
 	return nil

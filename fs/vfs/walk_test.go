@@ -68,7 +68,7 @@ func TestResolve(t *testing.T) {
 	dir := tree(t, "a/b/c/", "f", "a/g",
 		"rel -> a/b", "abs -> /a/b", "up -> ../../..", "dotdot -> ..", "dangling -> nowhere",
 		"a/b/toroot -> /", "a/b/escape -> ../../../../etc", "loop1 -> loop2", "loop2 -> loop1",
-		"file-link -> f")
+		"file-link -> f", "a/b/deep -> c", "a/b/c/deepfile -> ../../g")
 	g := newGuest(t, dir, nil)
 	cases := []struct {
 		path  string
@@ -99,6 +99,10 @@ func TestResolve(t *testing.T) {
 		{path: "file-link/", err: linux.ENOTDIR},
 		{path: "f", flags: vfs.MustDir, err: linux.ENOTDIR},
 		{path: "rel/", flags: vfs.NoFollow, want: "/a/b"}, // a trailing slash follows
+		// relative links reached through several components at once
+		{path: "/a/b/deep", want: "/a/b/c"},
+		{path: "a/b/deep/deepfile", want: "/a/g"},
+		{path: "/a/b/c/deepfile", want: "/a/g"},
 		{path: "missing/x", err: linux.ENOENT},
 		{path: "", err: linux.ENOENT},
 		{path: strings.Repeat("x", 256), err: linux.ENAMETOOLONG},
