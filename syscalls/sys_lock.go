@@ -59,8 +59,8 @@ func (k *Kernel) description(f *openFile) lock.Owner {
 // of a descriptor of the file ends them.
 func (k *Kernel) fileClosed(pid int32, f File) {
 	of, ok := f.(*openFile)
-	if !ok || of.pathOnly() {
-		return
+	if !ok || of.pathOnly() || !k.locks.Holds(lock.Process(pid)) {
+		return // most closes: no host stat for a process without locks
 	}
 	if key, err := lockKey(of); err == nil {
 		k.locks.Release(key, lock.Process(pid))

@@ -193,6 +193,14 @@ func (t *Table[F]) Release(file F, o Owner) {
 	}
 }
 
+// Holds reports whether o holds any lock or lease, on any file: when
+// not, Release and ReleaseAll for o have nothing to do.
+func (t *Table[F]) Holds(o Owner) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byOwner[o]) > 0
+}
+
 // ReleaseAll drops every lock and lease o holds on any file: a process's
 // POSIX locks when it exits (after its tasks stopped waiting for locks),
 // or everything a description held.
