@@ -173,9 +173,6 @@ func (c *CPU) setup() error {
 	if err := c.uc.HookInterrupt(c.onInterrupt); err != nil {
 		return err
 	}
-	if err := c.uc.EnableInterrupts(); err != nil {
-		return err
-	}
 	// Instructions the emulated CPU refuses but Unicorn runs raise #UD.
 	c.uc.SetInsnCheck(true)
 	// Unicorn never clears its exception-in-flight state: after a fault

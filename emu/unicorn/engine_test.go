@@ -748,7 +748,6 @@ func TestTLBWriteUpgrade(t *testing.T) {
 // engine that runs no guest code counts as flushed at once.
 func TestRequestFlush(t *testing.T) {
 	v := newVM(t, Mode64)
-	require.NoError(t, v.e.EnableInterrupts())
 	const data = vbase + 0x8000
 	var fills atomic.Int32
 	require.NoError(t, v.e.HookTLBFill(func(va uint64, mt MemType) (uint64, Prot, bool) {

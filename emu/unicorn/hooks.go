@@ -113,11 +113,6 @@ func (e *Engine) HookMemInvalid(fn func(t MemType, addr uint64, size int, value 
 	return e.setHook(C.CMUC_HOOK_MEM_INVALID, fn != nil)
 }
 
-// EnableInterrupts installs the block hook through which Interrupt stops
-// the engine. It costs a short C call at the start of every translation
-// block executed.
-func (e *Engine) EnableInterrupts() error { return e.setHook(C.CMUC_HOOK_BLOCK, true) }
-
 // Interrupt asks the engine to stop at the start of its next translation
 // block, where the guest state, RIP included, is consistent. It may be
 // called from any goroutine; the request stays set until
@@ -130,9 +125,9 @@ func (e *Engine) Interrupt() {
 
 // RequestFlush asks the engine to drop every TLB entry before it uses a
 // translation again, and returns a ticket for Flushed. Any goroutine. An
-// engine running guest code flushes at its next translation-block start
-// (with EnableInterrupts), one in a hook or stopped flushes before it runs
-// guest code again (shim.c, "Guest mode").
+// engine running guest code flushes at its next translation-block start,
+// one in a hook or stopped flushes before it runs guest code again
+// (shim.c, "Guest mode").
 func (e *Engine) RequestFlush() uint64 {
 	return uint64(C.cmuc_request_flush(e.ctx))
 }

@@ -10,6 +10,8 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
+static void kick(cmuc_ctx *ctx); // see "Requests to a running engine"
+
 // --- Guest mode -------------------------------------------------------------
 //
 // A TLB shootdown (mm's) must not return before every engine that may use
@@ -20,7 +22,7 @@
 // in_guest; the engine sets in_guest, then reads flush_req (both
 // sequentially consistent), so one of them sees the other: either the
 // requester waits for an engine in guest mode to flush (at its next block
-// start, where tramp_block looks) and acknowledge, or the engine flushes
+// start, see "Requests to a running engine") and acknowledge, or the engine flushes
 // on entering guest mode, before it runs guest code again.
 
 // flush_now flushes the TLB if a request newer than the last flush
@@ -51,6 +53,7 @@ uint64_t cmuc_request_flush(cmuc_ctx *ctx)
 {
 	uint64_t ticket = __atomic_add_fetch(&ctx->flush_req, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&ctx->interrupt, CMUC_FLUSH, __ATOMIC_SEQ_CST);
+	kick(ctx);
 	return ticket;
 }
 
@@ -337,30 +340,89 @@ static void tramp_out(uc_engine *uc, uint32_t port, int size, uint32_t value, vo
 	enter_guest(uc, ctx);
 }
 
-// block_attention does what tramp_block found asked for. The flush bit
-// is cleared before flush_req is read: a request that sets it again after
-// is seen at the next block start.
-static __attribute__((noinline)) void block_attention(uc_engine *uc, cmuc_ctx *ctx)
+// --- Requests to a running engine -------------------------------------------
+//
+// Another thread asks an engine to stop (CMUC_STOP) or to flush its TLB
+// (CMUC_FLUSH) by setting the bit in ctx->interrupt and kicking the
+// engine with QEMU's cpu_exit: the exit flag that translated code tests
+// at the start of every translation block, chained or not (a load and a
+// branch that QEMU emits anyway). The block then returns to QEMU's
+// execution loop without running; with no stop request set, QEMU sets
+// the guest PC from the block (synchronize_from_tb) and cpu_exec returns,
+// every register consistent. Its wrapper (below) does what is asked for
+// there: a flush, and the engine goes on running; a stop, and the run
+// ends with RIP at the block's first instruction. (uc_emu_stop from
+// another thread sets Unicorn's stop request first, which makes QEMU skip
+// that PC update: RIP stays stale while chained blocks ran.) The bits
+// stay set until done, so a kick lost because the engine was between
+// runs, or cleared by Unicorn as a run ends, is made up for before the
+// next run executes anything.
+
+// cpu_exit is QEMU's (hw/core/cpu.c): it sets the CPU's exit request and
+// the exit flag translated code tests. Any thread.
+void cpu_exit(void *cpu);
+
+#define EXCP_INTERRUPT 0x10000 // QEMU: the execution loop was asked to exit
+
+// kick makes the engine leave translated code at its next block start.
+// Any thread.
+static void kick(cmuc_ctx *ctx)
 {
+	void *cpu = __atomic_load_n(&ctx->cpu, __ATOMIC_ACQUIRE);
+	if (cpu)
+		cpu_exit(cpu);
+}
+
+// uc_struct.no_exit_request (Unicorn 2.1.1): nonzero, the translator does
+// not test the exit flag after every guest memory access. Only its ARM
+// translator ever sets it (inside Thumb IT blocks).
+#define UC_NO_EXIT_REQUEST 0x7da
+
+// cmuc_attach_cpu records the engine's CPU for kicks, once Unicorn has
+// created it (at the first mapping), and limits the exit tests to block
+// starts: Unicorn also tests the exit flag after each memory access of
+// the translated code (for memory hooks that stop the engine, which
+// cmaemu has none of), and a kick seen there would end the run with the
+// block's first instruction as RIP after some of the block ran. It also
+// spares each load and store a test and a branch. Owner thread.
+void cmuc_attach_cpu(uc_engine *uc, cmuc_ctx *ctx)
+{
+	*((uint8_t *)uc + UC_NO_EXIT_REQUEST) = 1;
+	__atomic_store_n(&ctx->cpu, cmuc_cpu(uc), __ATOMIC_RELEASE);
+}
+
+// attend does what ctx->interrupt asks for and reports whether the run
+// must stop. The flush bit is cleared before flush_req is read: a request
+// that sets it again after is seen at the next block start. Owner thread,
+// outside translated code.
+static int attend(uc_engine *uc, cmuc_ctx *ctx)
+{
+	if (__builtin_expect(__atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE) == 0, 1))
+		return 0;
 	int32_t v = __atomic_fetch_and(&ctx->interrupt, ~CMUC_FLUSH, __ATOMIC_SEQ_CST);
 	if (v & CMUC_FLUSH)
 		flush_now(uc, ctx);
-	if (v & CMUC_STOP)
+	if (v & CMUC_STOP) {
 		uc_emu_stop(uc);
+		return 1;
+	}
+	return 0;
 }
 
-// tramp_block runs at the start of every translation block, after Unicorn
-// has synchronised the guest PC and before the block's first instruction:
-// stopping here leaves a consistent state (a stop from another thread
-// while chained blocks run does not: Unicorn then skips the PC
-// synchronisation). A requested TLB flush is done here, without stopping:
-// the block's loads and stores look their translations up afresh. It runs
-// for every block executed, so the common case is one load.
-static void tramp_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
+int __real_cpu_exec_x86_64(uc_engine *uc, void *cpu);
+
+// __wrap_cpu_exec_x86_64 is QEMU's execution loop (linked over it with
+// ld --wrap) with the requests attended to before it starts and after
+// it returns. Unicorn calls it again while no stop is requested.
+int __wrap_cpu_exec_x86_64(uc_engine *uc, void *cpu)
 {
-	cmuc_ctx *ctx = ud;
-	if (__builtin_expect(__atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE) != 0, 0))
-		block_attention(uc, ctx);
+	cmuc_ctx *ctx = cmuc_running();
+	if (ctx && attend(uc, ctx))
+		return EXCP_INTERRUPT;
+	int r = __real_cpu_exec_x86_64(uc, cpu);
+	if (ctx)
+		attend(uc, ctx);
+	return r;
 }
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
@@ -384,8 +446,6 @@ uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx)
 	case CMUC_HOOK_IN:
 		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_in, ctx, 1, 0,
 				   UC_X86_INS_IN);
-	case CMUC_HOOK_BLOCK:
-		return uc_hook_add(uc, hh, UC_HOOK_BLOCK, (void *)tramp_block, ctx, 1, 0);
 	case CMUC_HOOK_OUT:
 		return uc_hook_add(uc, hh, UC_HOOK_INSN, (void *)tramp_out, ctx, 1, 0,
 				   UC_X86_INS_OUT);
@@ -545,9 +605,10 @@ uc_err cmuc_msr_write(uc_engine *uc, uint32_t id, uint64_t val)
 
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v)
 {
-	if (v)
+	if (v) {
 		__atomic_fetch_or(&ctx->interrupt, CMUC_STOP, __ATOMIC_SEQ_CST);
-	else
+		kick(ctx);
+	} else
 		__atomic_fetch_and(&ctx->interrupt, ~CMUC_STOP, __ATOMIC_SEQ_CST);
 }
 

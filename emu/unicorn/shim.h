@@ -38,10 +38,10 @@ typedef struct cmuc_ctx {
 	// translated from the frame (see cmuc_mark_code); NULL: not kept.
 	uint32_t *code_marks;
 	// What the engine must attend to at the start of its next
-	// translation block (bits set atomically from any thread): stop
-	// there, where its state is consistent (CMUC_STOP), or flush its TLB
-	// (CMUC_FLUSH, see flush_req). The block hook tests the whole word
-	// only, so a block start costs one load when there is nothing to do.
+	// translation block (bits set atomically from any thread, which
+	// then kick the engine, see shim.c): stop there, where its state is
+	// consistent (CMUC_STOP), or flush its TLB (CMUC_FLUSH, see
+	// flush_req).
 	int32_t interrupt;
 	// TLB shootdown (see shim.c, "Guest mode"): in_guest is 1 while
 	// the engine may run guest code with the translations it holds
@@ -66,6 +66,9 @@ typedef struct cmuc_ctx {
 	void *tlb_env;
 	uint64_t tlb_fills;
 	uint64_t tlb_backoff;
+	// QEMU's CPUState of the engine, for kicks (NULL until the first
+	// mapping; written once by the owner, read by any thread).
+	void *cpu;
 } cmuc_ctx;
 
 // Bits of cmuc_ctx.interrupt.
@@ -80,7 +83,6 @@ enum {
 	CMUC_HOOK_INSN_INVALID,
 	CMUC_HOOK_IN,
 	CMUC_HOOK_OUT,
-	CMUC_HOOK_BLOCK,
 	CMUC_HOOK_KINDS
 };
 
@@ -135,6 +137,7 @@ void x87_sync(void *env);
 void x87_mxcsr_loaded(void *env);
 void cmuc_fp_mxcsr_loaded(uc_engine *uc);
 void *cmuc_env(uc_engine *uc);
+void *cmuc_cpu(uc_engine *uc);
 void cmuc_fp_sync(uc_engine *uc);
 void cmuc_fp_drop(uc_engine *uc);
 int cmuc_check_fp_layout(uc_engine *uc);
@@ -145,6 +148,7 @@ int cmuc_pcmp_fix(void *env, void *d, void *s, uint32_t ctrl, int explicit, int 
 
 uc_err cmuc_hook_add(uc_engine *uc, uc_hook *hh, int kind, cmuc_ctx *ctx);
 void cmuc_set_interrupt(cmuc_ctx *ctx, int32_t v);
+void cmuc_attach_cpu(uc_engine *uc, cmuc_ctx *ctx);
 uint64_t cmuc_request_flush(cmuc_ctx *ctx);
 int cmuc_flushed(cmuc_ctx *ctx, uint64_t ticket);
 uc_err cmuc_xmm(uc_engine *uc, uint8_t *buf, int n, int write);

@@ -56,6 +56,8 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=cpu_lduw_code_x86_64 -Wl,--wrap=cpu_ldl_code_x86_64 -Wl,--wrap=cpu_ldq_code_x86_64
 // hostmem.c
 #cgo LDFLAGS: -Wl,--wrap=qht_init -Wl,--wrap=qemu_madvise
+// shim.c
+#cgo LDFLAGS: -Wl,--wrap=cpu_exec_x86_64
 // atomic.c
 #cgo LDFLAGS: -Wl,--wrap=tcg_func_start_x86_64 -Wl,--wrap=helper_cmpxchg8b_unlocked_x86_64 -Wl,--wrap=helper_cmpxchg16b_unlocked_x86_64
 #cgo LDFLAGS: -Wl,--wrap=cpu_loop_exit_atomic_x86_64 -Wl,--wrap=helper_atomic_xchgb_x86_64 -Wl,--wrap=helper_atomic_xchgw_le_x86_64 -Wl,--wrap=helper_atomic_xchgl_le_x86_64
@@ -350,6 +352,7 @@ func (e *Engine) MemMapPtr(addr, size uint64, perms Prot, ptr unsafe.Pointer) er
 	if e.ctx.tlb_env == nil && C.cmuc_tlb_layout_ok(e.uc, e.ctx) == 0 {
 		return fmt.Errorf("unicorn: the library is not the Unicorn 2.1.1 build tlbsize.c expects")
 	}
+	C.cmuc_attach_cpu(e.uc, e.ctx)
 	return nil
 }
 

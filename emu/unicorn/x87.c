@@ -562,8 +562,15 @@ SYNC_JUMP(xsaveopt)
 // initialised the engine (at its first register access or mapping).
 void *cmuc_env(uc_engine *uc)
 {
-	char *cpu = *(char **)((char *)uc + UC_CPU);
+	char *cpu = cmuc_cpu(uc);
 	return cpu ? *(void **)(cpu + CPU_ENV_PTR) : NULL;
+}
+
+// cmuc_cpu is the engine's CPUState, or NULL before Unicorn has
+// initialised the engine.
+void *cmuc_cpu(uc_engine *uc)
+{
+	return *(void **)((char *)uc + UC_CPU);
 }
 
 // cmuc_fp_sync folds pending flags into FSW and MXCSR before the kernel
