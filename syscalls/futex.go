@@ -2,8 +2,10 @@ package syscalls
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/cmaemu/cmaemu/kernel/sleep"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -24,8 +26,16 @@ const (
 // futexWaiter is a task blocked in FUTEX_WAIT.
 type futexWaiter struct {
 	bitset uint32
-	woken  chan struct{}
-	key    futexKey // the futex it waits on now (requeue moves it); ft.mu
+	waker  *sleep.Waker // the task's wake-up word
+	woken  atomic.Bool  // set (under ft.mu) before waker is woken
+	key    futexKey     // the futex it waits on now (requeue moves it); ft.mu
+}
+
+// wakeLocked wakes w, which the caller has taken off its list.
+// Preconditions: ft.mu held.
+func (w *futexWaiter) wakeLocked() {
+	w.woken.Store(true)
+	w.waker.Wake()
 }
 
 // futexKey names a futex word as Linux does: by address space and
@@ -54,14 +64,13 @@ type futexTable struct {
 // counts the wake before it compares). It returns how many it woke.
 func (ft *futexTable) wake(key futexKey, n int, bitset uint32) int {
 	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	woken := 0
+	var woken []*sleep.Waker
 	list := ft.waiters[key]
 	rest := list[:0]
 	for _, w := range list {
-		if (woken == 0 || woken < n) && w.bitset&bitset != 0 {
-			close(w.woken)
-			woken++
+		if (len(woken) == 0 || len(woken) < n) && w.bitset&bitset != 0 {
+			w.woken.Store(true)
+			woken = append(woken, w.waker)
 			continue
 		}
 		rest = append(rest, w)
@@ -72,7 +81,13 @@ func (ft *futexTable) wake(key futexKey, n int, bitset uint32) int {
 	} else {
 		ft.waiters[key] = rest
 	}
-	return woken
+	ft.mu.Unlock()
+	// Woken without the lock: the waiter may make its next futex call
+	// at once on another CPU.
+	for _, w := range woken {
+		w.Wake()
+	}
+	return len(woken)
 }
 
 // remove takes w out of the list of the futex it waits on now.
@@ -230,7 +245,7 @@ func (ft *futexTable) requeueLocked(from, to futexKey, nrWake, nrRequeue int) in
 	list := ft.waiters[from]
 	woken := min(nrWake, len(list))
 	for _, w := range list[:woken] {
-		close(w.woken)
+		w.wakeLocked()
 	}
 	rest := list[woken:]
 	moved := min(nrRequeue, len(rest))
@@ -270,7 +285,12 @@ func (t *Task) futexWait(ft *futexTable, addr mm.Addr, private bool, val, bitset
 	if err != nil {
 		return err
 	}
-	w := &futexWaiter{bitset: bitset, woken: make(chan struct{}), key: key}
+	w := &futexWaiter{bitset: bitset, waker: &t.waker, key: key}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	token := t.waker.Token()
 	ft.mu.Lock()
 	v, err := ft.loadLocked(t.MM(), addr)
 	if err != nil {
@@ -286,13 +306,16 @@ func (t *Task) futexWait(ft *futexTable, addr mm.Addr, private bool, val, bitset
 	}
 	ft.waiters[key] = append(ft.waiters[key], w)
 	ft.mu.Unlock()
-	err = t.Block(w.woken, timeout)
+	for !w.woken.Load() {
+		if err = t.Sleep(token, deadline); err != nil {
+			break
+		}
+		token = t.waker.Token()
+	}
 	if err != nil {
 		ft.remove(w)
-		select {
-		case <-w.woken:
+		if w.woken.Load() {
 			return nil // woken after all
-		default:
 		}
 	}
 	return err

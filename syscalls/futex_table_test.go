@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmaemu/cmaemu/kernel/sleep"
 	"github.com/cmaemu/cmaemu/mm"
 )
 
@@ -15,7 +16,7 @@ func newWaiters(ft *futexTable, key futexKey, n int) []*futexWaiter {
 	}
 	ws := make([]*futexWaiter, n)
 	for i := range ws {
-		ws[i] = &futexWaiter{bitset: futexBitsetAny, woken: make(chan struct{}), key: key}
+		ws[i] = &futexWaiter{bitset: futexBitsetAny, waker: new(sleep.Waker), key: key}
 		ft.waiters[key] = append(ft.waiters[key], ws[i])
 	}
 	return ws
@@ -24,10 +25,8 @@ func newWaiters(ft *futexTable, key futexKey, n int) []*futexWaiter {
 func woken(ws []*futexWaiter) int {
 	n := 0
 	for _, w := range ws {
-		select {
-		case <-w.woken:
+		if w.woken.Load() {
 			n++
-		default:
 		}
 	}
 	return n

@@ -119,22 +119,23 @@ func (e *pipeEnd) Read(t file.Context, bufs [][]byte, off int64) (int, error) {
 		p.mu.Lock()
 		if p.n > 0 || want == 0 {
 			n := p.takeLocked(bufs)
+			p.mu.Unlock()
 			if n > 0 {
 				p.q.Notify(pollOut | file.PollWrNorm)
 			}
-			p.mu.Unlock()
 			return n, nil
 		}
 		if p.writers == 0 {
 			p.mu.Unlock()
 			return 0, nil
 		}
-		ch := p.q.Changed()
-		p.mu.Unlock()
 		if e.status.Load()&linux.O_NONBLOCK != 0 {
+			p.mu.Unlock()
 			return 0, linux.EAGAIN
 		}
-		if err := t.Block(ch, 0); err != nil {
+		w := p.q.Arm(t)
+		p.mu.Unlock()
+		if err := w.Block(t, 0); err != nil {
 			return 0, err
 		}
 	}
@@ -188,23 +189,29 @@ func (e *pipeEnd) Write(t file.Context, bufs [][]byte, off int64) (int, error) {
 			return 0, linux.EPIPE
 		}
 		room := pipeCapacity - p.n
+		wrote := false
 		if room > 0 && (total-done > pipeBuf || room >= total-done) {
-			n := p.putLocked(bufs, done, room)
-			done += n
-			p.q.Notify(pollIn | file.PollRdNorm)
+			done += p.putLocked(bufs, done, room)
+			wrote = true
 		}
-		ch := p.q.Changed()
-		p.mu.Unlock()
-		if done == total {
+		if done == total || e.status.Load()&linux.O_NONBLOCK != 0 {
+			p.mu.Unlock()
+			if wrote {
+				p.q.Notify(pollIn | file.PollRdNorm)
+			}
+			if done == 0 {
+				return 0, linux.EAGAIN
+			}
 			return done, nil
 		}
-		if e.status.Load()&linux.O_NONBLOCK != 0 {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, linux.EAGAIN
+		if wrote { // part of it: wake the readers, then look again
+			p.mu.Unlock()
+			p.q.Notify(pollIn | file.PollRdNorm)
+			continue
 		}
-		if err := t.Block(ch, 0); err != nil {
+		w := p.q.Arm(t)
+		p.mu.Unlock()
+		if err := w.Block(t, 0); err != nil {
 			if done > 0 {
 				return done, nil
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/kernel/file"
+	"github.com/cmaemu/cmaemu/kernel/sleep"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -47,6 +48,9 @@ type Task struct {
 	// wake is signalled (without blocking) when a signal may need
 	// attention; blocking calls select on it.
 	wake chan struct{}
+	// waker is the task's host wake-up word: Sleep waits on it, poke and
+	// the objects the task waits for (futexes, file queues) wake it.
+	waker sleep.Waker
 	// cpuMu protects writes of cpu and its use by other goroutines (poke).
 	cpuMu sync.Mutex
 	// hostWake ends a wait on a host descriptor (hostwait.go); poke
@@ -285,10 +289,14 @@ func errnoOf(err error) linux.Errno {
 	return linux.EIO // not reached
 }
 
-// block waits until ready is closed, a signal needs the task, or the
+// Block waits until ready is closed, a signal needs the task, or the
 // timeout (if > 0) passes. It returns nil when ready, errRestart when
-// interrupted, and ETIMEDOUT on timeout.
+// interrupted, and ETIMEDOUT on timeout. With no channel it sleeps on the
+// task's wake-up word, so that the host kernel times the sleep.
 func (t *Task) Block(ready <-chan struct{}, timeout time.Duration) error {
+	if ready == nil {
+		return t.sleepFor(timeout)
+	}
 	if t.interrupted() {
 		return errRestart
 	}
@@ -313,8 +321,46 @@ func (t *Task) Block(ready <-chan struct{}, timeout time.Duration) error {
 	}
 }
 
+// sleepFor waits until the timeout (0: for ever) passes (ETIMEDOUT) or
+// the task is interrupted (errRestart).
+func (t *Task) sleepFor(timeout time.Duration) error {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		if err := t.Sleep(t.waker.Token(), deadline); err != nil {
+			return err
+		}
+	}
+}
+
+// Waker implements file.Sleeper.
+func (t *Task) Waker() *sleep.Waker { return &t.waker }
+
+// Sleep implements file.Sleeper: it waits on the task's wake-up word
+// until a wake-up after token, the deadline (the zero Time: none;
+// ETIMEDOUT) or an interruption (errRestart).
+func (t *Task) Sleep(token uint32, deadline time.Time) error {
+	if t.interrupted() {
+		return errRestart
+	}
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		return linux.ETIMEDOUT
+	}
+	defer t.legitWait()()
+	if !t.waker.SleepUntil(token, deadline) {
+		return linux.ETIMEDOUT
+	}
+	if t.interrupted() {
+		return errRestart
+	}
+	return nil
+}
+
 // poke wakes the task if it is blocked, and stops its CPU if it runs.
 func (t *Task) poke() {
+	t.waker.Wake()
 	select {
 	case t.wake <- struct{}{}:
 	default:

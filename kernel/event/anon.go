@@ -35,13 +35,14 @@ const anonIno = 1038
 // Name implements file.File.
 func (a *anon) Name() string { return a.name }
 
-// wait waits for the change that closes ch (taken before the object's
-// state was looked at): EAGAIN for a non-blocking file.
-func (a *anon) wait(ctx file.Context, ch <-chan struct{}) error {
+// wait waits for the change w was armed for (before the object's state
+// was looked at): EAGAIN for a non-blocking file.
+func (a *anon) wait(ctx file.Context, w file.Wait) error {
 	if a.Nonblocking() {
+		w.Cancel()
 		return linux.EAGAIN
 	}
-	return ctx.Block(ch, 0)
+	return w.Block(ctx, 0)
 }
 
 // Stat implements file.File: anon_inodefs's single inode, mode 0600

@@ -66,9 +66,9 @@ func (e *EventFD) Read(ctx file.Context, bufs [][]byte, off int64) (int, error) 
 			scatter(bufs, b[:])
 			return 8, nil
 		}
-		ch := e.Changed()
+		w := e.Arm(ctx)
 		e.mu.Unlock()
-		if err := e.wait(ctx, ch); err != nil {
+		if err := e.wait(ctx, w); err != nil {
 			return 0, err
 		}
 	}
@@ -98,9 +98,9 @@ func (e *EventFD) Write(ctx file.Context, bufs [][]byte, off int64) (int, error)
 			e.Notify(file.PollIn)
 			return 8, nil
 		}
-		ch := e.Changed()
+		w := e.Arm(ctx)
 		e.mu.Unlock()
-		if err := e.wait(ctx, ch); err != nil {
+		if err := e.wait(ctx, w); err != nil {
 			return 0, err
 		}
 	}

@@ -229,7 +229,9 @@ func (t *TimerFD) Set(flags uint32, spec ItimerSpec) (ItimerSpec, error) {
 		if flags&TFDTimerAbstime == 0 {
 			t.next = satAdd(now, spec.Value)
 		}
-		expired := t.expireLocked(now)
+		// A value shorter than this call has passed by now: it expires
+		// here, not when a host timer gets to run.
+		expired := t.expireLocked(t.clock.Now())
 		t.scheduleLocked(now)
 		if expired {
 			defer t.Notify(file.PollIn)
@@ -249,7 +251,7 @@ func (t *TimerFD) Read(ctx file.Context, bufs [][]byte, off int64) (int, error) 
 		return 0, linux.EINVAL
 	}
 	for {
-		ch := t.Changed()
+		w := t.Arm(ctx)
 		t.mu.Lock()
 		now := t.clock.Now()
 		t.expireLocked(now)
@@ -257,13 +259,14 @@ func (t *TimerFD) Read(ctx file.Context, bufs [][]byte, off int64) (int, error) 
 			t.ticks = 0
 			t.resumeLocked(now)
 			t.mu.Unlock()
+			w.Cancel()
 			var b [8]byte
 			binary.LittleEndian.PutUint64(b[:], n)
 			scatter(bufs, b[:])
 			return 8, nil
 		}
 		t.mu.Unlock()
-		if err := t.wait(ctx, ch); err != nil {
+		if err := t.wait(ctx, w); err != nil {
 			return 0, err
 		}
 	}

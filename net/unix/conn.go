@@ -20,7 +20,7 @@ func (s *Socket) Bind(ctx file.Context, raw []byte) error {
 	n := s.n
 	if a.empty {
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		defer n.unlock()
 		if s.addr != nil {
 			return linux.EINVAL
 		}
@@ -28,7 +28,7 @@ func (s *Socket) Bind(ctx file.Context, raw []byte) error {
 	}
 	if a.abstract {
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		defer n.unlock()
 		if s.addr != nil {
 			return linux.EINVAL
 		}
@@ -41,7 +41,7 @@ func (s *Socket) Bind(ctx file.Context, raw []byte) error {
 	}
 	n.mu.Lock()
 	bound := s.addr != nil
-	n.mu.Unlock()
+	n.unlock()
 	if bound {
 		return linux.EINVAL
 	}
@@ -59,14 +59,14 @@ func (s *Socket) Bind(ctx file.Context, raw []byte) error {
 	}
 	n.mu.Lock()
 	if s.addr != nil { // a concurrent bind won: Linux removes nothing either
-		n.mu.Unlock()
+		n.unlock()
 		p.DecRef()
 		return linux.EINVAL
 	}
 	key := nodeKey{attr.Dev, attr.Ino}
 	n.nodes[key] = s
 	s.addr, s.node, s.nodeKey = &a, p, key
-	n.mu.Unlock()
+	n.unlock()
 	return nil
 }
 
@@ -80,7 +80,7 @@ func (s *Socket) Listen(ctx file.Context, backlog int) error {
 	}
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if s.addr == nil || s.connecting || s.state == stateConnected {
 		return linux.EINVAL
 	}
@@ -121,7 +121,7 @@ func (s *Socket) Connect(ctx file.Context, raw []byte) error {
 func (s *Socket) connectStream(ctx file.Context, a address, key *nodeKey) error {
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if s.passcred && s.addr == nil {
 		if err := n.autobindLocked(s); err != nil {
 			return err
@@ -150,10 +150,10 @@ func (s *Socket) connectStream(ctx file.Context, a address, key *nodeKey) error 
 			return linux.EAGAIN
 		}
 		l.addWaiterLocked(s)
-		ch := s.changed
+		w := s.q.Arm(ctx)
 		s.connecting = true
-		n.mu.Unlock()
-		err = wait(ctx, ch, s.sndTimeout, deadline)
+		n.unlock()
+		err = wait(ctx, w, s.sndTimeout, deadline)
 		n.mu.Lock()
 		s.connecting = false
 		if err != nil {
@@ -186,7 +186,7 @@ func (s *Socket) Accept(ctx file.Context, flags int, peer bool) (socket.Socket, 
 	}
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	deadline := time.Now().Add(s.rcvTimeout)
 	for {
 		if s.state != stateListening {
@@ -206,9 +206,9 @@ func (s *Socket) Accept(ctx file.Context, flags int, peer bool) (socket.Socket, 
 		if s.nonblocking(0) {
 			return nil, nil, linux.EAGAIN
 		}
-		ch := s.changed
-		n.mu.Unlock()
-		err := wait(ctx, ch, s.rcvTimeout, deadline)
+		w := s.q.Arm(ctx)
+		n.unlock()
+		err := wait(ctx, w, s.rcvTimeout, deadline)
 		n.mu.Lock()
 		if err != nil {
 			return nil, nil, err
@@ -234,7 +234,7 @@ func (s *Socket) connectDgram(ctx file.Context, raw []byte) error {
 	n := s.n
 	if int(raw[0])|int(raw[1])<<8 == AF_UNSPEC {
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		defer n.unlock()
 		s.disconnectLocked()
 		return nil
 	}
@@ -247,7 +247,7 @@ func (s *Socket) connectDgram(ctx file.Context, raw []byte) error {
 		return err
 	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if s.passcred && s.addr == nil {
 		if err := n.autobindLocked(s); err != nil {
 			return err
@@ -285,7 +285,7 @@ func (s *Socket) Shutdown(ctx file.Context, how int) error {
 	mode := how + 1
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	s.shut |= mode
 	s.notifyLocked()
 	if p := s.peer; p != nil && s.typ != SOCK_DGRAM {
@@ -305,14 +305,14 @@ func (s *Socket) Shutdown(ctx file.Context, how int) error {
 // SockName implements socket.Socket.
 func (s *Socket) SockName() ([]byte, error) {
 	s.n.mu.Lock()
-	defer s.n.mu.Unlock()
+	defer s.n.unlock()
 	return nameOf(s), nil
 }
 
 // PeerName implements socket.Socket.
 func (s *Socket) PeerName() ([]byte, error) {
 	s.n.mu.Lock()
-	defer s.n.mu.Unlock()
+	defer s.n.unlock()
 	if s.peer == nil || s.state != stateConnected {
 		return nil, linux.ENOTCONN
 	}

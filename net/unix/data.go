@@ -95,7 +95,7 @@ func mayClaim(eff, real, claimed file.Ucred) bool {
 func (s *Socket) sendStream(ctx file.Context, m *socket.Message, flags int, cred file.Ucred) (int, error) {
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if len(m.Addr) > 0 {
 		if s.state == stateConnected {
 			return 0, linux.EISCONN
@@ -168,9 +168,9 @@ func (s *Socket) waitForRoomLocked(ctx file.Context, flags int, deadline time.Ti
 
 // waitLocked waits for a change of s with Names.mu released.
 func (s *Socket) waitLocked(ctx file.Context, timeout time.Duration, deadline time.Time) error {
-	ch := s.changed
-	s.n.mu.Unlock()
-	err := wait(ctx, ch, timeout, deadline)
+	w := s.q.Arm(ctx)
+	s.n.unlock()
+	err := wait(ctx, w, timeout, deadline)
 	s.n.mu.Lock()
 	return err
 }
@@ -209,7 +209,7 @@ func (s *Socket) sendDgram(ctx file.Context, m *socket.Message, flags int, cred 
 	}
 	size := total(m.Data)
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if s.typ == SOCK_SEQPACKET && s.state != stateConnected {
 		return 0, linux.ENOTCONN
 	}
@@ -323,7 +323,7 @@ func sourceLocked(msg *message) []byte {
 func (s *Socket) recvDgram(ctx file.Context, m *socket.Message, flags int) (int, error) {
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if s.typ == SOCK_SEQPACKET && s.state != stateConnected {
 		return 0, linux.ENOTCONN
 	}
@@ -399,7 +399,7 @@ func skipBufs(bufs [][]byte, off int) [][]byte {
 func (s *Socket) recvStream(ctx file.Context, m *socket.Message, flags int) (int, error) {
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if s.state != stateConnected {
 		return 0, linux.EINVAL
 	}

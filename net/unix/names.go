@@ -9,8 +9,9 @@
 // socket of the kernel that is marked "Names.mu" (states, peers, queues,
 // buffers). One lock for all of AF_UNIX keeps operations that involve
 // two sockets (connect, send, close) free of any lock order. Data is
-// copied under it; blocking calls wait on a socket's changed channel
-// with the lock released.
+// copied under it; blocking calls wait on a socket's file.Queue
+// with the lock released, and the wake-ups of a change made under it go
+// out once it is released (Names.unlock).
 package unix
 
 import (
@@ -93,6 +94,21 @@ type Names struct {
 	nodes    map[nodeKey]*Socket // sockets bound to filesystem nodes; mu
 	nextIno  uint64              // inode numbers of sockets; mu
 	autobind uint32              // the next autobind name; mu
+	// notify are the sockets whose state changed under mu: unlock tells
+	// their waiters once mu is released, so that a waiter woken on
+	// another CPU does not find mu still held. mu.
+	notify []*Socket
+}
+
+// unlock releases mu, then notifies the waiters of the sockets that
+// changed while it was held. Every holder of mu releases it this way.
+func (n *Names) unlock() {
+	changed := n.notify
+	n.notify = nil
+	n.mu.Unlock()
+	for _, s := range changed {
+		s.q.Notify(0)
+	}
 }
 
 // NewNames returns an empty registry using fs for filesystem names.

@@ -73,7 +73,7 @@ func (s *Socket) GetSockOpt(ctx file.Context, level, name int, max int) ([]byte,
 	}
 	n := s.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	switch name {
 	case SO_TYPE:
 		return intBytes(int32(s.typ)), nil
@@ -134,7 +134,7 @@ func (s *Socket) SetSockOpt(ctx file.Context, level, name int, val []byte) error
 			return err
 		}
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		defer n.unlock()
 		if name == SO_RCVTIMEO_OLD || name == SO_RCVTIMEO_NEW {
 			s.rcvTimeout = d
 		} else {
@@ -146,7 +146,7 @@ func (s *Socket) SetSockOpt(ctx file.Context, level, name int, val []byte) error
 			return linux.EINVAL
 		}
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		defer n.unlock()
 		copy(s.linger[:], val)
 		return nil
 	}
@@ -155,7 +155,7 @@ func (s *Socket) SetSockOpt(ctx file.Context, level, name int, val []byte) error
 	}
 	v := int32(binary.LittleEndian.Uint32(val))
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	switch name {
 	case SO_PASSCRED:
 		s.passcred = v != 0

@@ -71,7 +71,6 @@ type Socket struct {
 	maxBacklog int         // sk_max_ack_backlog: listen's backlog, or max_dgram_qlen
 	released   bool        // the last file reference is gone
 	connecting bool        // a connect is in progress
-	changed    chan struct{}
 	passcred   bool
 	sndbuf     int
 	rcvbuf     int
@@ -83,6 +82,10 @@ type Socket struct {
 	waiters    map[*Socket]struct{}
 	intOpts    map[int]int32 // plain SOL_SOCKET flags a guest sets and reads back
 	linger     [8]byte
+
+	// q wakes whoever waits on the socket (its own lock; Notify is
+	// called with Names.mu held).
+	q file.Queue
 }
 
 var _ socket.Socket = (*Socket)(nil)
@@ -102,13 +105,13 @@ func (n *Names) New(typ, protocol int, flags int) (*Socket, error) {
 		return nil, linux.ESOCKTNOSUPPORT
 	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	return n.newLocked(typ, flags), nil
 }
 
 func (n *Names) newLocked(typ, flags int) *Socket {
 	n.nextIno++
-	s := &Socket{n: n, typ: typ, ino: n.nextIno, changed: make(chan struct{}),
+	s := &Socket{n: n, typ: typ, ino: n.nextIno,
 		sndbuf: n.cfg.WmemDefault, rcvbuf: n.cfg.RmemDefault, maxBacklog: n.cfg.MaxDgramQlen}
 	s.status.Store(uint32(flags & SOCK_NONBLOCK))
 	return s
@@ -123,7 +126,7 @@ func (n *Names) Pair(typ, protocol, flags int, cred file.Ucred) (*Socket, *Socke
 	}
 	b, _ := n.New(typ, protocol, flags)
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	a.peer, b.peer = b, a
 	a.state, b.state = stateConnected, stateConnected
 	a.peerCred, b.peerCred = &cred, &cred
@@ -131,10 +134,18 @@ func (n *Names) Pair(typ, protocol, flags int, cred file.Ucred) (*Socket, *Socke
 }
 
 // notifyLocked wakes whoever waits on s.
+// Precondition: Names.mu held (Names.unlock notifies).
 func (s *Socket) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	for _, x := range s.n.notify {
+		if x == s {
+			return
+		}
+	}
+	s.n.notify = append(s.n.notify, s)
 }
+
+// Watch implements file.Watchable.
+func (s *Socket) Watch(fn func(events uint32)) (stop func()) { return s.q.Watch(fn) }
 
 // DecRef implements file.File: the last reference releases the socket.
 func (s *Socket) DecRef() {
@@ -144,7 +155,7 @@ func (s *Socket) DecRef() {
 	var drop []file.File
 	s.n.mu.Lock()
 	node := s.releaseLocked(false, &drop)
-	s.n.mu.Unlock()
+	s.n.unlock()
 	node.DecRef()
 	for _, f := range drop {
 		f.DecRef()
@@ -283,7 +294,7 @@ func total(bufs [][]byte) int {
 // Readiness implements file.File, as unix_poll and unix_dgram_poll.
 func (s *Socket) Readiness() (uint32, <-chan struct{}) {
 	s.n.mu.Lock()
-	defer s.n.mu.Unlock()
+	defer s.n.unlock()
 	var ev uint32
 	if s.err != 0 {
 		ev |= file.PollErr
@@ -303,7 +314,7 @@ func (s *Socket) Readiness() (uint32, <-chan struct{}) {
 	if s.writableLocked() {
 		ev |= file.PollOut | file.PollWrNorm | file.PollWrBand
 	}
-	return ev, s.changed
+	return ev, s.q.Changed()
 }
 
 // writableLocked is unix_writable, and for datagrams also that the
@@ -334,16 +345,18 @@ func (s *Socket) addWaiterLocked(w *Socket) {
 	s.waiters[w] = struct{}{}
 }
 
-// wait blocks until ch is closed, the timeout (0: none) passes (EAGAIN,
-// as SO_RCVTIMEO/SO_SNDTIMEO expire) or the caller is interrupted.
-func wait(ctx file.Context, ch <-chan struct{}, timeout time.Duration, deadline time.Time) error {
+// wait blocks until the change w was armed for, the timeout (0: none)
+// passes (EAGAIN, as SO_RCVTIMEO/SO_SNDTIMEO expire) or the caller is
+// interrupted.
+func wait(ctx file.Context, w file.Wait, timeout time.Duration, deadline time.Time) error {
 	if timeout > 0 {
 		timeout = time.Until(deadline)
 		if timeout <= 0 {
+			w.Cancel()
 			return linux.EAGAIN
 		}
 	}
-	err := ctx.Block(ch, timeout)
+	err := w.Block(ctx, timeout)
 	switch {
 	case err == linux.ETIMEDOUT:
 		return linux.EAGAIN
@@ -357,7 +370,7 @@ func wait(ctx file.Context, ch <-chan struct{}, timeout time.Duration, deadline 
 func (s *Socket) Ioctl(ctx file.Context, cmd uint32, arg []byte) ([]byte, error) {
 	const fionread, siocoutq = 0x541B, 0x5411
 	s.n.mu.Lock()
-	defer s.n.mu.Unlock()
+	defer s.n.unlock()
 	if s.state == stateListening {
 		return nil, linux.EINVAL
 	}
