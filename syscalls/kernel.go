@@ -148,7 +148,7 @@ func NewKernel(cfg Config) *Kernel {
 		k.maxTasks = DefaultMaxTasks()
 	}
 	k.reaper = &Process{k: k, pid: 1, pgid: 1, sid: 1, children: map[int32]*Process{},
-		childEvent: make(chan struct{}), done: make(chan struct{})}
+		done: make(chan struct{})}
 	k.procs[1] = k.reaper
 	if cfg.Trace != nil || cfg.Events != nil {
 		k.tracer = &tracer{w: cfg.Trace, mm: cfg.Trace != nil && cfg.TraceMM,

@@ -10,6 +10,7 @@ import (
 	"github.com/cmaemu/cmaemu/arch"
 	"github.com/cmaemu/cmaemu/fs/lock"
 	"github.com/cmaemu/cmaemu/fs/vfs"
+	"github.com/cmaemu/cmaemu/kernel/file"
 	"github.com/cmaemu/cmaemu/linux"
 	"github.com/cmaemu/cmaemu/mm"
 )
@@ -104,10 +105,12 @@ type Process struct {
 	stopReport bool          // the stop is not yet reported to wait(WUNTRACED)
 	contReport bool          // a continue is not yet reported to wait(WCONTINUED)
 	resume     chan struct{} // closed when a stopped process continues
-	childEvent chan struct{} // closed and replaced when a child changes state
-	tasks      []*Task
-	usage      usage // CPU time of the exited threads; maxrss (sys_usage.go)
-	childUsage usage // of the children waited for, and their waited-for children
+	// childEvents is notified when a child changes state (wait4 waits
+	// on it); its own lock, notified after k.mu is released.
+	childEvents file.Queue
+	tasks       []*Task
+	usage       usage // CPU time of the exited threads; maxrss (sys_usage.go)
+	childUsage  usage // of the children waited for, and their waited-for children
 
 	mu       sync.Mutex // protects the fields below
 	mm       *mm.MM
@@ -197,7 +200,7 @@ type SpawnOptions struct {
 // if nil). Caller holds no locks.
 func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{k: k, pid: k.allocPID(), children: map[int32]*Process{}, dumpable: true, start: time.Since(k.boot),
-		exitSignal: linux.SIGCHLD, childEvent: make(chan struct{}), done: make(chan struct{}),
+		exitSignal: linux.SIGCHLD, done: make(chan struct{}),
 		rlimits: k.initRlimits, capBset: k.capBound}
 	k.mu.Lock()
 	if parent == nil {
@@ -324,16 +327,18 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 		}
 		c.mu.Unlock()
 	}
-	if adopter != k.reaper && len(adopter.children) > 0 {
-		k.notifyChildEventLocked(adopter)
-	}
+	adopted := adopter != k.reaper && len(adopter.children) > 0
 	parent := p.parent
 	if parent.autoReaps() {
 		k.reapLocked(p)
 	}
-	k.notifyChildEventLocked(parent)
 	k.reapOrphansLocked()
 	k.mu.Unlock()
+	// Told with k.mu released: a parent woken in wait4 takes it at once.
+	if adopted {
+		adopter.childEvents.Notify(0)
+	}
+	parent.childEvents.Notify(0)
 	close(p.done)
 	for _, c := range orphans {
 		c.mu.Lock()
@@ -344,12 +349,6 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	if parent != k.reaper && p.exitSignal != 0 {
 		k.signalProcess(parent, p.exitSignal, sigInfoChild(p, status))
 	}
-}
-
-// notifyChildEventLocked wakes waiters of parent. Preconditions: k.mu held.
-func (k *Kernel) notifyChildEventLocked(parent *Process) {
-	close(parent.childEvent)
-	parent.childEvent = make(chan struct{})
 }
 
 // reapOrphansLocked reaps the reaper's zombie children: pid 1 always waits.

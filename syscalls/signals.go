@@ -283,9 +283,9 @@ func (k *Kernel) stopProcess(p *Process, sig linux.Signal) {
 	p.stoppedHint.Store(true)
 	p.resume = make(chan struct{})
 	parent := p.parent
-	k.notifyChildEventLocked(parent)
 	tasks := append([]*Task(nil), p.tasks...)
 	k.mu.Unlock()
+	parent.childEvents.Notify(0)
 	for _, t := range tasks {
 		t.poke()
 	}
@@ -303,8 +303,8 @@ func (k *Kernel) continueProcess(p *Process) {
 	p.stoppedHint.Store(false)
 	close(p.resume)
 	parent := p.parent
-	k.notifyChildEventLocked(parent)
 	k.mu.Unlock()
+	parent.childEvents.Notify(0)
 	p.mu.Lock()
 	p.pending &^= linux.Bit(linux.SIGSTOP) | linux.Bit(linux.SIGTSTP) | linux.Bit(linux.SIGTTIN) | linux.Bit(linux.SIGTTOU)
 	p.mu.Unlock()

@@ -100,12 +100,13 @@ func (t *Task) waitChild(sel func(c *Process) bool, options uint32) (*waitResult
 			k.mu.Unlock()
 			return r, nil
 		}
-		ch := p.childEvent
-		k.mu.Unlock()
 		if options&wNoHang != 0 {
+			k.mu.Unlock()
 			return nil, nil
 		}
-		if err := t.Block(ch, 0); err != nil {
+		w := p.childEvents.Arm(t)
+		k.mu.Unlock()
+		if err := w.Block(t, 0); err != nil {
 			return nil, err
 		}
 	}
