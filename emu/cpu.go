@@ -169,7 +169,7 @@ func (c *CPU) setup() error {
 		return err
 	}
 	// Code another thread overwrites is dropped (mm.MM.CodeMarked).
-	c.uc.HookCodeMarked(func() { c.as.CodeMarked() })
+	c.uc.HookCodeMarked(func(f uint64) { c.as.CodeMarked(mm.Frame(f)) })
 	if err := c.uc.HookInterrupt(c.onInterrupt); err != nil {
 		return err
 	}

@@ -415,7 +415,7 @@ pages:
 		if slot != nil {
 			markUsed(slot, s.acc)
 		}
-		kernelWrote(&s.code, f, s.acc == Write && e&PTENoExec == 0 && f != ram.ZeroFrame)
+		kernelWrote(&s.code, f, s.acc == Write && (e&PTENoExec == 0 || ram.codeMarked(f)) && f != ram.ZeroFrame)
 		if s.walks != nil {
 			s.walks[k] = m.pt.Walk(pva)
 			if !e.Present() {

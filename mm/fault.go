@@ -56,33 +56,52 @@ func markUsed(slot *uint64, acc Access) {
 // addresses) never translates.
 //
 // A write to a frame an engine translated code from (RAM.codeMarks)
-// first drops that code in every engine of the address space: another
-// thread's store over code this one runs takes effect as on a CPU.
+// first drops that code in every engine of the address space, and of
+// every address space if the frame belongs to a SharedObject: another
+// thread's or process's store over code this one runs takes effect as
+// on a CPU.
 func (m *MM) Translate(va Addr, acc Access) (PhysAddr, Prot, error) {
 	pa, prot, err := m.translate(va, acc, false)
 	if err == nil && acc == Write {
-		for m.ram.takeCodeMark(pa.Frame()) {
-			m.shootdown([]Frame{pa.Frame()})
+		for f := pa.Frame(); m.ram.takeCodeMark(f); {
+			m.shootdownFrames([]Frame{f})
 		}
 	}
 	return pa, prot, err
 }
 
-// CodeMarked is told by an engine that it set the code mark of a frame
-// mapped writable, before translating code from it: every engine of the
-// address space flushes its TLB, so that no entry lets a write to the
-// frame bypass Translate while the mark is set. (Engines of other
-// address spaces that map the frame MAP_SHARED are not flushed.)
-func (m *MM) CodeMarked() { m.shootdown(nil) }
+// CodeMarked is told by an engine that it set the code mark of frame f,
+// mapped writable or belonging to a SharedObject, before translating
+// code from it: every engine of the address space (of every address
+// space, for a SharedObject's frame, which they may map writable)
+// flushes its TLB, so that no entry lets a write to the frame bypass
+// Translate while the mark is set.
+func (m *MM) CodeMarked(f Frame) {
+	m.shootdown(nil)
+	if m.ram.sharedFrame(f) {
+		m.ram.shootdownShared(m, nil)
+	}
+}
+
+// shootdownFrames is shootdown(code) that also reaches the other
+// address spaces when a frame of code belongs to a SharedObject.
+func (m *MM) shootdownFrames(code []Frame) {
+	m.shootdown(code)
+	if m.ram.anyShared(code) {
+		m.ram.shootdownShared(m, code)
+	}
+}
 
 // pin is Translate that also pins the frame (RAM.Pin), under the
 // address-space lock, so that the frame cannot be freed and reused while
 // the caller uses it after the lock is dropped. The caller drops the pin
 // with m.ram.Unpin(pa.Frame()). exec reports whether the page is
-// executable: a write to it must drop translated code (kernelWrote).
+// executable or an engine translated code from it (in this or, for a
+// SharedObject's frame, another address space): a write to it must
+// drop translated code (kernelWrote).
 func (m *MM) pin(va Addr, acc Access) (pa PhysAddr, exec bool, err error) {
 	pa, prot, err := m.translate(va, acc, true)
-	return pa, prot&ProtExec != 0, err
+	return pa, prot&ProtExec != 0 || m.ram.codeMarked(pa.Frame()), err
 }
 
 // kernelWrote records that the kernel wrote frame f, mapped executable
@@ -99,7 +118,7 @@ func kernelWrote(code *[]Frame, f Frame, exec bool) {
 // page runs as written, not as it was translated before.
 func (m *MM) dropCode(code []Frame) {
 	if len(code) > 0 {
-		m.shootdown(code)
+		m.shootdownFrames(code)
 	}
 }
 

@@ -59,10 +59,22 @@ func (o *SharedObject) ReadAt(ram *RAM, b []byte, off uint64) {
 
 // WriteAt copies b into the object at off, allocating frames as needed.
 // It returns the bytes written: fewer than len(b) only when guest RAM is
-// exhausted (ENOMEM).
+// exhausted (ENOMEM). Code engines translated from the frames it wrote
+// is dropped in every address space before it returns.
 func (o *SharedObject) WriteAt(ram *RAM, b []byte, off uint64) (int, error) {
+	n, code, err := o.writeAt(ram, b, off)
+	if len(code) > 0 {
+		ram.shootdownShared(nil, code)
+	}
+	return n, err
+}
+
+// writeAt is WriteAt under o.mu; it also returns the frames it wrote
+// that hold a code mark.
+func (o *SharedObject) writeAt(ram *RAM, b []byte, off uint64) (int, []Frame, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	var code []Frame
 	for n := 0; n < len(b); {
 		pg, po := (off+uint64(n))>>PageShift, (off+uint64(n))&(PageSize-1)
 		chunk := b[n:min(len(b), n+int(PageSize-po))]
@@ -70,14 +82,16 @@ func (o *SharedObject) WriteAt(ram *RAM, b []byte, off uint64) (int, error) {
 		if !ok {
 			var err error
 			if f, err = ram.Alloc(); err != nil {
-				return n, err
+				return n, code, err
 			}
+			ram.markShared(f)
 			o.frames[pg] = f
 		}
 		copy(ram.Bytes(f)[po:], chunk)
+		kernelWrote(&code, f, ram.codeMarked(f))
 		n += len(chunk)
 	}
-	return len(b), nil
+	return len(b), code, nil
 }
 
 // Truncate makes the bytes from size on read as zeros, as a file cut to

@@ -4,7 +4,9 @@
 // Memory Attach core). It is pure Go and knows nothing of the CPU engine:
 // engines register a TLB to be told when translations change.
 //
-// Lock order: MM.mu, then MM.tlbMu, then SharedObject.mu, then RAM.mu.
+// Lock order: MM.mu, then MM.tlbMu, then SharedObject.mu, then RAM.mu
+// (RAM.spacesMu is held alone; shootdowns of other address spaces are made
+// with no lock held but, for kernel writes, the writer's MM.mu).
 package mm
 
 import (
@@ -83,6 +85,7 @@ func New(ram *RAM, layout Layout) (*MM, error) {
 	}
 	m := &MM{ram: ram, layout: layout, pt: pt}
 	m.users.Store(1)
+	ram.addSpace(m)
 	return m, nil
 }
 
@@ -170,6 +173,7 @@ func (m *MM) Release() {
 	if m.pt == nil {
 		return
 	}
+	m.ram.removeSpace(m)
 	all := AddrRange{0, ^Addr(0)}
 	for _, v := range m.vmas.list {
 		m.dirtyLocked(v, all, false)

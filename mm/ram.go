@@ -47,13 +47,22 @@ type RAM struct {
 
 	used atomic.Int64 // frames with refs > 0 (ZeroFrame included)
 
-	// codeMarks holds, per frame, a nonzero word while an engine may hold
-	// code it translated from the frame. Engines set it (in C, before
-	// they translate from a frame; MM.CodeMarked) and a write that
-	// fills a TLB entry takes it off (MM.Translate), dropping that
-	// code. Host memory outside the Go heap, which the engines read and
-	// write atomically.
+	// codeMarks holds, per frame, a word whose codeMarkBit is set while
+	// an engine may hold code it translated from the frame. Engines set
+	// it (in C, before they translate from a frame; MM.CodeMarked) and
+	// a write that fills a TLB entry takes it off (MM.Translate),
+	// dropping that code. sharedFrameBit is set while the frame belongs
+	// to a SharedObject, so that other address spaces may map it.
+	// Host memory outside the Go heap, which the engines read and write
+	// atomically.
 	codeMarks []uint32
+
+	// spacesMu protects spaces: every address space of the pool that
+	// is not released, for the shootdowns of code in frames that
+	// several address spaces may map (sharedFrame). It is never held
+	// while another lock is taken.
+	spacesMu sync.Mutex
+	spaces   map[*MM]struct{}
 
 	// ZeroFrame is a frame of zeros that is never written.
 	ZeroFrame Frame
@@ -106,9 +115,16 @@ func (r *RAM) Close() error {
 // word per frame, see RAM.codeMarks), for the engines.
 func (r *RAM) CodeMarks() unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(r.codeMarks)) }
 
+// The bits of a code-mark word (RAM.codeMarks); emu/unicorn/shim.c
+// uses the same values.
+const (
+	codeMarkBit    = 1 // an engine may hold code translated from the frame
+	sharedFrameBit = 2 // the frame belongs to a SharedObject
+)
+
 // codeMarked reports whether f's code mark is set.
 func (r *RAM) codeMarked(f Frame) bool {
-	return int(f) < len(r.codeMarks) && atomic.LoadUint32(&r.codeMarks[f]) != 0
+	return int(f) < len(r.codeMarks) && atomic.LoadUint32(&r.codeMarks[f])&codeMarkBit != 0
 }
 
 // takeCodeMark clears f's code mark and reports whether it was set.
@@ -116,7 +132,66 @@ func (r *RAM) takeCodeMark(f Frame) bool {
 	if int(f) >= len(r.codeMarks) {
 		return false
 	}
-	return atomic.SwapUint32(&r.codeMarks[f], 0) != 0
+	return atomic.AndUint32(&r.codeMarks[f], ^uint32(codeMarkBit))&codeMarkBit != 0
+}
+
+// markShared records that f belongs to a SharedObject: address spaces
+// other than the one that runs or writes code in it may map it.
+func (r *RAM) markShared(f Frame) {
+	if int(f) < len(r.codeMarks) {
+		atomic.OrUint32(&r.codeMarks[f], sharedFrameBit)
+	}
+}
+
+// sharedFrame reports whether f belongs to a SharedObject (markShared).
+func (r *RAM) sharedFrame(f Frame) bool {
+	return int(f) < len(r.codeMarks) && atomic.LoadUint32(&r.codeMarks[f])&sharedFrameBit != 0
+}
+
+// addSpace and removeSpace keep the set of address spaces that
+// shootdownShared reaches.
+func (r *RAM) addSpace(m *MM) {
+	r.spacesMu.Lock()
+	if r.spaces == nil {
+		r.spaces = map[*MM]struct{}{}
+	}
+	r.spaces[m] = struct{}{}
+	r.spacesMu.Unlock()
+}
+
+func (r *RAM) removeSpace(m *MM) {
+	r.spacesMu.Lock()
+	delete(r.spaces, m)
+	r.spacesMu.Unlock()
+}
+
+// shootdownShared makes every address space but except flush its TLBs
+// and drop the code translated from the frames in code (none: flush
+// only), one address space after the other: frames of a SharedObject
+// (sharedFrame) may be mapped by any of them. The caller holds no lock
+// of the memory manager.
+func (r *RAM) shootdownShared(except *MM, code []Frame) {
+	r.spacesMu.Lock()
+	others := make([]*MM, 0, len(r.spaces))
+	for m := range r.spaces {
+		if m != except {
+			others = append(others, m)
+		}
+	}
+	r.spacesMu.Unlock()
+	for _, m := range others {
+		m.shootdown(code)
+	}
+}
+
+// anyShared reports whether a frame of fs belongs to a SharedObject.
+func (r *RAM) anyShared(fs []Frame) bool {
+	for _, f := range fs {
+		if r.sharedFrame(f) {
+			return true
+		}
+	}
+	return false
 }
 
 // Base returns the host address of guest-physical 0, for mapping the pool
@@ -160,6 +235,7 @@ func (r *RAM) Alloc() (Frame, error) {
 	r.mu.Unlock()
 	if reuse {
 		clear(r.Bytes(f))
+		atomic.AndUint32(&r.codeMarks[f], ^uint32(sharedFrameBit))
 	}
 	r.refs[f].Store(1)
 	r.used.Add(1)

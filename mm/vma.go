@@ -124,6 +124,7 @@ func (o *SharedObject) frame(ram *RAM, pg uint64) (Frame, error) {
 		if f, err = ram.Alloc(); err != nil {
 			return 0, err
 		}
+		ram.markShared(f)
 		if o.file != nil {
 			if _, err := o.file.ReadAt(ram.Bytes(f), int64(pg)<<PageShift); err != nil && !isEOF(err) {
 				ram.DecRef(f)

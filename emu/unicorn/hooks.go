@@ -176,16 +176,18 @@ func (e *Engine) SetPageTable(ram unsafe.Pointer, size, root uint64) {
 // SetCodeMarks makes the engine keep code marks (one 32-bit word per
 // frame of the RAM given to SetPageTable, at host address marks): before
 // it translates code from a frame it sets the frame's mark, and if that
-// was not set and the page is writable it calls fn (HookCodeMarked)
-// first; while a frame's mark is set, its TLB entries are not writable
+// was not set and the page is writable or the frame shared (a second
+// bit of its word, which Go sets) it calls fn (HookCodeMarked) first;
+// while a frame's mark is set, its TLB entries are not writable
 // and a write fills through the Go TLB fill hook. nil disables it.
 func (e *Engine) SetCodeMarks(marks unsafe.Pointer) {
 	e.ctx.code_marks = (*C.uint32_t)(marks)
 }
 
-// HookCodeMarked sets what the engine calls when it set the code mark of
-// a writable frame, before it translates from it (SetCodeMarks).
-func (e *Engine) HookCodeMarked(fn func()) { e.codeMarkedFn = fn }
+// HookCodeMarked sets what the engine calls, with the frame number, when
+// it set the code mark of a writable or shared frame, before it
+// translates from it (SetCodeMarks).
+func (e *Engine) HookCodeMarked(fn func(frame uint64)) { e.codeMarkedFn = fn }
 
 // HookPortIO routes the `in` and `out` instructions to fn (port, and
 // whether it is an output). Unicorn executes them even at CPL 3; a
@@ -307,11 +309,11 @@ func cmucGoInsnInvalid(h C.uintptr_t) (ok C.int) {
 }
 
 //export cmucGoCodeMarked
-func cmucGoCodeMarked(h C.uintptr_t) {
+func cmucGoCodeMarked(h C.uintptr_t, frame C.uint64_t) {
 	e := engineOf(h)
 	defer e.recoverHook("code mark")
 	if fn := e.codeMarkedFn; fn != nil {
-		fn()
+		fn(uint64(frame))
 	}
 }
 

@@ -217,7 +217,7 @@ static bool walk_fast(cmuc_ctx *ctx, uint64_t vaddr, uc_mem_type type, uc_tlb_en
 	// A frame with a code mark is never writable through the TLB: a
 	// write to it fills through Go (cmuc_mark_code).
 	bool writable = (e & PTE_RW) != 0;
-	if (ctx->code_marks && __atomic_load_n(&ctx->code_marks[table >> 12], __ATOMIC_ACQUIRE)) {
+	if (ctx->code_marks && (__atomic_load_n(&ctx->code_marks[table >> 12], __ATOMIC_ACQUIRE) & CODE_MARK)) {
 		if (type == UC_MEM_WRITE)
 			return false;
 		writable = false;
@@ -265,22 +265,25 @@ const uint8_t *cmuc_guest_ptr(cmuc_ctx *ctx, uint64_t va)
 
 // cmuc_mark_code sets the code mark of the frame mapped at va (see
 // SetCodeMarks) before the engine translates code from it. When it sets
-// a mark and the page is writable, Go flushes every engine's TLB of the
-// address space first, so that from then on a write to the frame fills
-// a TLB entry through Go, which drops the code. Owner thread, in guest
-// mode.
+// a mark and the page is writable, or the frame is shared (another
+// address space may map it writable), Go flushes the TLBs of every
+// engine that may write the frame first, so that from then on a write
+// to the frame fills a TLB entry through Go, which drops the code.
+// Owner thread, in guest mode.
 void cmuc_mark_code(cmuc_ctx *ctx, uint64_t va)
 {
 	uint64_t e;
 	if (!ctx->code_marks || !(e = leaf_of(ctx, va)))
 		return;
-	uint32_t *mark = &ctx->code_marks[(e & PTE_ADDR) >> 12];
-	if (__atomic_load_n(mark, __ATOMIC_ACQUIRE) || __atomic_exchange_n(mark, 1, __ATOMIC_SEQ_CST))
+	uint64_t frame = (e & PTE_ADDR) >> 12;
+	uint32_t *mark = &ctx->code_marks[frame];
+	if (__atomic_load_n(mark, __ATOMIC_ACQUIRE) & CODE_MARK)
 		return;
-	if (!(e & PTE_RW))
+	uint32_t old = __atomic_fetch_or(mark, CODE_MARK, __ATOMIC_SEQ_CST);
+	if ((old & CODE_MARK) || !((e & PTE_RW) || (old & SHARED_FRAME)))
 		return;
 	leave_guest(ctx);
-	cmucGoCodeMarked(ctx->handle);
+	cmucGoCodeMarked(ctx->handle, frame);
 	enter_guest(ctx->uc, ctx);
 }
 

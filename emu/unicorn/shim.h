@@ -10,6 +10,10 @@
 
 // Register block handed to the Go syscall / int 0x80 callbacks. Mirrored by
 // the Go type SyscallRegs (same field order, sizes and padding).
+// Bits of a code-mark word (cmuc_ctx.code_marks), as in mm.RAM.codeMarks.
+#define CODE_MARK 1u
+#define SHARED_FRAME 2u
+
 typedef struct cmuc_sysregs {
 	uint64_t nr;
 	uint64_t args[6];
@@ -34,8 +38,10 @@ typedef struct cmuc_ctx {
 	uint8_t *ram;
 	uint64_t ram_size;
 	uint64_t root;
-	// One word per frame of ram, nonzero while an engine may hold code
-	// translated from the frame (see cmuc_mark_code); NULL: not kept.
+	// One word per frame of ram: CODE_MARK is set while an engine may
+	// hold code translated from the frame (see cmuc_mark_code),
+	// SHARED_FRAME while other address spaces may map the frame (Go sets
+	// it; mm.RAM.codeMarks); NULL: not kept.
 	uint32_t *code_marks;
 	// What the engine must attend to at the start of its next
 	// translation block (bits set atomically from any thread, which

@@ -194,7 +194,7 @@ type Engine struct {
 	memInvalidFn  func(t MemType, addr uint64, size int, value int64) bool
 	insnInvalidFn func() bool
 	portIOFn      func(port uint32, out bool)
-	codeMarkedFn  func()
+	codeMarkedFn  func(frame uint64)
 
 	// panicked is the first panic recovered in a hook during the current
 	// Start; hooks run on Start's goroutine, so no locking is needed.
