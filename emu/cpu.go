@@ -84,9 +84,11 @@ var _ arch.CPU = (*CPU)(nil)
 
 // Options are the choices a CPU is created with.
 type Options struct {
-	// ExactFP runs x87 arithmetic on the host's x87 unit, for C1 and
-	// DE in the status word (unicorn.Engine.SetExactFP).
-	ExactFP bool
+	// ApproxFP leaves x87 arithmetic (FADD FSUB FMUL FDIV) to the
+	// engine's softfloat, which computes no C1 or DE in the status word.
+	// By default it runs on the host's x87 unit (unicorn.Engine.SetExactFP),
+	// which costs nothing measurable.
+	ApproxFP bool
 }
 
 // New creates a CPU for address space as in the given mode. The CPU
@@ -106,7 +108,7 @@ func (o Options) New(as *mm.MM, mode arch.Mode) (*CPU, error) {
 		return nil, fmt.Errorf("emu: opening engine: %w", err)
 	}
 	c := &CPU{uc: uc, mode: mode, as: as, kpage: kpage}
-	uc.SetExactFP(o.ExactFP)
+	uc.SetExactFP(!o.ApproxFP)
 	if err := c.setup(); err != nil {
 		uc.Close()
 		if c.kfr != 0 {

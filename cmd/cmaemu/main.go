@@ -51,9 +51,10 @@ Run flags:
                       clone, fork and vfork beyond fail with EAGAIN (default
                       sized to the machine: at most 4096, half the host's
                       thread limits, one per 8 MiB of host memory)
-  --exact-fp          run x87 arithmetic on the host's x87 unit, so that the
+  --exact-fp=false    leave x87 arithmetic to the engine's softfloat: the
                       status word's C1 (rounded up) and DE (denormal operand)
-                      are exact too; x87-heavy programs run slower
+                      are then not set (by default x87 arithmetic runs on the
+                      host's x87 unit and they are exact)
   --net MODE          host (the default): AF_INET and AF_INET6 sockets are
                       host sockets, as in qemu-user; none: socket() for
                       them fails with EAFNOSUPPORT
@@ -155,7 +156,7 @@ func runCmd(args []string, stderr io.Writer) int {
 	root := fs.String("root", "", "")
 	sysroot := fs.String("L", "", "")
 	maxTasks := fs.Int("max-tasks", 0, "")
-	exactFP := fs.Bool("exact-fp", false, "")
+	exactFP := fs.Bool("exact-fp", true, "")
 	// Hidden flags of test runs (checks.go).
 	watchdog := fs.Duration("watchdog", 0, "")
 	var frames framesFlag
@@ -201,7 +202,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		return code
 	}
 
-	cpuOpts := emu.Options{ExactFP: *exactFP}
+	cpuOpts := emu.Options{ApproxFP: !*exactFP}
 	cfg := syscalls.Config{NewCPU: func(as *mm.MM, mode arch.Mode) (arch.CPU, error) { return cpuOpts.New(as, mode) },
 		Root: *root, Sysroot: *sysroot, MaxTasks: *maxTasks, NoNetwork: *network == "none", Exit: exitAfterInternalError,
 		Watchdog: *watchdog}

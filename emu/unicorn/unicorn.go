@@ -72,6 +72,11 @@ package unicorn
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_xor_fetchq_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgw_le_x86_64 -Wl,--wrap=helper_atomic_cmpxchgl_le_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_atomic_cmpxchgq_le_x86_64
 // x87.c
+#cgo LDFLAGS: -Wl,--wrap=helper_addps_x86_64 -Wl,--wrap=helper_addss_x86_64 -Wl,--wrap=helper_addpd_x86_64 -Wl,--wrap=helper_addsd_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_subps_x86_64 -Wl,--wrap=helper_subss_x86_64 -Wl,--wrap=helper_subpd_x86_64 -Wl,--wrap=helper_subsd_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_mulps_x86_64 -Wl,--wrap=helper_mulss_x86_64 -Wl,--wrap=helper_mulpd_x86_64 -Wl,--wrap=helper_mulsd_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_divps_x86_64 -Wl,--wrap=helper_divss_x86_64 -Wl,--wrap=helper_divpd_x86_64 -Wl,--wrap=helper_divsd_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_sqrtps_x86_64 -Wl,--wrap=helper_sqrtss_x86_64 -Wl,--wrap=helper_sqrtpd_x86_64 -Wl,--wrap=helper_sqrtsd_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_minps_x86_64 -Wl,--wrap=helper_minss_x86_64 -Wl,--wrap=helper_minpd_x86_64 -Wl,--wrap=helper_minsd_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_maxps_x86_64 -Wl,--wrap=helper_maxss_x86_64 -Wl,--wrap=helper_maxpd_x86_64 -Wl,--wrap=helper_maxsd_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fsin_x86_64 -Wl,--wrap=helper_fcos_x86_64 -Wl,--wrap=helper_fsincos_x86_64 -Wl,--wrap=helper_fptan_x86_64

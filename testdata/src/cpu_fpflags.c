@@ -124,6 +124,25 @@ static void x87_trap(const char *name, void (*fn)(unsigned short), char *wait, u
 	printf("x87 trap %-8s cw %#06x: sig %d code %d at fwait %d\n", name, cw, got_sig, got_code, at_label);
 }
 
+/* SSE trap: an unmasked SSE exception is #XM at the instruction, which
+ * leaves its destination alone. */
+static volatile double sse_dst;
+
+SSE static void sse_trap(const char *name, char op, double a, double b, unsigned csr)
+{
+	got_sig = got_code = at_label = 0;
+	label = NULL;
+	volatile double r = 7.0;
+	if (!sigsetjmp(env, 1)) {
+		ldmxcsr(csr);
+		r = sse_op(op, a, b);
+	}
+	ldmxcsr(0x1f80);
+	sse_dst = r;
+	printf("sse trap %-8s csr %#06x: sig %d code %d result %016llx\n", name, csr, got_sig, got_code,
+	       (unsigned long long)bits(r));
+}
+
 int main(void)
 {
 	sse_flags();
@@ -141,5 +160,12 @@ int main(void)
 	x87_trap("1/3", x87_third, x87_third_wait, 0x35f); /* PM clear */
 	x87_trap("ovf", x87_ovf, x87_ovf_wait, 0x377);    /* OM clear */
 	x87_trap("ovf", x87_ovf, x87_ovf_wait, 0x357);    /* OM and PM clear */
+	sse_trap("1/0", '/', 1, 0, 0x1d80);        /* ZM clear */
+	sse_trap("1/0", '/', 1, 0, 0x1f80);        /* masked */
+	sse_trap("0/0", '/', 0, 0, 0x1f00);        /* IM clear */
+	sse_trap("1/3", '/', 1, 3, 0x0f80);        /* PM clear */
+	sse_trap("big*big", '*', 1e300, 1e300, 0x1b80); /* OM clear */
+	sse_trap("tiny", '*', 1e-300, 1e-300, 0x1780); /* UM clear */
+	sse_trap("sqrt(-1)", 's', 0, -1, 0x1f00);  /* IM clear */
 	return 0;
 }
