@@ -288,6 +288,7 @@ func TestPrivilegedAreGPAtTheInstruction(t *testing.T) {
 		{"int 0x21", []byte{0xcd, 0x21}},
 		{"hlt", []byte{0xf4}},
 		{"cli", []byte{0xfa}},
+		{"rdpmc", []byte{0x0f, 0x33}},
 	}
 	for _, mode := range []arch.Mode{arch.Mode64, arch.Mode32} {
 		for _, c := range cases {
@@ -307,7 +308,15 @@ func TestPrivilegedAreGPAtTheInstruction(t *testing.T) {
 			})
 		}
 	}
+	// SYSRET in 64-bit mode (outside it, it depends on the vendor).
+	_, exit, regs := runTo(t, cat(movImm(eax, 1), []byte{0x0f, 0x07}, movImm(eax, 2), exit64))
+	assert.Equal(t, uint32(arch.VectorGP), exit.Vector, "sysret")
+	assert.Equal(t, uint64(codeAt+5), regs.RIP, "sysret")
+	// ICEBP traps after itself, read as INT3.
+	_, exit, _ = runTo(t, cat([]byte{0xf1}, exit64))
+	assert.Equal(t, uint32(arch.VectorBreakpoint), exit.Vector, "icebp")
+	assert.Equal(t, uint64(codeAt+1), exit.RIP, "icebp")
 	// INT 3 and INT 0x80 reach their handlers.
-	_, exit, _ := runTo(t, cat([]byte{0xcd, 0x03}, exit64))
+	_, exit, _ = runTo(t, cat([]byte{0xcd, 0x03}, exit64))
 	assert.Equal(t, uint32(arch.VectorBreakpoint), exit.Vector)
 }

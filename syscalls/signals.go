@@ -141,6 +141,18 @@ func (t *Task) fpFaultCode(exit *arch.Exit, info *sigInfo) bool {
 	return code != 0
 }
 
+// icebpIsDebug turns the breakpoint trap of an ICEBP (F1), which the CPU
+// runs as INT3 (emu/unicorn/decode.c), into the #DB trap it is.
+func (t *Task) icebpIsDebug(exit *arch.Exit) {
+	if exit.Reason != arch.ExitInterrupt || exit.Vector != arch.VectorBreakpoint || exit.RIP == 0 {
+		return
+	}
+	var b [1]byte
+	if _, err := t.MM().CopyIn(mm.Addr(exit.RIP-1), b[:]); err == nil && b[0] == 0xf1 {
+		exit.Vector = arch.VectorDebug
+	}
+}
+
 // sigInfoFault is the siginfo of a synchronous fault. An access to a
 // non-canonical address is no page fault on x86-64 but a general
 // protection fault (#GP, or #SS through the stack): Linux reports it as
@@ -164,7 +176,8 @@ func sigInfoFault(sig linux.Signal, exit *arch.Exit) sigInfo {
 	case sig == linux.SIGTRAP && exit.Vector == arch.VectorBreakpoint:
 		// INT3 and INT 3: do_int3_user's plain SIGTRAP, SI_KERNEL
 	case sig == linux.SIGTRAP:
-		code = trapBrkpt
+		// #DB: send_sigtrap, with the address of the next instruction
+		code, addr = trapBrkpt, exit.RIP
 	}
 	si := newSigInfo(sig, code)
 	binary.LittleEndian.PutUint64(si[16:], addr)

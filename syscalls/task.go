@@ -202,6 +202,7 @@ func signalForVector(v uint32) linux.Signal {
 // if the program has one and does not block it; otherwise the process dies
 // with a report of where.
 func (t *Task) fault(sig linux.Signal, exit *arch.Exit, hasAddr bool) {
+	t.icebpIsDebug(exit)
 	info := sigInfoFault(sig, exit)
 	if !t.fpFaultCode(exit, &info) {
 		return // a spurious floating-point exception: Linux returns to the instruction

@@ -6,7 +6,8 @@
 // at CPL 3 although Unicorn would run it: port I/O (IN, OUT, INS, OUTS,
 // which Unicorn runs whatever the privilege) and INT n through a gate
 // Linux does not open to user mode (Unicorn delivers it as vector n,
-// after the instruction). It knows the
+// after the instruction), RDPMC, and SYSRET in 64-bit mode; or ICEBP
+// (F1), a #DB trap after it, which Unicorn refuses as #UD. It knows the
 // lengths of the one-byte, 0F, 0F38 and 0F3A maps and of the VEX forms
 // of BMI1/BMI2; what it does not understand gets length -1.
 
@@ -313,6 +314,10 @@ static int insn_decode(const uint8_t *s, const uint8_t *end, int is64, int *ud)
 			break;
 		}
 	}
+	if (map == 2 && (op == 0x33 || (op == 0x07 && is64)))
+		*ud = CMUC_REFUSE_GP; // RDPMC (CR4.PCE is clear), SYSRET at CPL 3
+	if (map == 1 && op == 0xf1)
+		*ud = CMUC_REFUSE_DB; // ICEBP: Unicorn makes it #UD
 	int modrm = -1;
 	if (f & OP_MODRM) {
 		int m = modrm_len(p, end, addr16);

@@ -113,7 +113,7 @@ uc_err cmuc_fp_write(uc_engine *uc, const cmuc_fpregs *fp, int nxmm);
 
 // decode.c: the instruction check's decoder. *ud tells what the CPU
 // does with an instruction Unicorn would run: 0 it runs, or one of these.
-enum { CMUC_REFUSE_UD = 1, CMUC_REFUSE_GP = 2 };
+enum { CMUC_REFUSE_UD = 1, CMUC_REFUSE_GP = 2, CMUC_REFUSE_DB = 3 };
 int cmuc_insn_decode(const uint8_t *code, int n, int is64, int *ud);
 int cmuc_scan_code(const uint8_t *code, int n, int is64);
 

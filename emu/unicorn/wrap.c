@@ -123,7 +123,9 @@ void __wrap_helper_xrstor_x86_64(void *env, uint64_t ptr, uint64_t rfbm)
 // undefined instruction there: #UD at run time, at the instruction, and
 // nothing more per run. One refused with #GP at CPL 3 (port I/O, INT n)
 // reads as F4 (HLT), which the translator turns into #GP at CPL 3, at the
-// instruction, with the block ending there. Reads the decoder does not
+// instruction, with the block ending there. ICEBP reads as INT3: the same
+// trap after the instruction, which the kernel tells from INT3 by the byte
+// before the reported RIP. Reads the decoder does not
 // account for (a length it got wrong) leave the rest of the block alone.
 
 static __thread cmuc_ctx *running; // the engine in uc_emu_start on this thread
@@ -134,6 +136,7 @@ static __thread struct {
 	int have_bad;        // it is refused: its first two bytes read as UD2
 	uint64_t bad;
 	int bad_gp;          // refused with #GP: its first byte reads as HLT
+	int bad_db;          // ICEBP: it reads as INT3 (the kernel tells them apart)
 	int have_sub;        // it is carried (intfix.c): [sub, sub+sub_len) reads as 3E.. F3 90
 	uint64_t sub;
 	int sub_len;
@@ -212,8 +215,8 @@ static void on_fetch(uint64_t addr, int n)
 		int ud = 0, len = got > 0 ? cmuc_insn_decode(buf, got, running->is64, &ud) : -1;
 		cmuc_sse_note(buf, got, running->is64); // sse_align.c
 		if (ud) {
-			tr.bad_gp = ud == CMUC_REFUSE_GP;
-			tr.start = addr, tr.end = addr + (tr.bad_gp ? 1 : 2);
+			tr.bad_gp = ud == CMUC_REFUSE_GP, tr.bad_db = ud == CMUC_REFUSE_DB;
+			tr.start = addr, tr.end = addr + (ud == CMUC_REFUSE_UD ? 2 : 1);
 			tr.have_bad = 1, tr.bad = addr;
 		} else if (len > 0) {
 			tr.start = addr, tr.end = addr + (uint64_t)len;
@@ -245,8 +248,8 @@ static uint64_t patch(uint64_t addr, int n, uint64_t v)
 		} else if (!tr.have_bad)
 			continue;
 		else if (a == tr.bad)
-			b = tr.bad_gp ? 0xf4 : 0x0f;
-		else if (a == tr.bad + 1 && !tr.bad_gp)
+			b = tr.bad_gp ? 0xf4 : tr.bad_db ? 0xcc : 0x0f;
+		else if (a == tr.bad + 1 && !tr.bad_gp && !tr.bad_db)
 			b = 0x0b;
 		else
 			continue;

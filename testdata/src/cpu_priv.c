@@ -78,6 +78,8 @@ CASE(ltr, 0, "0x0f, 0x00, 0xd8")
 CASE(xsetbv, 0, "0x0f, 0x01, 0xd1")
 CASE(int_21, 0, "0xcd, 0x21")
 CASE(int3, 0, "0xcc")
+CASE(rdpmc, 0, "0x0f, 0x33")
+CASE(icebp, 0, "0xf1")
 
 struct result {
 	int sig, code;
@@ -111,7 +113,8 @@ static void run(const char *name, unsigned (*fn)(void), char *insn, char *after)
 		return;
 	}
 	printf("%-14s sig %d code %#x addr %s ip %+ld eax %lu ebx %lu\n", name, got.sig, got.code,
-	       got.addr == 0 ? "0" : got.addr == (uintptr_t)insn ? "insn" : "other", got.ip, got.ax, got.bx);
+	       got.addr == 0 ? "0" : got.addr == (uintptr_t)insn ? "insn" : got.addr == (uintptr_t)insn + 1 ? "insn+1" : "other",
+	       got.ip, got.ax, got.bx);
 }
 
 #define RUN(name) run(#name, name##_fn, name##_at, name##_resume)
@@ -166,6 +169,8 @@ int main(void)
 	RUN(xsetbv);
 	RUN(int_21);
 	RUN(int3);
+	RUN(rdpmc);
+	RUN(icebp);
 
 	/* In a loop, so the block with the instruction is translated once
 	 * and run again. */
