@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"math"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 
 	"github.com/cmaemu/cmaemu/kernel/file"
+	"github.com/cmaemu/cmaemu/kernel/sleep"
 	"github.com/cmaemu/cmaemu/linux"
 )
 
@@ -49,8 +51,37 @@ func (c HostClock) Now() int64 {
 	return ts[0]*1e9 + ts[1]
 }
 
-// AfterFunc implements Clock.
-func (HostClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+// AfterFunc implements Clock: f runs on a goroutine of its own that
+// sleeps in the host kernel (kernel/sleep) until the expiry, so that the
+// expiry is timed by the host's clock as the tasks' own sleeps are, not
+// by Go's timers: a timer that expires before a task's sleep ends is seen
+// expired by that task.
+func (HostClock) AfterFunc(d time.Duration, f func()) func() bool {
+	var w sleep.Waker
+	var state atomic.Int32 // 0: pending, 1: fired, 2: stopped
+	deadline := time.Now().Add(d)
+	go func() {
+		for {
+			token := w.Token()
+			if state.Load() != 0 {
+				return
+			}
+			if !w.SleepUntil(token, deadline) {
+				if state.CompareAndSwap(0, 1) {
+					f()
+				}
+				return
+			}
+		}
+	}()
+	return func() bool {
+		if state.CompareAndSwap(0, 2) {
+			w.Wake()
+			return true
+		}
+		return false
+	}
+}
 
 // ValidTimerClock reports whether timerfd_create accepts clock id, and
 // whether it is an alarm clock (which needs CAP_WAKE_ALARM).
