@@ -328,9 +328,12 @@ func (t *Task) exitThread() {
 		return
 	}
 	var zero [4]byte
-	if _, err := t.MM().CopyOut(t.clearChildTID, zero[:]); err == nil {
-		if key, err := t.futexKey(t.clearChildTID, false); err == nil {
-			t.k.futexes.wake(key, 1, futexBitsetAny)
+	as := t.MM() // nil if the address space is gone: no word to clear
+	if as != nil {
+		if _, err := as.CopyOut(t.clearChildTID, zero[:]); err == nil {
+			if key, err := t.futexKey(t.clearChildTID, false); err == nil {
+				t.k.futexes.wake(key, 1, futexBitsetAny)
+			}
 		}
 	}
 	t.clearChildTID = 0

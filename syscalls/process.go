@@ -259,6 +259,10 @@ func (k *Kernel) discard(p *Process, t *Task) {
 // the reaper, and its parent is told.
 func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	p := t.proc
+	// mm_release's part comes first, while t still holds the process's
+	// address space: once t leaves p.tasks, the last task may drop it.
+	t.exitThread()
+	t.releaseVfork()
 	cpu, rss := t.exitTimes()
 	k.mu.Lock()
 	t.exitAccountingLocked(cpu, rss)
@@ -271,8 +275,6 @@ func (k *Kernel) exitTask(t *Task, status ExitStatus) {
 	}
 	last := len(p.tasks) == 0
 	k.mu.Unlock()
-	t.exitThread()
-	t.releaseVfork()
 	t.setCPU(nil)
 	if !last {
 		k.forkerExited(t)
