@@ -474,6 +474,11 @@ func (ep *EPoll) check(it *item, report bool) (ev uint32, again bool) {
 	}
 	if report && it.done != nil {
 		it.ch = ch // this change is taken
+		if it.queued && !closed(ch) {
+			// by follow, for a change this report covers: one change
+			// is one event, as ep_poll_callback runs once for it
+			ep.unqueueLocked(it)
+		}
 	}
 	ev = ready & it.mask &^ privateBits
 	if it.polled && it.mask&EPOLLET != 0 {
@@ -494,6 +499,17 @@ func (ep *EPoll) check(it *item, report bool) (ev uint32, again bool) {
 		return ev, false
 	}
 	return ev, it.mask&EPOLLET == 0 && !it.polled
+}
+
+// unqueueLocked takes it off the ready list. Preconditions: ep.mu held.
+func (ep *EPoll) unqueueLocked(it *item) {
+	for i, x := range ep.ready {
+		if x == it {
+			ep.ready = append(ep.ready[:i:i], ep.ready[i+1:]...)
+			break
+		}
+	}
+	it.queued = false
 }
 
 // harvest returns up to max ready events, as ep_send_events: items

@@ -214,12 +214,16 @@ type plainFile struct {
 	q      *file.Queue
 	events atomic.Uint32
 	refs   int
+	delay  time.Duration // how long each Readiness takes
 }
 
-func (f *plainFile) IncRef()                              { f.refs++ }
-func (f *plainFile) DecRef()                              { f.refs-- }
-func (f *plainFile) Stat() ([file.StatSize]byte, error)   { return [file.StatSize]byte{}, nil }
-func (f *plainFile) Readiness() (uint32, <-chan struct{}) { return f.events.Load(), f.q.Changed() }
+func (f *plainFile) IncRef()                            { f.refs++ }
+func (f *plainFile) DecRef()                            { f.refs-- }
+func (f *plainFile) Stat() ([file.StatSize]byte, error) { return [file.StatSize]byte{}, nil }
+func (f *plainFile) Readiness() (uint32, <-chan struct{}) {
+	time.Sleep(f.delay)
+	return f.events.Load(), f.q.Changed()
+}
 
 func TestEPollWaitBlocks(t *testing.T) {
 	var nest Nest
@@ -271,6 +275,26 @@ func TestEPollChannelFileEdge(t *testing.T) {
 		assert.Len(t, wait(t, ep, 8), 1, "round %d: the change is seen at once", i)
 		time.Sleep(5 * time.Millisecond) // let follow see the change too
 		assert.Empty(t, wait(t, ep, 8), "round %d: and only once", i)
+	}
+	require.NoError(t, Ctl(ep, CtlDel, plain, 4, Event{}))
+}
+
+// The follow of a change that a wait is reporting at the same time does
+// not queue the item a second time: one change, one edge. A slow
+// Readiness lets follow finish while the wait's check still runs.
+func TestEPollChannelFileEdgeFollowDuringWait(t *testing.T) {
+	var nest Nest
+	ep := newEP(t, &nest)
+	var q file.Queue
+	plain := &plainFile{q: &q, delay: 2 * time.Millisecond}
+	require.NoError(t, Ctl(ep, CtlAdd, plain, 4, Event{Events: file.PollIn | EPOLLET, Data: 4}))
+	time.Sleep(10 * time.Millisecond) // follow waits on the channel
+	for i := range 5 {
+		plain.events.Store(file.PollIn)
+		q.Notify(0)
+		assert.Len(t, wait(t, ep, 8), 1, "round %d: the change", i)
+		time.Sleep(10 * time.Millisecond)
+		assert.Empty(t, wait(t, ep, 8), "round %d: only once", i)
 	}
 	require.NoError(t, Ctl(ep, CtlDel, plain, 4, Event{}))
 }
