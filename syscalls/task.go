@@ -84,6 +84,7 @@ func (t *Task) run() {
 	t.startHostThread()
 	defer t.endHostThread()
 	status := t.loop()
+	t.installExecMM() // an execve that a fatal signal ended before it ran
 	t.hostWake.release()
 	t.k.exitTask(t, status)
 }
@@ -131,15 +132,7 @@ func (t *Task) threadExitRequested() bool {
 // switchCPU gives the task a CPU for its current address space: at start,
 // and after execve replaced the address space.
 func (t *Task) switchCPU() error {
-	if t.execMM != nil {
-		t.setCPU(nil)
-		old := t.proc.swapMM(t.execMM)
-		t.execMM = nil
-		if old != nil {
-			old.DropUser()
-		}
-		t.releaseVfork()
-	}
+	t.installExecMM()
 	if t.cpu != nil {
 		return nil
 	}
@@ -155,6 +148,23 @@ func (t *Task) switchCPU() error {
 	t.setCPU(cpu)
 	t.startRegs = nil
 	return nil
+}
+
+// installExecMM makes the address space a committed execve prepared the
+// process's, dropping the old one, as exec_mmap does. A task that exits
+// before running the new image installs it too, so that the process's
+// exit releases it.
+func (t *Task) installExecMM() {
+	if t.execMM == nil {
+		return
+	}
+	t.setCPU(nil)
+	old := t.proc.swapMM(t.execMM)
+	t.execMM = nil
+	if old != nil {
+		old.DropUser()
+	}
+	t.releaseVfork()
 }
 
 // setCPU replaces the task's CPU, closing the old one.
