@@ -17,7 +17,7 @@ var blocking = map[string]bool{
 	"clock_nanosleep_time64": true, "futex": true, "futex_time64": true, "poll": true,
 	"ppoll": true, "ppoll_time64": true, "select": true, "_newselect": true, "pselect6": true,
 	"pselect6_time64": true, "read": true, "readv": true, "wait4": true, "waitpid": true,
-	"waitid": true, "pread64": true, "preadv": true,
+	"waitid": true, "pread64": true, "preadv": true, "rt_sigtimedwait": true, "rt_sigtimedwait_time64": true,
 	"msgrcv": true, "msgsnd": true, "semop": true, "semtimedop": true, "semtimedop_time64": true, "ipc": true,
 	// Calls that change the host's files are not for random arguments.
 	"unlink": true, "unlinkat": true, "rmdir": true, "rename": true, "renameat2": true,
